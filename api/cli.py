@@ -1,0 +1,129 @@
+"""The `civicfacts` command: migrate, check, load, run and serve."""
+
+import pathlib
+import sys
+
+import click
+
+from api import config
+
+MIGRATIONS_DIR = pathlib.Path(__file__).resolve().parent.parent / "migrations"
+
+
+def database_option(command):
+    return click.option(
+        "--database", "database_url", default=None, metavar="URL",
+        help="sqlite:///path.db or postgresql://user@host:port/name (default: $DATABASE_URL, else sqlite:///civicfacts.db)",
+    )(command)
+
+
+def open_bound(database_url):
+    from api.db import bind
+
+    return bind(database_url or config.from_environment()["DATABASE_URL"])
+
+
+def migration_runner(database):
+    from playhouse.migrations import Runner
+
+    return Runner(database, directory=str(MIGRATIONS_DIR))
+
+
+def pending_migrations(database):
+    return [m.name for m in migration_runner(database).status() if not m.applied]
+
+
+@click.group()
+def main():
+    """civicfacts: curated civic facts from Korean local news, served as a JSON API."""
+
+
+@main.command()
+@database_option
+def migrate(database_url):
+    """Apply the migrations in migrations/ that the database lacks."""
+    database = open_bound(database_url)
+    with database:
+        applied = migration_runner(database).up()
+    click.echo(f"applied: {', '.join(applied)}" if applied else "the database is up to date")
+
+
+def read_or_exit(seeds_dir):
+    from api.seeds import SeedError, read_seeds
+
+    try:
+        seeds = read_seeds(seeds_dir)
+    except SeedError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"{len(exc.problems)} problem(s); nothing was loaded", err=True)
+        sys.exit(1)
+    if not seeds.evidence_checked:
+        click.echo("warning: the source page was not found beside the repository; evidence not verified", err=True)
+    return seeds
+
+
+@main.command()
+@click.argument("seeds_dir", default="seeds", type=click.Path(file_okay=False))
+def check(seeds_dir):
+    """Validate SEEDS_DIR without touching a database."""
+    seeds = read_or_exit(seeds_dir)
+    counts = {}
+    for entry in seeds.entries.values():
+        counts[entry.section] = counts.get(entry.section, 0) + 1
+    summary = ", ".join(f"{n} {section}" for section, n in counts.items())
+    click.echo(f"seeds are valid (version {seeds.version}): {summary}")
+
+
+@main.command()
+@database_option
+@click.argument("seeds_dir", default="seeds", type=click.Path(file_okay=False))
+def load(database_url, seeds_dir):
+    """Validate SEEDS_DIR and replace the database's content with it, all or nothing."""
+    from api.load import load as load_seeds
+
+    seeds = read_or_exit(seeds_dir)
+    database = open_bound(database_url)
+    with database:
+        pending = pending_migrations(database)
+        if pending:
+            click.echo(f"the database lacks migrations {', '.join(pending)}: run `civicfacts migrate`", err=True)
+            sys.exit(1)
+        dataset = load_seeds(seeds, database)
+    click.echo(f"loaded dataset {dataset.version} ({len(seeds.entries)} records)")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def serve(host, port, workers):
+    """Serve the API with the production WSGI server (gunicorn)."""
+    from gunicorn.app.base import BaseApplication
+
+    from api import create_app
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("accesslog", "-")
+
+        def load(self):
+            return create_app()
+
+    Server().run()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def run(host, port):
+    """Serve the API with Flask's development server (reloads on change)."""
+    from api import create_app
+
+    create_app().run(host=host, port=port, debug=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,276 @@
+"""The tables of civicfacts and their domain verbs.
+
+Seven record types (sources, organisations, people, places, events, programmes, figures)
+share one shape: a readable slug `id`, a name in Korean and English (the English marked
+when it is our translation), a `note`, and citations. Links between records are tables of
+their own, so that every relation the page states can be queried in both directions.
+"""
+
+import json
+
+from peewee import (
+    BooleanField,
+    CharField,
+    CompositeKey,
+    DateField,
+    DateTimeField,
+    DecimalField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
+
+from api.db import BaseModel
+
+
+class JSONField(TextField):
+    """JSON kept as text, so SQLite and PostgreSQL store it the same way."""
+
+    def db_value(self, value):
+        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+class Dataset(BaseModel):
+    """The one loaded dataset: a hash of the seed content and when it was loaded."""
+
+    version = CharField()
+    loaded_at = DateTimeField()
+    seeds_dir = TextField(null=True)
+
+
+class Unit(BaseModel):
+    code = CharField(primary_key=True)
+    label_ko = TextField()
+    label_en = TextField()
+    note = TextField(null=True)
+    position = IntegerField(default=0)
+
+
+class Term(BaseModel):
+    """A controlled vocabulary entry: kinds of record and roles in links."""
+
+    scheme = CharField()  # organisation_kind, event_kind, participant_role, ...
+    code = CharField()
+    label_ko = TextField()
+    label_en = TextField()
+    position = IntegerField(default=0)
+
+    class Meta:
+        primary_key = CompositeKey("scheme", "code")
+
+
+class Record(BaseModel):
+    """Fields every record type has."""
+
+    id = CharField(primary_key=True)
+    name_ko = TextField()
+    name_en = TextField()
+    name_en_translated = BooleanField(default=False)
+    note = TextField(null=True)
+    position = IntegerField(default=0, index=True)  # the order the seeds give
+
+
+class Organisation(Record):
+    kind = CharField(index=True)
+    parent = ForeignKeyField("self", null=True, backref="children", on_delete="SET NULL")
+    other_names = JSONField(default=list)
+
+
+class Person(Record):
+    pass
+
+
+class Place(Record):
+    kind = CharField(index=True)
+    parent = ForeignKeyField("self", null=True, backref="children", on_delete="SET NULL")
+    other_names = JSONField(default=list)
+
+
+class Source(Record):
+    """One article. `name` is its headline."""
+
+    publication = ForeignKeyField(Organisation, backref="articles")
+    subheadlines = JSONField(default=list)
+    byline = TextField(null=True)  # as printed
+    author = ForeignKeyField(Person, null=True, backref="articles")
+    published_on = DateField(null=True, index=True)
+    page_position = IntegerField()
+
+
+class Programme(Record):
+    kind = CharField(index=True)
+    parent = ForeignKeyField("self", null=True, backref="parts", on_delete="CASCADE")
+    eligibility = JSONField(null=True)  # {"ko": ..., "en": ...}
+    benefits = JSONField(default=list)  # [{"ko": ..., "en": ...}]
+    start_date = DateField(null=True, index=True)
+    end_date = DateField(null=True, index=True)
+
+
+class Event(Record):
+    kind = CharField(index=True)
+    start_date = DateField(null=True, index=True)
+    end_date = DateField(null=True, index=True)
+    place = ForeignKeyField(Place, null=True, backref="events")
+
+
+class Figure(Record):
+    value = DecimalField(max_digits=30, decimal_places=6, auto_round=False, null=True, index=True)
+    unit = ForeignKeyField(Unit, null=True, backref="figures", index=True)
+    value_text = TextField()
+    qualifier = CharField(index=True)
+    period_start = DateField(null=True, index=True)
+    period_end = DateField(null=True, index=True)
+    as_of = DateField(null=True)
+    discrepancy = TextField(null=True)  # a mismatch the source itself contains
+
+
+class Citation(BaseModel):
+    record_type = CharField()
+    record_id = CharField()
+    source = ForeignKeyField(Source, backref="citations", on_delete="CASCADE")
+    evidence = TextField()
+    position = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("record_type", "record_id", "position"), False),)
+
+
+class Affiliation(BaseModel):
+    person = ForeignKeyField(Person, backref="affiliations", on_delete="CASCADE")
+    organisation = ForeignKeyField(Organisation, backref="members", on_delete="CASCADE")
+    title_ko = TextField(null=True)  # as printed: 단장, 교수, 사장, ...
+    title_en = TextField(null=True)
+    position = IntegerField(default=0)
+
+
+class EventParticipant(BaseModel):
+    """An organisation or a person taking part in an event, in a role."""
+
+    event = ForeignKeyField(Event, backref="participants", on_delete="CASCADE")
+    organisation = ForeignKeyField(Organisation, null=True, backref="participations", on_delete="CASCADE")
+    person = ForeignKeyField(Person, null=True, backref="participations", on_delete="CASCADE")
+    role = CharField(index=True)
+    position = IntegerField(default=0)
+
+
+class EventProgramme(BaseModel):
+    event = ForeignKeyField(Event, backref="programme_links", on_delete="CASCADE")
+    programme = ForeignKeyField(Programme, backref="event_links", on_delete="CASCADE")
+    position = IntegerField(default=0)
+
+
+class ProgrammeOperator(BaseModel):
+    programme = ForeignKeyField(Programme, backref="operators", on_delete="CASCADE")
+    organisation = ForeignKeyField(Organisation, backref="operated", on_delete="CASCADE")
+    role = CharField(index=True)
+    position = IntegerField(default=0)
+
+
+class ProgrammePlace(BaseModel):
+    programme = ForeignKeyField(Programme, backref="place_links", on_delete="CASCADE")
+    place = ForeignKeyField(Place, backref="programme_links", on_delete="CASCADE")
+    position = IntegerField(default=0)
+
+
+class FigureSubject(BaseModel):
+    """What a figure is about: any record, named by type and id."""
+
+    figure = ForeignKeyField(Figure, backref="subject_links", on_delete="CASCADE")
+    subject_type = CharField()
+    subject_id = CharField(index=True)
+    position = IntegerField(default=0)
+
+
+class FigurePart(BaseModel):
+    """`part` is one line of a breakdown whose parts add up to `whole`."""
+
+    whole = ForeignKeyField(Figure, backref="part_links", on_delete="CASCADE")
+    part = ForeignKeyField(Figure, backref="whole_links", on_delete="CASCADE")
+    position = IntegerField(default=0)
+
+
+class FigureComparison(BaseModel):
+    """`figure` is a change stated between `base` (before) and `current` (after)."""
+
+    figure = ForeignKeyField(Figure, backref="comparisons", on_delete="CASCADE")
+    kind = CharField()  # growth_rate
+    base = ForeignKeyField(Figure, backref="compared_as_base", on_delete="CASCADE")
+    current = ForeignKeyField(Figure, backref="compared_as_current", on_delete="CASCADE")
+
+
+class FigureCheck(BaseModel):
+    """The result of a consistency check the loader ran on a figure."""
+
+    figure = ForeignKeyField(Figure, backref="checks", on_delete="CASCADE")
+    kind = CharField()  # parts_sum, growth_rate
+    holds = BooleanField()
+    detail = TextField()
+
+
+class SearchEntry(BaseModel):
+    """One searchable text of one record: a name, another name, a value as printed."""
+
+    record_type = CharField()
+    record_id = CharField()
+    field = CharField()
+    text = TextField()
+    folded = TextField()  # lower-cased, white space squashed: what queries match against
+    weight = IntegerField()  # how much a match in this field counts (api.search.FIELD_WEIGHTS)
+
+    class Meta:
+        indexes = ((("record_type", "record_id"), False),)
+
+
+RECORD_MODELS = {
+    "sources": Source,
+    "organisations": Organisation,
+    "people": Person,
+    "places": Place,
+    "events": Event,
+    "programmes": Programme,
+    "figures": Figure,
+}
+
+# Singular type names, as records carry them in `type`.
+RECORD_TYPES = {
+    "sources": "source",
+    "organisations": "organisation",
+    "people": "person",
+    "places": "place",
+    "events": "event",
+    "programmes": "programme",
+    "figures": "figure",
+}
+TYPE_COLLECTIONS = {singular: plural for plural, singular in RECORD_TYPES.items()}
+
+LINK_MODELS = [
+    Citation,
+    Affiliation,
+    EventParticipant,
+    EventProgramme,
+    ProgrammeOperator,
+    ProgrammePlace,
+    FigureSubject,
+    FigurePart,
+    FigureComparison,
+    FigureCheck,
+    SearchEntry,
+]
+
+# In dependency order: what a table refers to comes before it.
+ALL_MODELS = [
+    Dataset,
+    Unit,
+    Term,
+    Person,
+    Organisation,
+    Place,
+    Source,
+    Programme,
+    Event,
+    Figure,
+    *LINK_MODELS,
+]

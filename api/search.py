@@ -1,0 +1,95 @@
+"""Search across every record type: substring matching that works for 2-syllable Korean.
+
+SQLite's FTS5 trigram tokenizer finds nothing for queries under 3 characters, and many
+Korean words (김장, 광주, 기업) are 2, so search matches substrings of a folded copy of
+each searchable text (`SearchEntry.folded`) instead. The same LIKE query runs on SQLite
+and PostgreSQL; wildcards in the query are escaped by peewee's `contains`.
+"""
+
+import re
+import unicodedata
+
+from peewee import Case
+
+from api import models as m
+
+# How much a match in each field counts: a hit in a name beats one in a quote.
+FIELD_WEIGHTS = {
+    "name.ko": 6,
+    "name.en": 6,
+    "other_names": 5,
+    "value_text": 4,
+    "subheadlines": 3,
+    "note": 2,
+    "sources.evidence": 2,
+}
+
+
+def fold(text):
+    """What matching compares: NFKC (full-width to ASCII), lower case, one space."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().lower()
+
+
+def _texts(entry):
+    d = entry.data
+    yield "name.ko", d["name"]["ko"]
+    yield "name.en", d["name"]["en"]
+    for other in d.get("other_names") or []:
+        yield "other_names", other
+    if d.get("value_text"):
+        yield "value_text", d["value_text"]
+    for sub in d.get("subheadlines") or []:
+        yield "subheadlines", sub
+    if d.get("note"):
+        yield "note", d["note"]
+    for citation in d["sources"]:
+        yield "sources.evidence", citation["evidence"]
+
+
+def search_rows(seeds):
+    """The SearchEntry rows for a SeedSet (built at load time)."""
+    rows = []
+    extra = {}
+    for _, _, c in seeds.citations:
+        extra.setdefault(c["record"], []).append(c["evidence"])
+    for entry in seeds.entries.values():
+        record_type = m.RECORD_TYPES[entry.section]
+        texts = list(_texts(entry)) + [("sources.evidence", e) for e in extra.get(entry.data["id"], [])]
+        for field, text in texts:
+            rows.append({
+                "record_type": record_type, "record_id": entry.data["id"], "field": field,
+                "text": text, "folded": fold(text), "weight": FIELD_WEIGHTS[field],
+            })
+    return rows
+
+
+def matching_ids(record_type, query):
+    """A subquery of the ids of `record_type` records with any text containing `query`."""
+    return (
+        m.SearchEntry.select(m.SearchEntry.record_id)
+        .where((m.SearchEntry.record_type == record_type) & m.SearchEntry.folded.contains(fold(query)))
+    )
+
+
+def search(query, types=None):
+    """Every record matching `query`, best first: [(type, id, field, text, score)].
+
+    Score: the field's weight times 10, plus 3 for an exact match of the whole text,
+    2 for a match at its start, 1 anywhere inside; one hit per record, its best.
+    """
+    folded = fold(query)
+    entry = m.SearchEntry
+    score = entry.weight * 10 + Case(
+        None, ((entry.folded == folded, 3), (entry.folded.startswith(folded), 2)), 1
+    )
+    hits = entry.select(entry.record_type, entry.record_id, entry.field, entry.text, score.alias("score"))
+    hits = hits.where(entry.folded.contains(folded))
+    if types:
+        hits = hits.where(entry.record_type.in_(types))
+    hits = hits.order_by(score.desc(), entry.record_type, entry.record_id, entry.field, entry.id)
+    best = {}
+    for hit in hits.namedtuples():
+        key = (hit.record_type, hit.record_id)
+        if key not in best:
+            best[key] = hit
+    return sorted(best.values(), key=lambda h: (-h.score, h.record_type, h.record_id))
