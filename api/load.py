@@ -19,7 +19,10 @@ def _name(data):
 
 def _record(entry, position, **fields):
     data = entry.data
-    return {"id": data["id"], **_name(data), "note": data.get("note"), "position": position, **fields}
+    return {
+        "id": data["id"], **_name(data), "other_names": data["other_names"], "note": data.get("note"),
+        "position": position, **fields,
+    }
 
 
 def _rows(seeds):
@@ -44,7 +47,7 @@ def _rows(seeds):
             ))
         elif entry.section in ("organisations", "places"):
             model = m.Organisation if entry.section == "organisations" else m.Place
-            rows[model].append(_record(entry, position, kind=d["kind"], parent=None, other_names=d["other_names"]))
+            rows[model].append(_record(entry, position, kind=d["kind"], parent=None))
         elif entry.section == "people":
             rows[m.Person].append(_record(entry, position))
             rows[m.Affiliation] += [

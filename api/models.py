@@ -69,6 +69,7 @@ class Record(BaseModel):
     name_ko = TextField()
     name_en = TextField()
     name_en_translated = BooleanField(default=False)
+    other_names = JSONField(default=list)  # names as printed elsewhere, misprints included
     note = TextField(null=True)
     position = IntegerField(default=0, index=True)  # the order the seeds give
 
@@ -76,7 +77,6 @@ class Record(BaseModel):
 class Organisation(Record):
     kind = CharField(index=True)
     parent = ForeignKeyField("self", null=True, backref="children", on_delete="SET NULL")
-    other_names = JSONField(default=list)
 
 
 class Person(Record):
@@ -86,7 +86,6 @@ class Person(Record):
 class Place(Record):
     kind = CharField(index=True)
     parent = ForeignKeyField("self", null=True, backref="children", on_delete="SET NULL")
-    other_names = JSONField(default=list)
 
 
 class Source(Record):

@@ -41,6 +41,7 @@ class CitationSchema(Schema):
 class RecordSchema(Schema):
     id = slug(required=True)
     name = fields.Nested(NameSchema, required=True)
+    other_names = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
     note = optional(fields.String())
     sources = fields.List(fields.Nested(CitationSchema), required=True, validate=validate.Length(min=1))
 
@@ -57,7 +58,6 @@ class SourceSeedSchema(RecordSchema):
 class OrganisationSeedSchema(RecordSchema):
     kind = fields.String(required=True)
     parent = optional(slug())
-    other_names = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
 
 
 class AffiliationSeedSchema(Schema):
@@ -138,7 +138,7 @@ class ComparisonSeedSchema(Schema):
 
 
 class FigureSeedSchema(RecordSchema):
-    value = optional(fields.Decimal(allow_nan=False, allow_infinity=False))
+    value = optional(fields.Decimal(allow_nan=False))  # allow_nan=False rejects infinity too
     unit = optional(fields.String())
     value_text = fields.String(required=True, validate=validate.Length(min=1))
     qualifier = fields.String(required=True, validate=validate.OneOf(QUALIFIERS))

@@ -1,4 +1,4 @@
-# Generated from a schema diff on 2026-11-25 11:26.
+# Generated from a schema diff on 2026-11-25 11:29.
 from peewee import *
 
 
@@ -8,6 +8,7 @@ def up(migrator, db):
         name_ko = TextField()
         name_en = TextField()
         name_en_translated = BooleanField(default=False)
+        other_names = TextField()
         note = TextField(null=True)
         position = IntegerField(index=True, default=0)
         class Meta:
@@ -20,11 +21,11 @@ def up(migrator, db):
         name_ko = TextField()
         name_en = TextField()
         name_en_translated = BooleanField(default=False)
+        other_names = TextField()
         note = TextField(null=True)
         position = IntegerField(index=True, default=0)
         kind = CharField(index=True)
         parent = ForeignKeyField('self', null=True, on_delete='SET NULL')
-        other_names = TextField()
         class Meta:
             database = db
             table_name = 'organisation'
@@ -46,6 +47,7 @@ def up(migrator, db):
         name_ko = TextField()
         name_en = TextField()
         name_en_translated = BooleanField(default=False)
+        other_names = TextField()
         note = TextField(null=True)
         position = IntegerField(index=True, default=0)
         publication = ForeignKeyField(Organisation)
@@ -85,11 +87,11 @@ def up(migrator, db):
         name_ko = TextField()
         name_en = TextField()
         name_en_translated = BooleanField(default=False)
+        other_names = TextField()
         note = TextField(null=True)
         position = IntegerField(index=True, default=0)
         kind = CharField(index=True)
         parent = ForeignKeyField('self', null=True, on_delete='SET NULL')
-        other_names = TextField()
         class Meta:
             database = db
             table_name = 'place'
@@ -100,6 +102,7 @@ def up(migrator, db):
         name_ko = TextField()
         name_en = TextField()
         name_en_translated = BooleanField(default=False)
+        other_names = TextField()
         note = TextField(null=True)
         position = IntegerField(index=True, default=0)
         kind = CharField(index=True)
@@ -127,6 +130,7 @@ def up(migrator, db):
         name_ko = TextField()
         name_en = TextField()
         name_en_translated = BooleanField(default=False)
+        other_names = TextField()
         note = TextField(null=True)
         position = IntegerField(index=True, default=0)
         kind = CharField(index=True)
@@ -165,6 +169,7 @@ def up(migrator, db):
         name_ko = TextField()
         name_en = TextField()
         name_en_translated = BooleanField(default=False)
+        other_names = TextField()
         note = TextField(null=True)
         position = IntegerField(index=True, default=0)
         value = DecimalField(index=True, null=True, max_digits=30, decimal_places=6)

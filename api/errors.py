@@ -1,0 +1,117 @@
+"""One error shape: RFC 9457 `application/problem+json`, whoever raises the error.
+
+flask-smorest routes every HTTPException through `Api.handle_http_exception`; `CivicApi`
+overrides it (and the error responses it documents) so that the spec and the wire agree.
+Validation errors from webargs arrive as `{"query": {"limit": [...]}}` and leave as a
+list naming each parameter.
+"""
+
+import http
+import logging
+
+import marshmallow as ma
+import orjson
+from flask import Response, request
+from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+from peewee import InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+class ProblemDetailSchema(ma.Schema):
+    parameter = ma.fields.String(metadata={"description": "The query parameter or field at fault"})
+    message = ma.fields.String(required=True)
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details."""
+
+    type = ma.fields.String(required=True, metadata={"description": "A URI naming the kind of problem"})
+    title = ma.fields.String(required=True, metadata={"example": "Bad Request"})
+    status = ma.fields.Integer(required=True, metadata={"example": 400})
+    detail = ma.fields.String(required=True, metadata={"example": "limit: Must be greater than or equal to 1 and less than or equal to 500."})
+    instance = ma.fields.String(required=True, metadata={"description": "The path that was requested"})
+    errors = ma.fields.List(ma.fields.Nested(ProblemDetailSchema), metadata={"description": "One entry per fault"})
+
+
+def problem(status, detail, errors=None, headers=None):
+    """A problem+json response."""
+    phrase = http.HTTPStatus(status).phrase
+    body = {
+        "type": f"https://civicfacts.example/problems/{phrase.lower().replace(' ', '-')}",
+        "title": phrase,
+        "status": status,
+        "detail": detail,
+        "instance": request.path if request else "",
+    }
+    if errors:
+        body["errors"] = errors
+    response = Response(orjson.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def flatten_validation(messages):
+    """webargs' {"query": {"limit": ["msg"]}} -> [{"parameter": "limit", "message": "msg"}]."""
+    errors = []
+    for location_errors in messages.values():
+        items = location_errors.items() if isinstance(location_errors, dict) else [("", location_errors)]
+        for name, texts in items:
+            texts = texts if isinstance(texts, list) else [str(texts)]
+            for text in texts:
+                message = text if isinstance(text, str) else str(text)
+                errors.append({"parameter": str(name), "message": message})
+    return errors
+
+
+class CivicApi(Api):
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self):
+        # flask-smorest documents errors as application/json with its own schema; ours are
+        # problem+json, and the spec must say so or contract tests would (rightly) fail.
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "An error, as RFC 9457 problem details", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+    def handle_http_exception(self, error):
+        data = getattr(error, "data", None) or {}
+        headers = dict(error.get_headers())
+        headers.pop("Content-Type", None)
+        headers.update(data.get("headers") or {})
+        errors = data.get("errors")
+        if errors is None and "messages" in data:
+            errors = flatten_validation(data["messages"])
+        detail = data.get("message") or error.description or error.name
+        if errors and "message" not in data:
+            detail = "; ".join(f"{e['parameter']}: {e['message']}" if e.get("parameter") else e["message"] for e in errors)
+        return problem(error.code, detail, errors, headers)
+
+
+def database_unavailable(error):
+    log.warning("database unavailable: %s", error)
+    return problem(503, "The database is unavailable; try again shortly.", headers={"Retry-After": "5"})
+
+
+def unexpected(error):
+    if isinstance(error, HTTPException):
+        return error
+    log.exception("unhandled error", exc_info=error)
+    return problem(500, InternalServerError.description)
+
+
+def register(app):
+    app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(InterfaceError, database_unavailable)
+    app.register_error_handler(ServiceUnavailable, lambda e: problem(503, e.description, headers={"Retry-After": "5"}))
+    app.register_error_handler(Exception, unexpected)
