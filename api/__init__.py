@@ -3,13 +3,41 @@
 from flask import Flask
 
 from api import config as settings
-from api.db import bind
+from api import errors, http
+from api.db import bind, db
+from api.spec import INFO
 
 
 def create_app(config=None):
     """The Flask app: defaults from the environment, then the `config` dict given."""
     app = Flask(__name__)
     app.config.update(settings.from_environment())
+    app.config.update(
+        API_TITLE="civicfacts",
+        API_VERSION="1.0.0",
+        OPENAPI_VERSION="3.1.0",
+        API_SPEC_OPTIONS={"info": INFO, "servers": [{"url": "/"}]},
+    )
     app.config.update(config or {})
+    app.config["CURSOR_SECRET"] = str(app.config.get("CURSOR_SECRET", "civicfacts-cursor")).encode()
+    app.url_map.strict_slashes = True
     bind(app.config["DATABASE_URL"])
+
+    @app.before_request
+    def connect():
+        db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def close(exc):
+        if not db.is_closed():
+            db.close()
+
+    http.init_app(app)
+    api = errors.CivicApi(app)
+    app.extensions["civicfacts_api"] = api
+    from api.resources import docs, events, figures, index, organisations, people, places, programmes, sources
+
+    for module in (index, sources, organisations, people, places, events, programmes, figures, docs):
+        api.register_blueprint(module.blp)
+    errors.register(app)
     return app

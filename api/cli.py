@@ -94,6 +94,26 @@ def load(database_url, seeds_dir):
 
 
 @main.command()
+@click.option("--check", is_flag=True, help="Exit 1 if the file differs from what the code generates, writing nothing")
+@click.argument("output", default="openapi.yaml", type=click.Path(dir_okay=False))
+def spec(check, output):
+    """Write the OpenAPI document generated from the code to OUTPUT (openapi.yaml)."""
+    from api import create_app
+    from api.spec import spec_yaml
+
+    text = spec_yaml(create_app({"DATABASE_URL": "sqlite:///:memory:"}))
+    path = pathlib.Path(output)
+    if check:
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            click.echo(f"{output} differs from the code's spec: run `civicfacts spec`", err=True)
+            sys.exit(1)
+        click.echo(f"{output} is up to date")
+        return
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {output}")
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)

@@ -11,7 +11,7 @@ import hashlib
 import pathlib
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import yaml
 from marshmallow import ValidationError
@@ -79,9 +79,17 @@ _SeedLoader.yaml_implicit_resolvers = {
     key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
 }
-_SeedLoader.add_constructor(
-    "tag:yaml.org,2002:float", lambda loader, node: Decimal(loader.construct_scalar(node).replace("_", ""))
-)
+
+
+def _construct_decimal(loader, node):
+    text = loader.construct_scalar(node).replace("_", "")
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return text  # .inf, .nan, 1:30.5: left as text, for the schema to report rather than crash
+
+
+_SeedLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
 
 
 def default_pages_dir():
@@ -349,4 +357,4 @@ def _check_evidence(seeds, page, problems):
 
 
 def now():
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None, microsecond=0)

@@ -1,0 +1,86 @@
+"""HTTP behaviour every route shares: JSON encoding, content negotiation, caching, CORS.
+
+ETags are strong and computed from the bytes of the body (or, for streamed CSV, from the
+dataset version and the request), so they change exactly when the representation does;
+werkzeug's `make_conditional` answers If-None-Match with 304.
+"""
+
+import hashlib
+from decimal import Decimal
+
+import orjson
+from flask import request
+from flask.json.provider import JSONProvider
+from flask_cors import CORS
+from werkzeug.exceptions import BadRequest, NotAcceptable
+
+from api.records import number
+
+JSON = "application/json"
+CSV = "text/csv"
+MAX_QUERY_STRING = 4096
+
+
+def _default(value):
+    if isinstance(value, Decimal):
+        return number(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+class OrjsonProvider(JSONProvider):
+    """orjson: fast, and writes Korean as UTF-8 rather than \\uXXXX escapes."""
+
+    def dumps(self, obj, **kwargs):
+        return orjson.dumps(obj, default=_default).decode()
+
+    def loads(self, s, **kwargs):
+        return orjson.loads(s)
+
+    def response(self, *args, **kwargs):
+        obj = self._prepare_response_obj(args, kwargs)
+        return self._app.response_class(orjson.dumps(obj, default=_default), mimetype=JSON)
+
+
+def negotiate(offered, fmt=None):
+    """The media type to answer with: `?format=` wins, then Accept; 406 if none fits."""
+    if fmt is not None:
+        return {"json": JSON, "csv": CSV}[fmt]
+    if not request.accept_mimetypes:
+        return offered[0]
+    best = request.accept_mimetypes.best_match(offered)
+    if best is None:
+        raise NotAcceptable(f"This resource is available as {', '.join(offered)}; the Accept header allows none of them.")
+    return best
+
+
+def check_request():
+    """Refuse what no route can answer well, before any route runs."""
+    if len(request.query_string) > MAX_QUERY_STRING:
+        raise BadRequest(f"The query string is {len(request.query_string)} bytes; at most {MAX_QUERY_STRING} are accepted.")
+    for key in request.args:
+        if len(request.args.getlist(key)) > 1:
+            raise BadRequest(f"The parameter {key!r} is given more than once; give it once (lists are comma-separated).")
+    for key, value in request.args.items(multi=True):
+        if "\x00" in key or "\x00" in value:
+            raise BadRequest(f"The parameter {key!r} contains a NUL character.")
+
+
+def add_caching(response):
+    if request.method not in ("GET", "HEAD") or response.status_code != 200:
+        return response
+    response.headers["Cache-Control"] = "public, max-age=60"
+    response.vary.update(["Accept", "Accept-Language"])
+    if not response.get_etag()[0]:
+        if response.is_streamed:
+            return response
+        response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
+    return response.make_conditional(request)
+
+
+def init_app(app):
+    app.json = OrjsonProvider(app)
+    CORS(app, resources={r"/*": {"origins": "*"}}, methods=["GET", "HEAD", "OPTIONS"], expose_headers=["ETag", "Link"])
+    app.before_request(check_request)
+    app.after_request(add_caching)

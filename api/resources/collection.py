@@ -1,0 +1,234 @@
+"""What every collection endpoint does, written once: list with keyset pages, filters,
+search, sort, include and CSV; get one record by id. Each resources/<collection>.py
+module only says what is particular to it (its filters, sort fields and includes)."""
+
+import hashlib
+import http
+from urllib.parse import urlencode
+
+from flask import Response, current_app, request, stream_with_context
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from webargs.flaskparser import FlaskParser
+
+from api import models as m
+from api import schemas
+from api.csv_export import stream as stream_csv
+from api.http import CSV, JSON, negotiate
+from api.pagination import CursorError, after, decode_cursor, encode_cursor, order_by
+from api.records import fetch, represent
+from api.search import matching_ids
+
+COMMON_SORT = ("id", "name_ko", "name_en", "page_order")
+CSV_DOC = {"text/csv": {"schema": {"type": "string"}, "example": "id,type,name_ko,name_en,...\r\n"}}
+
+
+class QueryParser(FlaskParser):
+    # A bad parameter is the client's error (400), not an unprocessable entity (422).
+    DEFAULT_VALIDATION_STATUS = 400
+
+
+class CivicBlueprint(Blueprint):
+    ARGUMENTS_PARSER = QueryParser()
+
+
+def documents_errors(blp, *codes):
+    """Document these error responses (problem+json) on an operation."""
+
+    def decorate(func):
+        for code in codes:
+            func = blp.alt_response(code, response=http.HTTPStatus(code).name)(func)
+        return func
+
+    return decorate
+
+
+def current_dataset():
+    dataset = m.Dataset.select().order_by(m.Dataset.id.desc()).first()
+    if dataset is None:
+        abort(503, message="No dataset is loaded yet: run `civicfacts load`.")
+    return dataset
+
+
+def url_with(**changes):
+    args = {k: v for k, v in request.args.items()}
+    args.update({k: v for k, v in changes.items() if v is not None})
+    for k, v in changes.items():
+        if v is None:
+            args.pop(k, None)
+    query = urlencode(args)
+    return request.base_url + (f"?{query}" if query else "")
+
+
+def collect_refs(value, into):
+    """Every record reference inside a represented field."""
+    if isinstance(value, dict):
+        if "type" in value and "id" in value and value["type"] in m.TYPE_COLLECTIONS:
+            into.append({"type": value["type"], "id": value["id"]})
+        elif "source" in value and "evidence" in value:
+            into.append({"type": "source", "id": value["source"]})
+        for child in value.values():
+            if isinstance(child, dict | list):
+                collect_refs(child, into)
+    elif isinstance(value, list):
+        for child in value:
+            collect_refs(child, into)
+    return into
+
+
+def included(records, names):
+    if not names:
+        return None
+    wanted = []
+    for record in records:
+        for name in names:
+            collect_refs(record.get(name), wanted)
+    own = {(r["type"], r["id"]) for r in records}
+    unique = {(r["type"], r["id"]): r for r in wanted if (r["type"], r["id"]) not in own}
+    return fetch(unique.values())
+
+
+class Collection:
+    """One collection's endpoints, built from what is particular to it."""
+
+    def __init__(self, name, record_schema, *, description, sort=(), includes=(), filters=None, apply=None):
+        self.name = name
+        self.model = m.RECORD_MODELS[name]
+        self.type = m.RECORD_TYPES[name]
+        self.record_schema = record_schema
+        self.sort_fields = {
+            "id": self.model.id, "name_ko": self.model.name_ko, "name_en": self.model.name_en,
+            "page_order": self.model.position,
+            **{field: getattr(self.model, column) for field, column in dict(sort).items()},
+        }
+        self.includes = ("sources", *includes)
+        title = name.capitalize()
+        self.query_schema = schemas.list_query_schema(f"{title}QuerySchema", self.sort_fields, self.includes, filters or {})
+        self.one_query_schema = type(
+            f"{title}RecordQuerySchema", (schemas.FormatQuerySchema,),
+            {"include": schemas.CommaList(set(self.includes), metadata={"description": f"Embed related records: {', '.join(self.includes)}"})},
+        )
+        self.list_schema = schemas.list_schema(record_schema, f"{title}List")
+        self.one_schema = schemas.one_schema(record_schema, f"{title}Record")
+        self.apply = apply or (lambda query, args: query)
+        self.blueprint = self._blueprint(description)
+
+    # -- queries ----------------------------------------------------------------------
+
+    def sort_keys(self, names):
+        names = names or ["page_order"]
+        keys = [(self.sort_fields[n.lstrip("-")], n.startswith("-")) for n in names]
+        if "id" not in [n.lstrip("-") for n in names]:
+            keys.append((self.model.id, False))  # a unique tiebreaker makes keyset pages exact
+        return keys
+
+    def filtered(self, args):
+        query = self.apply(self.model.select(), args)
+        if args.get("q"):
+            query = query.where(self.model.id.in_(matching_ids(self.type, args["q"])))
+        return query
+
+    def after_cursor(self, query, keys, args):
+        if not args.get("cursor"):
+            return query
+        secret = current_app.config["CURSOR_SECRET"]
+        try:
+            values = decode_cursor(secret, args["cursor"], ",".join(args.get("sort") or []))
+            return query.where(after(keys, values))
+        except (CursorError, ValueError) as exc:
+            abort(400, message=f"cursor: {exc}", errors=[{"parameter": "cursor", "message": str(exc)}])
+
+    def cursor_for(self, row, keys, args):
+        values = [row.__data__.get(expression.name) for expression, _ in keys]
+        return encode_cursor(current_app.config["CURSOR_SECRET"], ",".join(args.get("sort") or []), values)
+
+    # -- views ------------------------------------------------------------------------
+
+    def list(self, args):
+        dataset = current_dataset()
+        media = negotiate([JSON, CSV], args.get("format"))
+        keys = self.sort_keys(args.get("sort"))
+        query = self.filtered(args)
+        if media == CSV:
+            return self.csv(self.after_cursor(query, keys, args), keys, dataset)
+        total = query.count()
+        limit = args["limit"]
+        page = list(self.after_cursor(query, keys, args).order_by(*order_by(keys)).limit(limit + 1))
+        more = len(page) > limit
+        page = page[:limit]
+        data = represent(self.name, page)
+        next_url = url_with(cursor=self.cursor_for(page[-1], keys, args)) if more else None
+        body = {
+            "data": data,
+            "links": {"self": request.url, "next": next_url},
+            "meta": {"total": total, "limit": limit, "dataset_version": dataset.version},
+        }
+        extra = included(data, args.get("include"))
+        if extra is not None:
+            body["included"] = extra
+        headers = {"Link": f'<{next_url}>; rel="next"'} if next_url else {}
+        return body, 200, headers
+
+    def one(self, args, record_id):
+        current_dataset()
+        media = negotiate([JSON, CSV], args.get("format"))
+        row = self.model.get_or_none(self.model.id == record_id)
+        if row is None:
+            abort(404, message=f"There is no {self.type} with id {record_id!r}.")
+        if media == CSV:
+            return self.csv(self.model.select().where(self.model.id == record_id), self.sort_keys(None), current_dataset())
+        data = represent(self.name, [row])[0]
+        body = {"data": data, "links": {"self": request.base_url}}
+        extra = included([data], args.get("include"))
+        if extra is not None:
+            body["included"] = extra
+        return body
+
+    def csv(self, query, keys, dataset):
+        def batches():
+            page = query.order_by(*order_by(keys))
+            last = None
+            while True:
+                batch = page if last is None else page.where(after(keys, last))
+                rows = list(batch.limit(500))
+                if not rows:
+                    return
+                yield rows
+                if len(rows) < 500:
+                    return
+                last = [rows[-1].__data__.get(expression.name) for expression, _ in keys]
+
+        response = Response(stream_with_context(stream_csv(self.name, self.record_schema, batches())), mimetype=CSV)
+        response.headers["Content-Disposition"] = f'attachment; filename="civicfacts-{self.name}-{dataset.version}.csv"'
+        representation = hashlib.sha256(f"{dataset.version} {request.full_path} csv".encode()).hexdigest()[:32]
+        response.set_etag(representation)
+        return response
+
+    def _blueprint(self, description):
+        blp = CivicBlueprint(self.name, __name__, url_prefix=f"/v1/{self.name}", description=description)
+        collection = self
+
+        class List(MethodView):
+            @blp.arguments(collection.query_schema, location="query")
+            @blp.response(200, collection.list_schema, description=f"A page of {collection.name}")
+            @blp.doc(responses={200: {"content": CSV_DOC}})
+            @documents_errors(blp, 406, 503)
+            def get(self, args):
+                return collection.list(args)
+
+        class One(MethodView):
+            @blp.arguments(collection.one_query_schema, location="query")
+            @blp.response(200, collection.one_schema, description=f"One {collection.type}")
+            @blp.doc(responses={200: {"content": CSV_DOC}})
+            @documents_errors(blp, 404, 406, 503)
+            def get(self, args, record_id):
+                return collection.one(args, record_id)
+
+        List.get.__doc__ = (
+            f"List {self.name}\n\nFilter, sort and page through {self.name} (keyset pages: follow links.next or the "
+            "Link header). CSV of every matching row with Accept: text/csv or ?format=csv."
+        )
+        One.get.__doc__ = f"One {self.type}\n\nThe {self.type} with this id; related records as typed references."
+        blp.route("")(List)
+        blp.route("/<string:record_id>")(One)
+        return blp

@@ -1,0 +1,39 @@
+"""/v1/events: workshops, signings, briefings, festivals and the like, with who took part."""
+
+from marshmallow import fields
+from peewee import fn
+
+from api import models as m
+from api.resources.collection import Collection
+from api.resources.dates import DATE_RANGE, overlapping
+from api.schemas import EventSchema, slug_param
+
+
+def apply(query, args):
+    event = m.Event
+    if "place" in args:
+        query = query.where(event.place == args["place"])
+    if "kind" in args:
+        query = query.where(event.kind == args["kind"])
+    if "participant" in args:
+        link = m.EventParticipant
+        taking_part = link.select(link.event).where((link.organisation == args["participant"]) | (link.person == args["participant"]))
+        query = query.where(event.id.in_(taking_part))
+    return overlapping(query, args, event.start_date, fn.COALESCE(event.end_date, event.start_date))
+
+
+events = Collection(
+    "events",
+    EventSchema,
+    description="Events the page reports, with dates, place, participants and their roles.",
+    sort={"start_date": "start_date", "end_date": "end_date", "kind": "kind"},
+    includes=("place", "participants", "programmes", "figures"),
+    filters={
+        "place": slug_param(metadata={"description": "Events at this place id"}),
+        "participant": slug_param(metadata={"description": "Events this organisation or person id took part in"}),
+        "kind": fields.String(metadata={"description": "An event kind, e.g. workshop"}),
+        **DATE_RANGE,
+    },
+    apply=apply,
+)
+blp = events.blueprint

@@ -1,0 +1,50 @@
+"""/v1/figures: every number on the page, as printed and as a value."""
+
+from marshmallow import fields, validate
+from peewee import fn
+
+from api import models as m
+from api.resources.collection import Collection
+from api.resources.dates import DATE_RANGE, overlapping
+from api.schemas import QUALIFIERS, AsciiDecimal, FigureSchema, slug_param
+
+
+def apply(query, args):
+    figure = m.Figure
+    if "subject" in args:
+        query = query.where(figure.id.in_(m.FigureSubject.select(m.FigureSubject.figure).where(m.FigureSubject.subject_id == args["subject"])))
+    if "unit" in args:
+        query = query.where(figure.unit == args["unit"])
+    if "source" in args:
+        cited = m.Citation.select(m.Citation.record_id).where((m.Citation.record_type == "figure") & (m.Citation.source == args["source"]))
+        query = query.where(figure.id.in_(cited))
+    if "qualifier" in args:
+        query = query.where(figure.qualifier == args["qualifier"])
+    if "min" in args:
+        query = query.where(figure.value >= args["min"])
+    if "max" in args:
+        query = query.where(figure.value <= args["max"])
+    # A figure covers its period, or the one day it is "as of".
+    start = fn.COALESCE(figure.period_start, figure.period_end, figure.as_of)
+    end = fn.COALESCE(figure.period_end, figure.period_start, figure.as_of)
+    return overlapping(query, args, start, end)
+
+
+figures = Collection(
+    "figures",
+    FigureSchema,
+    description="Every number printed on the page: value_text as printed, value exact, with unit, qualifier, period and quote.",
+    sort={"value": "value", "unit": "unit", "period_start": "period_start", "period_end": "period_end", "as_of": "as_of"},
+    includes=("subjects", "parts", "part_of", "comparisons"),
+    filters={
+        "subject": slug_param(metadata={"description": "Figures about this record id"}),
+        "unit": fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_]{1,50}$"), metadata={"description": "A unit code from /v1/units"}),
+        "source": slug_param(metadata={"description": "Figures cited from this source id"}),
+        "qualifier": fields.String(validate=validate.OneOf(QUALIFIERS)),
+        "min": AsciiDecimal(metadata={"description": "value >= min"}),
+        "max": AsciiDecimal(metadata={"description": "value <= max"}),
+        **DATE_RANGE,
+    },
+    apply=apply,
+)
+blp = figures.blueprint

@@ -1,0 +1,44 @@
+"""/v1/programmes: support schemes and their parts, who runs them and where."""
+
+from marshmallow import fields
+
+from api import models as m
+from api.resources.collection import Collection
+from api.schemas import ProgrammeSchema, slug_param
+
+
+def apply(query, args):
+    programme = m.Programme
+    if "operator" in args:
+        link = m.ProgrammeOperator
+        query = query.where(programme.id.in_(link.select(link.programme).where(link.organisation == args["operator"])))
+    if "place" in args:
+        link = m.ProgrammePlace
+        query = query.where(programme.id.in_(link.select(link.programme).where(link.place == args["place"])))
+    if "kind" in args:
+        query = query.where(programme.kind == args["kind"])
+    if "parent" in args:
+        query = query.where(programme.parent == args["parent"])
+    if "active_on" in args:
+        day = args["active_on"]
+        # Only a programme known to have started by that day counts as active on it.
+        query = query.where((programme.start_date <= day) & (programme.end_date.is_null() | (programme.end_date >= day)))
+    return query
+
+
+programmes = Collection(
+    "programmes",
+    ProgrammeSchema,
+    description="Programmes and schemes: operators with roles, places covered, parts, eligibility and benefits.",
+    sort={"start_date": "start_date", "end_date": "end_date", "kind": "kind"},
+    includes=("parent", "parts", "operators", "places", "events", "figures"),
+    filters={
+        "operator": slug_param(metadata={"description": "Programmes this organisation id runs or partners in"}),
+        "place": slug_param(metadata={"description": "Programmes covering this place id"}),
+        "kind": fields.String(metadata={"description": "A programme kind, e.g. support_scheme"}),
+        "parent": slug_param(metadata={"description": "The parts of this programme id"}),
+        "active_on": fields.Date(metadata={"description": "Programmes known to run on this date (a programme with no known start date never matches)"}),
+    },
+    apply=apply,
+)
+blp = programmes.blueprint

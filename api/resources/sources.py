@@ -1,0 +1,13 @@
+"""/v1/sources: the seven articles of the page, each with what it is cited for."""
+
+from api.resources.collection import Collection
+from api.schemas import SourceSchema
+
+sources = Collection(
+    "sources",
+    SourceSchema,
+    description="The source articles: publication, headline, byline, date and the records each is cited for.",
+    sort={"published_on": "published_on", "page_position": "page_position"},
+    includes=("publication", "author", "records"),
+)
+blp = sources.blueprint
