@@ -113,3 +113,82 @@ def loaded(migrated, seed_set):
     with db.obj.connection_context():
         load(seed_set, db.obj)
     return migrated
+
+
+# --- the API ----------------------------------------------------------------------------
+
+SPEC_PATH = ROOT / "openapi.yaml"
+PROBLEM_JSON = "application/problem+json"
+
+
+@pytest.fixture(scope="session")
+def openapi():
+    from openapi_core import OpenAPI
+
+    return OpenAPI.from_file_path(str(SPEC_PATH))
+
+
+def check_response(openapi, response):
+    """Every response a test receives must agree with openapi.yaml; every error is problem+json."""
+    from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
+    from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
+
+    request = response.request
+    if response.status_code >= 400:
+        assert response.mimetype == PROBLEM_JSON, f"{request.method} {request.full_path}: {response.status_code} is {response.mimetype}"
+        body = response.get_json(force=True)
+        assert body["status"] == response.status_code and body["detail"], body
+    if request.method not in ("GET",):
+        return  # HEAD and OPTIONS are answered by Flask for every GET route; the spec lists GETs
+    try:
+        openapi.validate_response(WerkzeugOpenAPIRequest(request), WerkzeugOpenAPIResponse(response))
+    except (PathNotFound, OperationNotFound):
+        assert response.status_code in (404, 405), f"{request.full_path} answered {response.status_code} outside the spec"
+
+
+class ValidatingClient:
+    """A Flask test client whose every response is checked against the contract."""
+
+    def __init__(self, client, openapi):
+        self._client = client
+        self._openapi = openapi
+
+    def open(self, *args, **kwargs):
+        response = self._client.open(*args, **kwargs)
+        check_response(self._openapi, response)
+        return response
+
+    def get(self, *args, **kwargs):
+        return self.open(*args, method="GET", **kwargs)
+
+    def head(self, *args, **kwargs):
+        return self.open(*args, method="HEAD", **kwargs)
+
+    def options(self, *args, **kwargs):
+        return self.open(*args, method="OPTIONS", **kwargs)
+
+    def post(self, *args, **kwargs):
+        return self.open(*args, method="POST", **kwargs)
+
+    def put(self, *args, **kwargs):
+        return self.open(*args, method="PUT", **kwargs)
+
+    def delete(self, *args, **kwargs):
+        return self.open(*args, method="DELETE", **kwargs)
+
+
+@pytest.fixture
+def app(loaded):
+    from api import create_app
+
+    app = create_app({"DATABASE_URL": loaded, "TESTING": True})
+    yield app
+    from api.db import db
+
+    if not db.is_closed():
+        db.close()
+
+
+@pytest.fixture
+def client(app, openapi):
+    return ValidatingClient(app.test_client(), openapi)
