@@ -212,7 +212,7 @@ class Collection:
             @blp.arguments(collection.query_schema, location="query")
             @blp.response(200, collection.list_schema, description=f"A page of {collection.name}")
             @blp.doc(responses={200: {"content": CSV_DOC}})
-            @documents_errors(blp, 406, 503)
+            @documents_errors(blp, 304, 406, 503)
             def get(self, args):
                 return collection.list(args)
 
@@ -220,7 +220,7 @@ class Collection:
             @blp.arguments(collection.one_query_schema, location="query")
             @blp.response(200, collection.one_schema, description=f"One {collection.type}")
             @blp.doc(responses={200: {"content": CSV_DOC}})
-            @documents_errors(blp, 404, 406, 503)
+            @documents_errors(blp, 304, 404, 406, 503)
             def get(self, args, record_id):
                 return collection.one(args, record_id)
 

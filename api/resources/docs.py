@@ -7,7 +7,7 @@ import flask_swagger_ui
 from flask import Response, current_app, send_from_directory
 from flask.views import MethodView
 
-from api.resources.collection import CivicBlueprint, abort
+from api.resources.collection import CivicBlueprint, abort, documents_errors
 from api.schemas import StrictQuerySchema
 from api.spec import spec_json, spec_yaml
 
@@ -39,6 +39,7 @@ SCRIPT = """window.ui = SwaggerUIBundle({url: "/v1/openapi.json", dom_id: "#swag
 class OpenapiJson(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
     @blp.response(200, description="The OpenAPI 3.1 document, as JSON")
+    @documents_errors(blp, 304)
     def get(self, args):
         """The contract, as JSON
 
@@ -51,6 +52,7 @@ class OpenapiJson(MethodView):
 class OpenapiYaml(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
     @blp.response(200, description="The OpenAPI 3.1 document, as YAML", content_type="application/yaml")
+    @documents_errors(blp, 304)
     def get(self, args):
         """The contract, as YAML
 
@@ -63,6 +65,7 @@ class OpenapiYaml(MethodView):
 class Docs(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
     @blp.doc(responses={200: {"description": "Interactive documentation (Swagger UI)", **TEXT}})
+    @documents_errors(blp, 304)
     def get(self, args):
         """Interactive documentation
 

@@ -18,7 +18,7 @@ NO_PARAMS = type("NoQuerySchema", (schemas.StrictQuerySchema,), {})
 class Index(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
     @blp.response(200, schemas.IndexSchema)
-    @documents_errors(blp, 406, 503)
+    @documents_errors(blp, 304, 406, 503)
     def get(self, args):
         """The index
 
@@ -49,7 +49,7 @@ class Index(MethodView):
 class Units(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
     @blp.response(200, schemas.UnitListSchema)
-    @documents_errors(blp, 406, 503)
+    @documents_errors(blp, 304, 406, 503)
     def get(self, args):
         """The unit vocabulary
 
@@ -73,7 +73,7 @@ class Units(MethodView):
 class Search(MethodView):
     @blp.arguments(schemas.SearchQuerySchema, location="query")
     @blp.response(200, schemas.SearchListSchema)
-    @documents_errors(blp, 406, 503)
+    @documents_errors(blp, 304, 406, 503)
     def get(self, args):
         """Search every collection
 
