@@ -4,7 +4,8 @@ from flask import Flask
 
 from api import config as settings
 from api import errors, http
-from api.db import bind, db
+from api import db as database
+from api.db import bind
 from api.spec import INFO
 
 
@@ -21,18 +22,9 @@ def create_app(config=None):
     app.config.update(config or {})
     app.config["CURSOR_SECRET"] = str(app.config.get("CURSOR_SECRET", "civicfacts-cursor")).encode()
     app.url_map.strict_slashes = True
-    bind(app.config["DATABASE_URL"])
-
-    @app.before_request
-    def connect():
-        db.connect(reuse_if_open=True)
-
-    @app.teardown_request
-    def close(exc):
-        if not db.is_closed():
-            db.close()
-
+    bind(app.config["DATABASE_URL"], readonly=True)
     http.init_app(app)
+    database.init_app(app)
     api = errors.CivicApi(app)
     app.extensions["civicfacts_api"] = api
     from api.resources import docs, events, figures, index, organisations, people, places, programmes, sources

@@ -1,31 +1,53 @@
-"""The deferred database and the base model every table inherits."""
+"""The deferred database, the base model, and how a request uses the database.
 
-from peewee import DatabaseProxy, Model
-from playhouse.db_url import connect
+Every request reads inside one read-only transaction: a reload of the dataset commits in
+one transaction too, so a request sees the old dataset or the new one, never a mix. A
+query that runs past QUERY_TIMEOUT_MS is cut off (and answered 503) rather than left to
+hold a worker.
+"""
+
+import time
+
+from flask import g
+from peewee import DatabaseProxy, Model, PostgresqlDatabase, SqliteDatabase
+from playhouse.db_url import connect, parse
 
 db = DatabaseProxy()
 
 # WAL lets readers go on while a load writes; foreign keys are off by default in SQLite.
 SQLITE_PRAGMAS = {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000}
+# A serving connection must not wait long for a lock: 503 soon beats a hung worker.
+SQLITE_READ_PRAGMAS = {"foreign_keys": 1, "busy_timeout": 2000, "query_only": 1}
+POSTGRES_CONNECT_TIMEOUT = 3
 
 
-def open_database(url):
-    """A peewee Database for `url` (sqlite:///path or postgresql://...)."""
+def open_database(url, readonly=False):
+    """A peewee Database for `url` (sqlite:///path or postgresql://...).
+
+    `readonly` opens SQLite with mode=ro (the file itself refuses writes) and PostgreSQL
+    with default_transaction_read_only, so no request can write.
+    """
     if url.startswith("sqlite"):
-        return connect(url, pragmas=SQLITE_PRAGMAS)
-    return connect(url)
+        if not readonly:
+            return connect(url, pragmas=SQLITE_PRAGMAS)
+        path = parse(url)["database"]
+        if path == ":memory:":
+            return SqliteDatabase(path, pragmas=SQLITE_READ_PRAGMAS)
+        return SqliteDatabase(f"file:{path}?mode=ro", uri=True, pragmas=SQLITE_READ_PRAGMAS)
+    options = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT}
+    if readonly:
+        options["options"] = "-c default_transaction_read_only=on"
+    return connect(url, **options)
 
 
-def bind(url):
+def bind(url, readonly=False):
     """Point the shared proxy at the database named by `url` and return it."""
-    database = open_database(url)
+    database = open_database(url, readonly=readonly)
     db.initialize(database)
     return database
 
 
 def is_postgres(database=None):
-    from peewee import PostgresqlDatabase
-
     target = database if database is not None else db.obj
     return isinstance(target, PostgresqlDatabase)
 
@@ -34,3 +56,47 @@ class BaseModel(Model):
     class Meta:
         database = db
         legacy_table_names = False
+
+
+def _begin_request():
+    db.connect(reuse_if_open=True)
+    timeout_ms = g.get("query_timeout_ms") or 0
+    g.db_transaction = db.atomic()
+    g.db_transaction.__enter__()
+    if is_postgres():
+        # One snapshot for the whole request, however many queries it makes.
+        db.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        if timeout_ms:
+            db.execute_sql(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+    elif timeout_ms:
+        deadline = time.monotonic() + timeout_ms / 1000
+        # SQLite calls this every N virtual-machine steps; a true result interrupts the query.
+        db.connection().set_progress_handler(lambda: time.monotonic() > deadline, 10000)
+
+
+def _end_request(exc):
+    transaction = g.pop("db_transaction", None)
+    try:
+        if transaction is not None:
+            transaction.__exit__(None, None, None)
+    finally:
+        if not db.is_closed():
+            if not is_postgres():
+                db.connection().set_progress_handler(None, 0)
+            db.close()
+
+
+def init_app(app):
+    """Open a read-only, single-snapshot transaction around every request."""
+
+    @app.before_request
+    def begin():
+        g.query_timeout_ms = app.config.get("QUERY_TIMEOUT_MS", 5000)
+        _begin_request()
+
+    @app.teardown_request
+    def end(exc):
+        try:
+            _end_request(exc)
+        except Exception:  # noqa: BLE001 - closing must never turn a response into a 500
+            app.logger.exception("closing the request's database connection failed")
