@@ -71,7 +71,7 @@ def _begin_request():
     elif timeout_ms:
         deadline = time.monotonic() + timeout_ms / 1000
         # SQLite calls this every N virtual-machine steps; a true result interrupts the query.
-        db.connection().set_progress_handler(lambda: time.monotonic() > deadline, 10000)
+        db.connection().set_progress_handler(lambda: time.monotonic() > deadline, 1000)
 
 
 def _end_request(exc):
