@@ -65,6 +65,7 @@ class SeedSet:
     citations: list = field(default_factory=list)  # (file, extra citation)
     checks: list = field(default_factory=list)  # (figure id, CheckResult) that passed or were declared
     evidence_checked: bool = False  # False when the source page was not found beside the repo
+    invalid_ids: set = field(default_factory=set)  # ids of records that failed validation (already reported)
 
     def records(self, section):
         return [e for e in self.entries.values() if e.section == section]
@@ -214,6 +215,8 @@ def _read_article(name, document, seeds, problems):
             label = f"{section}[{item.get('id', i) if isinstance(item, dict) else i}]"
             loaded = _validate(schema, item, name, label, problems)
             if loaded is None:
+                if isinstance(item, dict) and isinstance(item.get("id"), str):
+                    seeds.invalid_ids.add(item["id"])  # so references to it are not also "unknown"
                 continue
             if loaded["id"] in seeds.entries:
                 first = seeds.entries[loaded["id"]]
@@ -284,6 +287,8 @@ def _check_references(seeds, problems):
                 if ref is None:
                     continue
                 found = seeds.entries.get(ref)
+                if found is None and ref in seeds.invalid_ids:
+                    continue  # the record is there but invalid, and that is reported already
                 if found is None:
                     problems.append(Problem(entry.file, entry.label, where, f"unknown reference {ref!r}"))
                 elif target != "*" and found.section != target:
@@ -302,6 +307,8 @@ def _check_references(seeds, problems):
     for name, i, citation in seeds.citations:
         for key, target in (("record", "*"), ("source", "sources")):
             found = seeds.entries.get(citation[key])
+            if found is None and citation[key] in seeds.invalid_ids:
+                continue
             if found is None or (target != "*" and found.section != target):
                 problems.append(Problem(name, f"citations[{i}]", key, f"unknown {key} {citation[key]!r}"))
 
