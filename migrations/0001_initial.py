@@ -13,6 +13,7 @@ def up(migrator, db):
         position = IntegerField(index=True, default=0)
         class Meta:
             database = db
+            legacy_table_names = False
             table_name = 'person'
     db.create_tables([Person])
 
@@ -28,6 +29,7 @@ def up(migrator, db):
         parent = ForeignKeyField('self', null=True, on_delete='SET NULL')
         class Meta:
             database = db
+            legacy_table_names = False
             table_name = 'organisation'
     db.create_tables([Organisation])
 
@@ -39,6 +41,7 @@ def up(migrator, db):
         position = IntegerField(default=0)
         class Meta:
             database = db
+            legacy_table_names = False
             table_name = 'affiliation'
     db.create_tables([Affiliation])
 
@@ -58,6 +61,7 @@ def up(migrator, db):
         page_position = IntegerField()
         class Meta:
             database = db
+            legacy_table_names = False
             table_name = 'source'
     db.create_tables([Source])
 
@@ -69,6 +73,7 @@ def up(migrator, db):
         position = IntegerField(default=0)
         class Meta:
             database = db
+            legacy_table_names = False
             table_name = 'citation'
             indexes = ((('record_type', 'record_id', 'position'), False),)
     db.create_tables([Citation])
@@ -79,6 +84,7 @@ def up(migrator, db):
         seeds_dir = TextField(null=True)
         class Meta:
             database = db
+            legacy_table_names = False
             table_name = 'dataset'
     db.create_tables([Dataset])
 
@@ -94,6 +100,7 @@ def up(migrator, db):
         parent = ForeignKeyField('self', null=True, on_delete='SET NULL')
         class Meta:
             database = db
+            legacy_table_names = False
             table_name = 'place'
     db.create_tables([Place])
 
@@ -111,6 +118,7 @@ def up(migrator, db):
         place = ForeignKeyField(Place, null=True)
         class Meta:
             database = db
+            legacy_table_names = False
             table_name = 'event'
     db.create_tables([Event])
 
@@ -122,6 +130,7 @@ def up(migrator, db):
         position = IntegerField(default=0)
         class Meta:
             database = db
+            legacy_table_names = False
             table_name = 'event_participant'
     db.create_tables([EventParticipant])
 
@@ -141,6 +150,7 @@ def up(migrator, db):
         end_date = DateField(index=True, null=True)
         class Meta:
             database = db
+            legacy_table_names = False
             table_name = 'programme'
     db.create_tables([Programme])
 
@@ -150,6 +160,7 @@ def up(migrator, db):
         position = IntegerField(default=0)
         class Meta:
             database = db
+            legacy_table_names = False
             table_name = 'event_programme'
     db.create_tables([EventProgramme])
 
@@ -161,6 +172,7 @@ def up(migrator, db):
         position = IntegerField(default=0)
         class Meta:
             database = db
+            legacy_table_names = False
             table_name = 'unit'
     db.create_tables([Unit])
 
@@ -182,6 +194,7 @@ def up(migrator, db):
         discrepancy = TextField(null=True)
         class Meta:
             database = db
+            legacy_table_names = False
             table_name = 'figure'
     db.create_tables([Figure])
 
@@ -192,6 +205,7 @@ def up(migrator, db):
         detail = TextField()
         class Meta:
             database = db
+            legacy_table_names = False
             table_name = 'figure_check'
     db.create_tables([FigureCheck])
 
@@ -202,6 +216,7 @@ def up(migrator, db):
         current = ForeignKeyField(Figure, on_delete='CASCADE')
         class Meta:
             database = db
+            legacy_table_names = False
             table_name = 'figure_comparison'
     db.create_tables([FigureComparison])
 
@@ -211,6 +226,7 @@ def up(migrator, db):
         position = IntegerField(default=0)
         class Meta:
             database = db
+            legacy_table_names = False
             table_name = 'figure_part'
     db.create_tables([FigurePart])
 
@@ -221,6 +237,7 @@ def up(migrator, db):
         position = IntegerField(default=0)
         class Meta:
             database = db
+            legacy_table_names = False
             table_name = 'figure_subject'
     db.create_tables([FigureSubject])
 
@@ -231,6 +248,7 @@ def up(migrator, db):
         position = IntegerField(default=0)
         class Meta:
             database = db
+            legacy_table_names = False
             table_name = 'programme_operator'
     db.create_tables([ProgrammeOperator])
 
@@ -240,6 +258,7 @@ def up(migrator, db):
         position = IntegerField(default=0)
         class Meta:
             database = db
+            legacy_table_names = False
             table_name = 'programme_place'
     db.create_tables([ProgrammePlace])
 
@@ -252,6 +271,7 @@ def up(migrator, db):
         weight = IntegerField()
         class Meta:
             database = db
+            legacy_table_names = False
             table_name = 'search_entry'
             indexes = ((('record_type', 'record_id'), False),)
     db.create_tables([SearchEntry])
@@ -264,6 +284,7 @@ def up(migrator, db):
         position = IntegerField(default=0)
         class Meta:
             database = db
+            legacy_table_names = False
             table_name = 'term'
             primary_key = CompositeKey('scheme', 'code')
     db.create_tables([Term])
