@@ -3,8 +3,8 @@
 from flask import Flask
 
 from api import config as settings
-from api import errors, http
 from api import db as database
+from api import errors, guard, http
 from api.db import bind
 from api.spec import INFO
 
@@ -23,6 +23,7 @@ def create_app(config=None):
     app.config["CURSOR_SECRET"] = str(app.config.get("CURSOR_SECRET", "civicfacts-cursor")).encode()
     app.url_map.strict_slashes = True
     bind(app.config["DATABASE_URL"], readonly=True)
+    guard.init_app(app)
     http.init_app(app)
     database.init_app(app)
     api = errors.CivicApi(app)

@@ -10,4 +10,11 @@ def from_environment():
     return {
         "DATABASE_URL": os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
         "SEEDS_DIR": os.environ.get("CIVICFACTS_SEEDS", "seeds"),
+        # e.g. "120/minute" per client IP; unset (the default) turns rate limiting off.
+        "RATE_LIMIT": os.environ.get("CIVICFACTS_RATE_LIMIT") or None,
+        "RATE_LIMIT_STORAGE": os.environ.get("CIVICFACTS_RATE_LIMIT_STORAGE", "memory://"),
+        # How many proxies in front of the app set X-Forwarded-For (0: trust no header).
+        "TRUSTED_PROXIES": int(os.environ.get("CIVICFACTS_TRUSTED_PROXIES", "0")),
+        "QUERY_TIMEOUT_MS": int(os.environ.get("CIVICFACTS_QUERY_TIMEOUT_MS", "5000")),
+        "CURSOR_SECRET": os.environ.get("CIVICFACTS_CURSOR_SECRET", "civicfacts-cursor"),
     }

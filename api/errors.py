@@ -15,7 +15,7 @@ from flask import Response, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from peewee import InterfaceError, OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -68,16 +68,66 @@ def flatten_validation(messages):
     return errors
 
 
+# Header components, referenced by name from the responses that carry them.
+HEADERS = {
+    "ETAG": {
+        "description": "A strong entity tag of this representation: send it in If-None-Match to get 304 while it holds",
+        "required": True,
+        "schema": {"type": "string", "pattern": '^"[\\x21\\x23-\\x7e]*"$'},
+    },
+    "CACHE_CONTROL": {
+        "description": "How long caches may keep the response",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1},
+    },
+    "LINK_NEXT": {
+        "description": "The next page, when there is one (the same URL as links.next)",
+        "schema": {"type": "string", "pattern": '^<[^>]+>; rel="next"$'},
+    },
+    "RETRY_AFTER": {
+        "description": "Seconds to wait before trying again",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0},
+    },
+}
+RETRY_AFTER_SECONDS = "5"
+NUL_FREE = r"^[^\x00]*$"
+
+
+def nul_free_query_strings(self, field, ret=None, **kwargs):
+    """apispec attribute function: a free-text query parameter may not hold NUL (http.check_request
+    refuses one with 400 for every parameter), and the spec says so, so a client can tell."""
+    from api.schemas import StrictQuerySchema
+
+    ret = ret or {}
+    if not isinstance(field.parent, StrictQuerySchema) or ret.get("type") != "string":
+        return {}
+    if any(key in ret for key in ("pattern", "enum", "format")):
+        return {}
+    return {"pattern": NUL_FREE}
+
+
 class CivicApi(Api):
     ERROR_SCHEMA = ProblemSchema
+
+    def __init__(self, app=None, **kwargs):
+        super().__init__(app, **kwargs)
+        from api.http import SlugConverter
+
+        self.register_converter(SlugConverter, lambda converter: {"type": "string", "pattern": converter.pattern})
+        self.ma_plugin.converter.add_attribute_function(nul_free_query_strings)
 
     def _register_responses(self):
         # flask-smorest documents errors as application/json with its own schema; ours are
         # problem+json, and the spec must say so or contract tests would (rightly) fail.
+        for name, header in HEADERS.items():
+            self.spec.components.header(name, header, lazy=True)
         for status in http.HTTPStatus:
             response = {"description": status.phrase}
             if not (100 <= status < 200) and status not in (204, 304):
                 response["schema"] = self.ERROR_SCHEMA
+            if status == 503:
+                response["headers"] = {"Retry-After": "RETRY_AFTER"}
             prepare_response(response, self.spec, PROBLEM_JSON)
             self.spec.components.response(status.name, response, lazy=True)
         response = {"description": "An error, as RFC 9457 problem details", "schema": self.ERROR_SCHEMA}
@@ -89,6 +139,8 @@ class CivicApi(Api):
         headers = dict(error.get_headers())
         headers.pop("Content-Type", None)
         headers.update(data.get("headers") or {})
+        if error.code == 503:
+            headers.setdefault("Retry-After", RETRY_AFTER_SECONDS)
         errors = data.get("errors")
         if errors is None and "messages" in data:
             errors = flatten_validation(data["messages"])
@@ -100,7 +152,7 @@ class CivicApi(Api):
 
 def database_unavailable(error):
     log.warning("database unavailable: %s", error)
-    return problem(503, "The database is unavailable; try again shortly.", headers={"Retry-After": "5"})
+    return problem(503, "The database is unavailable; try again shortly.", headers={"Retry-After": RETRY_AFTER_SECONDS})
 
 
 def unexpected(error):
@@ -113,5 +165,4 @@ def unexpected(error):
 def register(app):
     app.register_error_handler(OperationalError, database_unavailable)
     app.register_error_handler(InterfaceError, database_unavailable)
-    app.register_error_handler(ServiceUnavailable, lambda e: problem(503, e.description, headers={"Retry-After": "5"}))
     app.register_error_handler(Exception, unexpected)

@@ -13,12 +13,22 @@ from flask import request
 from flask.json.provider import JSONProvider
 from flask_cors import CORS
 from werkzeug.exceptions import BadRequest, NotAcceptable
+from werkzeug.routing import BaseConverter
 
 from api.records import number
+from api.schemas import SLUG
 
 JSON = "application/json"
 CSV = "text/csv"
 MAX_QUERY_STRING = 4096
+
+
+class SlugConverter(BaseConverter):
+    """`<slug:record_id>`: a record id. Anything else is no record's URL, so routing answers 404
+    before any query runs (a NUL or odd Unicode in a path never reaches the database)."""
+
+    regex = SLUG[1:-1].replace("(-", "(?:-")
+    pattern = SLUG  # the same, as the spec's JSON Schema pattern
 
 
 def _default(value):
@@ -81,6 +91,7 @@ def add_caching(response):
 
 def init_app(app):
     app.json = OrjsonProvider(app)
+    app.url_map.converters["slug"] = SlugConverter
     CORS(app, resources={r"/*": {"origins": "*"}}, methods=["GET", "HEAD", "OPTIONS"], expose_headers=["ETag", "Link"])
     app.before_request(check_request)
     app.after_request(add_caching)

@@ -2,7 +2,7 @@
 the query parameters it takes. flask-smorest turns both into `openapi.yaml`."""
 
 import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import marshmallow as ma
 from marshmallow import fields, validate
@@ -13,6 +13,7 @@ from api.records import number
 TYPES = sorted(RECORD_TYPES.values())
 QUALIFIERS = ["exact", "approximate", "at_least", "at_most"]
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+CURSOR = r"^[A-Za-z0-9_-]+$"
 
 
 # --- fields -------------------------------------------------------------------------
@@ -45,25 +46,52 @@ class AsciiInteger(fields.Integer):
 
 
 class AsciiDecimal(fields.Decimal):
+    """A JSON number in ASCII (`12`, `-0.5`, `1.5e+9`): what a client's number serializer writes.
+
+    Figures are stored with at most 6 decimals and under 10^24 in magnitude, so a bound beyond
+    10^30 (or a non-zero one nearer zero than 10^-30) compares exactly as the nearest of those
+    does; it is clamped there, so no database sees an exponent it cannot hold.
+    """
+
+    NUMBER = re.compile(r"-?[0-9]{1,400}(\.[0-9]{1,400})?([eE]([+-]?)[0-9]{1,400})?")
+    LIMIT = Decimal("1e30")
+    TINY = Decimal("1e-30")
+
     def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str) or not re.fullmatch(r"-?[0-9]{1,30}(\.[0-9]{1,6})?", value):
-            raise ma.ValidationError("Not a valid number: use ASCII digits, an optional '-' and '.'.")
-        return super()._deserialize(value, attr, data, **kwargs)
+        match = self.NUMBER.fullmatch(value) if isinstance(value, str) else None
+        if match is None:
+            raise ma.ValidationError("Not a valid number: use ASCII digits, an optional '-', '.' and exponent.")
+        try:
+            number = Decimal(value)
+        except InvalidOperation:  # an exponent beyond what Decimal holds: enormous, or next to zero
+            mantissa = Decimal(value[: match.start(2)])
+            if not mantissa:
+                return mantissa
+            return (self.TINY if match.group(3) == "-" else self.LIMIT).copy_sign(mantissa)
+        magnitude = number.copy_abs()  # exact: abs() would round
+        if magnitude > self.LIMIT:
+            return self.LIMIT.copy_sign(number)
+        if 0 < magnitude < self.TINY:
+            return self.TINY.copy_sign(number)
+        return number
 
 
 class CommaList(fields.String):
-    """`a,b,c` -> ['a', 'b', 'c'], each checked against `choices`."""
+    """`a,b,c` -> ['a', 'b', 'c'], each one of `choices`; the spec gives the exact pattern."""
 
     def __init__(self, choices, **kwargs):
-        self.choices = choices
+        self.choices = sorted(choices)
+        assert all(re.fullmatch(r"-?[a-z_]+", c) for c in self.choices), "choices must be plain words"
+        one = "|".join(self.choices)
+        kwargs.setdefault("metadata", {})["pattern"] = f"^({one})(,({one}))*$"
         super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        items = [item.strip() for item in text.split(",")]
+        items = text.split(",")
         bad = [item for item in items if item not in self.choices]
         if bad:
-            raise ma.ValidationError(f"unknown value(s) {bad}; choose from {sorted(self.choices)}")
+            raise ma.ValidationError(f"unknown value(s) {bad}; give a comma list (no spaces) of {self.choices}")
         return items
 
 
@@ -267,12 +295,20 @@ class FormatQuerySchema(StrictQuerySchema):
     format = fields.String(validate=validate.OneOf(["json", "csv"]), metadata={"description": "json (default) or csv; the Accept header works too"})
 
 
+def cursor_param():
+    # What encode_cursor writes: unpadded base64url.
+    return fields.String(
+        validate=[validate.Length(1, 2000), validate.Regexp(CURSOR, error="not a cursor this API issued (bad encoding)")],
+        metadata={"description": "The opaque cursor from links.next (or the Link header)"},
+    )
+
+
 def list_query_schema(name, sort_fields, includes, filters):
     """The query schema of one collection: paging, sort, search, include, its filters."""
     sort_choices = sorted(sort_fields) + [f"-{f}" for f in sorted(sort_fields)]
     base = {
         "limit": AsciiInteger(load_default=50, validate=validate.Range(1, 500), metadata={"description": "Rows per page, 1 to 500"}),
-        "cursor": fields.String(validate=validate.Length(1, 2000), metadata={"description": "The opaque cursor from links.next"}),
+        "cursor": cursor_param(),
         "sort": CommaList(sort_choices, metadata={"description": f"Comma list of {', '.join(sorted(sort_fields))}; '-' for descending"}),
         "q": fields.String(validate=validate.Length(1, 200), metadata={"description": "Search names, printed values and quotes"}),
         "include": CommaList(set(includes), metadata={"description": f"Embed related records in `included`: {', '.join(includes)}"}),
@@ -281,10 +317,12 @@ def list_query_schema(name, sort_fields, includes, filters):
 
 
 class SearchQuerySchema(StrictQuerySchema):
-    q = fields.String(required=True, validate=validate.Length(1, 200), metadata={"description": "Korean or English; 2 or more characters match inside words"})
+    q = fields.String(
+        required=True, validate=validate.Length(1, 200), metadata={"description": "Korean or English; 2 or more characters match inside words"}
+    )
     type = CommaList(set(TYPES), metadata={"description": "Only these record types (comma list)"})
     limit = AsciiInteger(load_default=50, validate=validate.Range(1, 500))
-    cursor = fields.String(validate=validate.Length(1, 2000))
+    cursor = cursor_param()
 
 
 class SearchHitSchema(ma.Schema):
@@ -333,18 +371,14 @@ class DatasetSchema(ma.Schema):
     loaded_at = fields.String(required=True, metadata={"format": "date-time"})
 
 
+class IndexDataSchema(ma.Schema):
+    collections = fields.Dict(keys=fields.String(), values=fields.Nested(CollectionLinkSchema), required=True)
+    dataset = fields.Nested(DatasetSchema, required=True)
+    links = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+
+
 class IndexSchema(ma.Schema):
-    data = fields.Nested(
-        ma.Schema.from_dict(
-            {
-                "collections": fields.Dict(keys=fields.String(), values=fields.Nested(CollectionLinkSchema), required=True),
-                "dataset": fields.Nested(DatasetSchema, required=True),
-                "links": fields.Dict(keys=fields.String(), values=fields.String(), required=True),
-            },
-            name="Index",
-        ),
-        required=True,
-    )
+    data = fields.Nested(IndexDataSchema, required=True)
     links = fields.Nested(SelfLinkSchema, required=True)
 
 

@@ -9,7 +9,7 @@ and PostgreSQL; wildcards in the query are escaped by peewee's `contains`.
 import re
 import unicodedata
 
-from peewee import Case
+from peewee import SQL, Case
 
 from api import models as m
 
@@ -64,11 +64,16 @@ def search_rows(seeds):
 
 
 def matching_ids(record_type, query):
-    """A subquery of the ids of `record_type` records with any text containing `query`."""
-    return (
-        m.SearchEntry.select(m.SearchEntry.record_id)
-        .where((m.SearchEntry.record_type == record_type) & m.SearchEntry.folded.contains(fold(query)))
-    )
+    """A subquery of the ids of `record_type` records with any text containing `query`.
+
+    A query of nothing but white space folds to "", which every text contains: it matches
+    nothing rather than everything.
+    """
+    folded = fold(query)
+    ids = m.SearchEntry.select(m.SearchEntry.record_id)
+    if not folded:
+        return ids.where(SQL("1 = 0"))
+    return ids.where((m.SearchEntry.record_type == record_type) & m.SearchEntry.folded.contains(folded))
 
 
 def search(query, types=None):
@@ -78,6 +83,8 @@ def search(query, types=None):
     2 for a match at its start, 1 anywhere inside; one hit per record, its best.
     """
     folded = fold(query)
+    if not folded:
+        return []  # white space only: see matching_ids
     entry = m.SearchEntry
     score = entry.weight * 10 + Case(
         None, ((entry.folded == folded, 3), (entry.folded.startswith(folded), 2)), 1

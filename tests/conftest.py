@@ -43,7 +43,8 @@ def postgres_server_url():
 def postgres_database(postgres_server_url):
     """A database of this session's own on the PostgreSQL server, or None."""
     if postgres_server_url is None:
-        return None
+        yield None
+        return
     name = f"civicfacts_test_{uuid.uuid4().hex[:10]}"
     with admin_connection(postgres_server_url) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -123,9 +124,13 @@ PROBLEM_JSON = "application/problem+json"
 
 @pytest.fixture(scope="session")
 def openapi():
-    from openapi_core import OpenAPI
+    import json
 
-    return OpenAPI.from_file_path(str(SPEC_PATH))
+    from openapi_core import Config, OpenAPI
+
+    # problem+json is JSON; openapi-core only knows application/json by name.
+    config = Config(extra_media_type_deserializers={PROBLEM_JSON: json.loads})
+    return OpenAPI.from_file_path(str(SPEC_PATH), config=config)
 
 
 def check_response(openapi, response):
@@ -155,6 +160,9 @@ class ValidatingClient:
 
     def open(self, *args, **kwargs):
         response = self._client.open(*args, **kwargs)
+        # Read the body now and release what produced it (an open file, a database cursor).
+        response.get_data()
+        response.close()
         check_response(self._openapi, response)
         return response
 

@@ -21,11 +21,17 @@ from api.search import matching_ids
 
 COMMON_SORT = ("id", "name_ko", "name_en", "page_order")
 CSV_DOC = {"text/csv": {"schema": {"type": "string"}, "example": "id,type,name_ko,name_en,...\r\n"}}
+# The headers every 200 carries (components registered by errors.CivicApi).
+OK_HEADERS = {"ETag": "ETAG", "Cache-Control": "CACHE_CONTROL"}
+PAGE_HEADERS = {**OK_HEADERS, "Link": "LINK_NEXT"}
 
 
 class QueryParser(FlaskParser):
     # A bad parameter is the client's error (400), not an unprocessable entity (422).
     DEFAULT_VALIDATION_STATUS = 400
+    # webargs excludes unknown query parameters by default, which would override the schemas'
+    # Meta.unknown = RAISE; None defers to the schema, so `?lmit=5` is a 400 naming `lmit`.
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None}
 
 
 class CivicBlueprint(Blueprint):
@@ -210,7 +216,7 @@ class Collection:
 
         class List(MethodView):
             @blp.arguments(collection.query_schema, location="query")
-            @blp.response(200, collection.list_schema, description=f"A page of {collection.name}")
+            @blp.response(200, collection.list_schema, description=f"A page of {collection.name}", headers=PAGE_HEADERS)
             @blp.doc(responses={200: {"content": CSV_DOC}})
             @documents_errors(blp, 304, 406, 503)
             def get(self, args):
@@ -218,7 +224,7 @@ class Collection:
 
         class One(MethodView):
             @blp.arguments(collection.one_query_schema, location="query")
-            @blp.response(200, collection.one_schema, description=f"One {collection.type}")
+            @blp.response(200, collection.one_schema, description=f"One {collection.type}", headers=OK_HEADERS)
             @blp.doc(responses={200: {"content": CSV_DOC}})
             @documents_errors(blp, 304, 404, 406, 503)
             def get(self, args, record_id):
@@ -230,5 +236,5 @@ class Collection:
         )
         One.get.__doc__ = f"One {self.type}\n\nThe {self.type} with this id; related records as typed references."
         blp.route("")(List)
-        blp.route("/<string:record_id>")(One)
+        blp.route("/<slug:record_id>")(One)
         return blp

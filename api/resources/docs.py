@@ -1,21 +1,28 @@
 """The contract and its docs: /v1/openapi.json, /v1/openapi.yaml and /docs (Swagger UI,
 its assets served from the flask-swagger-ui package so the page works with no internet)."""
 
+import functools
+import hashlib
 import pathlib
 
 import flask_swagger_ui
-from flask import Response, current_app, send_from_directory
+from flask import Response, current_app
 from flask.views import MethodView
 
-from api.resources.collection import CivicBlueprint, abort, documents_errors
+from api.http import negotiate
+from api.resources.collection import OK_HEADERS, CivicBlueprint, documents_errors
 from api.schemas import StrictQuerySchema
 from api.spec import spec_json, spec_yaml
 
 blp = CivicBlueprint("docs", __name__, description="The OpenAPI contract and interactive documentation.")
 ASSETS = pathlib.Path(flask_swagger_ui.__file__).parent / "dist"
-ASSET_NAMES = sorted(p.name for p in ASSETS.iterdir() if p.suffix in {".js", ".css", ".png"})
+ASSET_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
+SCRIPT_NAME = "docs.js"
+ASSET_NAMES = sorted([SCRIPT_NAME, *(p.name for p in ASSETS.iterdir() if p.suffix in ASSET_TYPES)])
 NO_PARAMS = type("DocsQuerySchema", (StrictQuerySchema,), {})
-TEXT = {"content": {"text/html": {"schema": {"type": "string"}}}}
+JSON = "application/json"
+YAML = "application/yaml"
+HTML = "text/html"
 
 PAGE = """<!doctype html>
 <html lang="en">
@@ -35,56 +42,83 @@ PAGE = """<!doctype html>
 SCRIPT = """window.ui = SwaggerUIBundle({url: "/v1/openapi.json", dom_id: "#swagger-ui", deepLinking: true});\n"""
 
 
+def ok(description, media_types):
+    """A documented 200 with these media types: the contract is an object (in JSON or YAML), the rest text."""
+    content = {media: {"schema": {"type": "object"} if media in (JSON, YAML) else {"type": "string"}} for media in media_types}
+    return {200: {"description": description, "content": content, "headers": OK_HEADERS}}
+
+
+def contract(kind):
+    """The spec as served, rendered once per app (it cannot change while the app runs)."""
+    cache = current_app.extensions.setdefault("civicfacts_contract", {})
+    if kind not in cache:
+        cache[kind] = spec_json(current_app) if kind == JSON else spec_yaml(current_app)
+    return cache[kind]
+
+
 @blp.route("/v1/openapi.json")
 class OpenapiJson(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
-    @blp.response(200, description="The OpenAPI 3.1 document, as JSON")
-    @documents_errors(blp, 304)
+    @blp.doc(responses=ok("The OpenAPI 3.1 document, as JSON", [JSON]))
+    @documents_errors(blp, 304, 406)
     def get(self, args):
         """The contract, as JSON
 
         The same document as openapi.yaml in the repository.
         """
-        return Response(spec_json(current_app), mimetype="application/json")
+        negotiate([JSON])
+        return Response(contract(JSON), mimetype=JSON)
 
 
 @blp.route("/v1/openapi.yaml")
 class OpenapiYaml(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
-    @blp.response(200, description="The OpenAPI 3.1 document, as YAML", content_type="application/yaml")
-    @documents_errors(blp, 304)
+    @blp.doc(responses=ok("The OpenAPI 3.1 document, as YAML", [YAML]))
+    @documents_errors(blp, 304, 406)
     def get(self, args):
         """The contract, as YAML
 
         Byte for byte the openapi.yaml committed in the repository.
         """
-        return Response(spec_yaml(current_app), mimetype="application/yaml")
+        negotiate([YAML])
+        return Response(contract(YAML), mimetype=YAML)
 
 
 @blp.route("/docs")
 class Docs(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
-    @blp.doc(responses={200: {"description": "Interactive documentation (Swagger UI)", **TEXT}})
-    @documents_errors(blp, 304)
+    @blp.doc(responses=ok("Interactive documentation (Swagger UI)", [HTML]))
+    @documents_errors(blp, 304, 406)
     def get(self, args):
         """Interactive documentation
 
         Swagger UI over /v1/openapi.json; every asset is served from here, none from the internet.
         """
-        return Response(PAGE, mimetype="text/html")
+        negotiate([HTML])
+        return Response(PAGE, mimetype=HTML)
 
 
-@blp.route("/docs/<string:asset>")
+@blp.route("/docs/<any({}):asset>".format(", ".join(f'"{name}"' for name in ASSET_NAMES)))
 class DocsAsset(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
-    @blp.doc(responses={200: {"description": "A Swagger UI asset (script, style sheet or icon)", "content": {"*/*": {"schema": {"type": "string"}}}}, 404: {"$ref": "#/components/responses/NOT_FOUND"}})
+    @blp.doc(responses=ok("A Swagger UI asset (script, style sheet or icon)", sorted(set(ASSET_TYPES.values()))))
+    @documents_errors(blp, 304, 406)
     def get(self, args, asset):
         """A documentation asset
 
         One of the Swagger UI files the docs page loads.
         """
-        if asset == "docs.js":
-            return Response(SCRIPT, mimetype="text/javascript")
-        if asset not in ASSET_NAMES:
-            abort(404, message=f"There is no documentation asset {asset!r}.")
-        return send_from_directory(ASSETS, asset, max_age=86400)
+        media = ASSET_TYPES[pathlib.PurePath(asset).suffix]
+        negotiate([media])
+        body, etag = asset_bytes(asset)
+        response = Response(body, mimetype=media)
+        response.set_etag(etag)
+        return response
+
+
+@functools.cache
+def asset_bytes(name):
+    """An asset's bytes and their entity tag, read once. Served from memory rather than with
+    send_file, so no file handle outlives a request and no Range request gets an undocumented 206."""
+    body = SCRIPT.encode() if name == SCRIPT_NAME else (ASSETS / name).read_bytes()
+    return body, hashlib.sha256(body).hexdigest()[:32]

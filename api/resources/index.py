@@ -7,7 +7,15 @@ from peewee import fn
 from api import models as m
 from api import schemas
 from api.http import JSON, negotiate
-from api.resources.collection import CivicBlueprint, abort, current_dataset, documents_errors, url_with
+from api.resources.collection import (
+    OK_HEADERS,
+    PAGE_HEADERS,
+    CivicBlueprint,
+    abort,
+    current_dataset,
+    documents_errors,
+    url_with,
+)
 from api.search import search
 
 blp = CivicBlueprint("index", __name__, url_prefix="/v1", description="The index, the unit vocabulary and search across every collection.")
@@ -17,7 +25,7 @@ NO_PARAMS = type("NoQuerySchema", (schemas.StrictQuerySchema,), {})
 @blp.route("")
 class Index(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
-    @blp.response(200, schemas.IndexSchema)
+    @blp.response(200, schemas.IndexSchema, headers=OK_HEADERS)
     @documents_errors(blp, 304, 406, 503)
     def get(self, args):
         """The index
@@ -48,7 +56,7 @@ class Index(MethodView):
 @blp.route("/units")
 class Units(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
-    @blp.response(200, schemas.UnitListSchema)
+    @blp.response(200, schemas.UnitListSchema, headers=OK_HEADERS)
     @documents_errors(blp, 304, 406, 503)
     def get(self, args):
         """The unit vocabulary
@@ -72,7 +80,7 @@ class Units(MethodView):
 @blp.route("/search")
 class Search(MethodView):
     @blp.arguments(schemas.SearchQuerySchema, location="query")
-    @blp.response(200, schemas.SearchListSchema)
+    @blp.response(200, schemas.SearchListSchema, headers=PAGE_HEADERS)
     @documents_errors(blp, 304, 406, 503)
     def get(self, args):
         """Search every collection

@@ -37,7 +37,9 @@ programmes = Collection(
         "place": slug_param(metadata={"description": "Programmes covering this place id"}),
         "kind": fields.String(metadata={"description": "A programme kind, e.g. support_scheme"}),
         "parent": slug_param(metadata={"description": "The parts of this programme id"}),
-        "active_on": fields.Date(metadata={"description": "Programmes known to run on this date (a programme with no known start date never matches)"}),
+        "active_on": fields.Date(
+            metadata={"description": "Programmes known to run on this date (a programme with no known start date never matches)"}
+        ),
     },
     apply=apply,
 )

@@ -1,0 +1,74 @@
+"""Protection against abuse: strict query strings, rate limits per client IP, security headers.
+
+Werkzeug decodes a query string leniently (a broken `%zz` stays as text, invalid UTF-8
+becomes U+FFFD), which would let a malformed request be answered as if it were another;
+`check_query_string` refuses such input outright, naming the parameter. Rate limiting is
+flask-limiter's, off unless RATE_LIMIT is set (e.g. "120/minute"), so development and
+tests are not throttled.
+"""
+
+import re
+from urllib.parse import unquote_to_bytes
+
+from flask import request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import BadRequest, RequestURITooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+MAX_QUERY_STRING = 4096
+BROKEN_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+DOCS_POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'"
+API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
+
+def _bad_parameter(name, message):
+    error = BadRequest(f"{name}: {message}")
+    error.data = {"message": f"{name}: {message}", "errors": [{"parameter": name, "message": message}]}
+    return error
+
+
+def check_query_string():
+    raw = request.query_string
+    if len(raw) > MAX_QUERY_STRING:
+        raise RequestURITooLarge(f"The query string is {len(raw)} bytes; at most {MAX_QUERY_STRING} are accepted.")
+    for pair in raw.split(b"&"):
+        if not pair:
+            continue
+        raw_name, _, raw_value = pair.partition(b"=")
+        name = raw_name.decode("ascii", "replace")
+        for part in (raw_name, raw_value):
+            if BROKEN_ESCAPE.search(part):
+                raise _bad_parameter(name, "broken percent-encoding: '%' must be followed by two hex digits")
+            try:
+                text = unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+            except UnicodeDecodeError:
+                raise _bad_parameter(name, "not valid UTF-8 once percent-decoded") from None
+            if "\x00" in text:
+                raise _bad_parameter(name, "contains a NUL character")
+
+
+def security_headers(response):
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    policy = DOCS_POLICY if response.mimetype == "text/html" else API_POLICY
+    response.headers.setdefault("Content-Security-Policy", policy)
+    response.headers["Server"] = "civicfacts"
+    return response
+
+
+def init_app(app):
+    """Install the checks, the limiter and the headers on `app`."""
+    hops = int(app.config.get("TRUSTED_PROXIES", 0))
+    if hops:
+        # Behind a load balancer the client's IP is in X-Forwarded-For, set by `hops` proxies.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    app.before_request(check_query_string)
+    app.after_request(security_headers)
+    rate = app.config.get("RATE_LIMIT")
+    app.config.setdefault("RATELIMIT_ENABLED", bool(rate))
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("RATE_LIMIT_STORAGE", "memory://"))
+    limiter = Limiter(get_remote_address, app=app, default_limits=[rate] if rate else [])
+    app.extensions["civicfacts_limiter"] = limiter
+    return limiter

@@ -1,0 +1,95 @@
+"""Schemathesis fuzzes the contract against the app in-process (WSGI), on SQLite and PostgreSQL.
+
+Every operation of the served spec (which test_contract.py proves is the committed
+openapi.yaml) gets positive and negative data through every phase that applies to a
+read-only API (examples, coverage, fuzzing), and every response goes through every
+built-in check: no 5xx, documented status codes, content types, headers and bodies,
+schema-valid requests accepted and invalid ones rejected, 405 with `Allow` for methods
+the API does not have. A failure is a bug in the API or in its contract.
+
+CIVICFACTS_FUZZ_EXAMPLES raises the examples per operation (`make fuzz`); the default
+keeps both backends to a few minutes. Generation is deterministic, so a failure repeats.
+"""
+
+import os
+import pathlib
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.core.parameters import ParameterLocation
+
+SPEC_PATH = pathlib.Path(__file__).resolve().parent.parent / "openapi.yaml"
+
+EXAMPLES = int(os.environ.get("CIVICFACTS_FUZZ_EXAMPLES", "30"))
+
+CONFIG = {
+    "suppress-health-check": ["too_slow", "filter_too_much", "data_too_large"],
+    "generation": {
+        "mode": "all",
+        "max-examples": EXAMPLES,
+        "deterministic": True,
+        "allow-x00": True,
+    },
+    "phases": {
+        "examples": {"enabled": True},
+        "coverage": {"enabled": True},
+        "fuzzing": {"enabled": True},
+        "stateful": {"enabled": False},  # nothing to chain: every operation is a GET
+    },
+    # Every built-in check, enabled explicitly so a changed default cannot drop one.
+    "checks": {"enabled": True},
+}
+
+
+schema = schemathesis.openapi.from_path(SPEC_PATH, config=schemathesis.Config.from_dict(CONFIG))
+
+
+def with_genuine_cursor(case, app):
+    """A cursor is opaque and signed: the schema cannot tell a client's guess from one the API
+    issued, so a generated one is schema-valid yet refused (400), rightly. Positive data must be
+    accepted, so a positive case gets a cursor the API really issued for the same query (or none
+    when that query has no second page). Negative cases keep theirs; test_contract.py sends
+    forged, tampered and foreign cursors."""
+    if "cursor" not in case.query or not positive_query(case):
+        return
+    query = {key: value for key, value in case.query.items() if key not in ("cursor", "limit", "format")}
+    first = app.test_client().get(case.formatted_path, query_string={**query, "limit": 1})
+    next_url = first.get_json()["links"]["next"] if first.status_code == 200 else None
+    if next_url:
+        case.query["cursor"] = parse_qs(urlsplit(next_url).query)["cursor"][0]
+    else:
+        del case.query["cursor"]
+
+
+def positive_query(case):
+    return case.meta is None or not case.meta.is_negative_at(ParameterLocation.QUERY)
+
+
+@schema.parametrize()
+@settings(suppress_health_check=list(HealthCheck))
+def test_contract_holds_under_fuzzing(case, app):
+    with_genuine_cursor(case, app)
+    case.call_and_validate(app=app)
+
+
+def test_every_check_is_on():
+    """Guard the configuration: no built-in check may be disabled."""
+    from schemathesis.checks import CHECKS, load_all_checks
+
+    load_all_checks()
+    config = schemathesis.Config.from_dict(CONFIG).projects.get_default().checks
+    names = [check.__name__ for check in CHECKS.get_all() if not isinstance(check, type)]
+    assert {"not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance",
+            "response_headers_conformance", "negative_data_rejection", "positive_data_acceptance",
+            "unsupported_method"} <= set(names)
+    assert all(config.get_by_name(name=name).enabled for name in names)
+    assert HealthCheck.too_slow  # the names above exist in this Hypothesis
+
+
+@pytest.mark.parametrize("path", ["/v1/figures", "/v1/events"])
+def test_an_inverted_date_range_matches_nothing(client, path):
+    response = client.get(path, query_string={"from": "2023-12-31", "to": "2023-01-01"})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["data"] == []
