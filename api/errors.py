@@ -107,6 +107,13 @@ def nul_free_query_strings(self, field, ret=None, **kwargs):
     return {"pattern": NUL_FREE}
 
 
+def parameter_example(self, field, ret=None, **kwargs):
+    """apispec parameter attribute function: a field's example goes on its parameter, where
+    Swagger UI fills it in and schemathesis' examples phase sends it."""
+    schema = (ret or {}).get("schema") or {}
+    return {"example": schema.pop("example")} if "example" in schema else {}
+
+
 class CivicApi(Api):
     ERROR_SCHEMA = ProblemSchema
 
@@ -116,6 +123,7 @@ class CivicApi(Api):
 
         self.register_converter(SlugConverter, lambda converter: {"type": "string", "pattern": converter.pattern})
         self.ma_plugin.converter.add_attribute_function(nul_free_query_strings)
+        self.ma_plugin.converter.add_parameter_attribute_function(parameter_example)
 
     def _register_responses(self):
         # flask-smorest documents errors as application/json with its own schema; ours are
@@ -133,6 +141,12 @@ class CivicApi(Api):
         response = {"description": "An error, as RFC 9457 problem details", "schema": self.ERROR_SCHEMA}
         prepare_response(response, self.spec, PROBLEM_JSON)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+    def _register_etag_headers(self):
+        # flask-smorest registers its own ETAG header (optional, any string) after the
+        # responses; ours replaces it, so the spec says every 200 carries a strong ETag.
+        super()._register_etag_headers()
+        self.spec.components.header("ETAG", HEADERS["ETAG"], lazy=True)
 
     def handle_http_exception(self, error):
         data = getattr(error, "data", None) or {}
