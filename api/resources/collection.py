@@ -6,7 +6,7 @@ import hashlib
 import http
 from urllib.parse import urlencode
 
-from flask import Response, current_app, request, stream_with_context
+from flask import Response, current_app, g, request, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from webargs.flaskparser import FlaskParser
@@ -53,6 +53,7 @@ def current_dataset():
     dataset = m.Dataset.select().order_by(m.Dataset.id.desc()).first()
     if dataset is None:
         abort(503, message="No dataset is loaded yet: run `civicfacts load`.")
+    g.dataset_version = dataset.version  # http.add_caching puts it in the ETag
     return dataset
 
 
