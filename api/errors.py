@@ -30,25 +30,40 @@ class ProblemSchema(ma.Schema):
     """RFC 9457 problem details."""
 
     type = ma.fields.String(required=True, metadata={"description": "A URI naming the kind of problem"})
-    title = ma.fields.String(required=True, metadata={"example": "Bad Request"})
-    status = ma.fields.Integer(required=True, metadata={"example": 400})
-    detail = ma.fields.String(required=True, metadata={"example": "limit: Must be greater than or equal to 1 and less than or equal to 500."})
+    title = ma.fields.String(required=True)
+    status = ma.fields.Integer(required=True)
+    detail = ma.fields.String(required=True)
     instance = ma.fields.String(required=True, metadata={"description": "The path that was requested"})
     errors = ma.fields.List(ma.fields.Nested(ProblemDetailSchema), metadata={"description": "One entry per fault"})
 
 
-def problem(status, detail, errors=None, headers=None):
-    """A problem+json response."""
+def problem_body(status, detail, instance, errors=None):
     phrase = http.HTTPStatus(status).phrase
     body = {
         "type": f"https://civicfacts.example/problems/{phrase.lower().replace(' ', '-')}",
         "title": phrase,
         "status": status,
         "detail": detail,
-        "instance": request.path if request else "",
+        "instance": instance,
     }
     if errors:
         body["errors"] = errors
+    return body
+
+
+# What the API answers for the errors clients meet most, as the docs' examples (one per
+# status: a 404's example must not be a 400). tests/test_contract.py makes these requests.
+LIMIT_RANGE = "Must be greater than or equal to 1 and less than or equal to 500."
+PROBLEM_EXAMPLES = {
+    400: problem_body(400, f"limit: {LIMIT_RANGE}", "/v1/figures", [{"parameter": "limit", "message": LIMIT_RANGE}]),
+    404: problem_body(404, "There is no figure with id 'no-such-figure'.", "/v1/figures/no-such-figure"),
+    406: problem_body(406, "This resource is available as application/json, text/csv; the Accept header allows none of them.", "/v1/figures"),
+}
+
+
+def problem(status, detail, errors=None, headers=None):
+    """A problem+json response."""
+    body = problem_body(status, detail, request.path if request else "", errors)
     response = Response(orjson.dumps(body), status=status, mimetype=PROBLEM_JSON)
     for key, value in (headers or {}).items():
         response.headers[key] = value
@@ -136,6 +151,8 @@ class CivicApi(Api):
                 response["schema"] = self.ERROR_SCHEMA
             if status == 503:
                 response["headers"] = {"Retry-After": "RETRY_AFTER"}
+            if status in PROBLEM_EXAMPLES:
+                response["example"] = PROBLEM_EXAMPLES[status]
             prepare_response(response, self.spec, PROBLEM_JSON)
             self.spec.components.response(status.name, response, lazy=True)
         response = {"description": "An error, as RFC 9457 problem details", "schema": self.ERROR_SCHEMA}

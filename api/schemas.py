@@ -143,6 +143,11 @@ def ref_or_null(**kwargs):
     return fields.Nested(RefSchema, allow_none=True, required=True, **kwargs)
 
 
+def record_type(name=None):
+    """`type`: one of TYPES, or, in a record type's own schema, its name alone."""
+    return fields.String(required=True, validate=validate.OneOf([name] if name else TYPES))
+
+
 def record_id(example=None):
     metadata = {"description": "A stable, readable slug"}
     if example:
@@ -157,7 +162,7 @@ def record_name(ko, en, en_translated=True):
 
 class RecordSchema(ma.Schema):
     id = record_id()
-    type = fields.String(required=True, validate=validate.OneOf(TYPES))
+    type = record_type()
     name = fields.Nested(NameSchema, required=True)
     other_names = fields.List(fields.String(), required=True, metadata={"description": "Other names, misprints as printed among them"})
     note = fields.String(allow_none=True, required=True, metadata={"description": "What the curators know beyond the page"})
@@ -182,6 +187,7 @@ class CheckSchema(ma.Schema):
 
 
 class FigureSchema(RecordSchema):
+    type = record_type("figure")
     id = record_id("kimjang-festival-2023-sales-amount")
     name = record_name("판매금액", "Sales amount")
     value = ExactNumber(allow_none=True, required=True, metadata={"description": "The number meant, exact", "example": 1470000000})
@@ -189,7 +195,7 @@ class FigureSchema(RecordSchema):
     value_text = fields.String(required=True, metadata={"description": "The number exactly as printed", "example": "14억 7000만원"})
     qualifier = fields.String(required=True, validate=validate.OneOf(QUALIFIERS), metadata={"example": "exact"})
     period = fields.Nested(PeriodSchema, allow_none=True, required=True, metadata={"example": {"start": "2023-11-22", "end": "2023-12-10"}})
-    as_of = DateText(allow_none=True, required=True)
+    as_of = DateText(allow_none=True, required=True, metadata={"example": None})  # a period, so no one day
     subjects = refs()
     parts = refs(metadata={"description": "Figures that add up to this one"})
     part_of = refs(metadata={"description": "Figures this one is a part of"})
@@ -199,6 +205,7 @@ class FigureSchema(RecordSchema):
 
 
 class EventSchema(RecordSchema):
+    type = record_type("event")
     id = record_id("kimjang-festival-2023")
     name = record_name("2023 빛고을사랑나눔김장대전", "2023 Bitgoeul Love Sharing Kimjang Festival")
     kind = fields.String(required=True, metadata={"example": "festival"})
@@ -211,6 +218,7 @@ class EventSchema(RecordSchema):
 
 
 class ProgrammeSchema(RecordSchema):
+    type = record_type("programme")
     id = record_id("sme-special-support-area-scheme")
     name = record_name("중소기업특별지원지역 지원제도", "Support scheme for Special Support Areas for SMEs")
     kind = fields.String(required=True, metadata={"example": "support_scheme"})
@@ -227,6 +235,7 @@ class ProgrammeSchema(RecordSchema):
 
 
 class OrganisationSchema(RecordSchema):
+    type = record_type("organisation")
     id = record_id("ai-industry-cluster-agency")
     name = record_name("인공지능산업융합사업단", "Artificial Intelligence Industry Cluster Agency", en_translated=False)
     kind = fields.String(required=True, metadata={"example": "public_agency"})
@@ -242,6 +251,7 @@ class AffiliationSchema(ma.Schema):
 
 
 class PersonSchema(RecordSchema):
+    type = record_type("person")
     id = record_id("kim-jun-ha")
     name = record_name("김준하", "Kim Jun-ha")
     affiliations = fields.List(fields.Nested(AffiliationSchema), required=True)
@@ -249,6 +259,7 @@ class PersonSchema(RecordSchema):
 
 
 class PlaceSchema(RecordSchema):
+    type = record_type("place")
     id = record_id("hanam-industrial-complex")
     name = record_name("하남산업단지", "Hanam Industrial Complex")
     kind = fields.String(required=True, metadata={"example": "industrial_complex"})
@@ -260,6 +271,7 @@ class PlaceSchema(RecordSchema):
 
 
 class SourceSchema(RecordSchema):
+    type = record_type("source")
     id = record_id("kimjang-festival-article")
     name = record_name("광주시 ‘빛고을나눔김장대전’ 대박", "Gwangju City's 'Bitgoeul Sharing Kimjang Festival' a big hit")
     headline = fields.String(required=True, metadata={"example": "광주시 ‘빛고을나눔김장대전’ 대박"})

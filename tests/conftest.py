@@ -9,6 +9,7 @@ not pass by skipping PostgreSQL.
 
 import os
 import pathlib
+import threading
 import uuid
 
 import pytest
@@ -219,3 +220,61 @@ def client_for(loaded, openapi):
         return ValidatingClient(create_app({"DATABASE_URL": loaded, "TESTING": True, **config}).test_client(), openapi)
 
     return make
+
+
+# --- a browser and a live server, for tests that drive a real page ---------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+ARTIFACTS = ROOT / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright (no browser is ever downloaded).
+
+    Without /usr/bin/chromium the test is skipped on a developer's machine, but fails when
+    CI is set (.ci/run sets it and installs chromium): CI must not pass by skipping.
+    """
+    if not os.path.exists(CHROMIUM):
+        message = f"{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def live_server():
+    """serve(app) -> "http://127.0.0.1:<port>": the WSGI app served on a free loopback port
+    from a thread (werkzeug), until the test ends."""
+    from werkzeug.serving import make_server
+
+    running = []
+
+    def serve(wsgi_app):
+        server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        running.append((server, thread))
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield serve
+    for server, thread in running:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+@pytest.fixture
+def artifacts():
+    """artifacts/ at the repository root (gitignored): screenshots and such, for a person to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

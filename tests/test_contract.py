@@ -161,6 +161,14 @@ def instances(objects, schema):
     return [o for o in objects if required <= set(o) and set(o) <= known]
 
 
+# The request that meets each documented error's example.
+ERROR_REQUESTS = {
+    "BAD_REQUEST": ("/v1/figures?limit=0", {}),
+    "NOT_FOUND": ("/v1/figures/no-such-figure", {}),
+    "NOT_ACCEPTABLE": ("/v1/figures", {"Accept": "application/xml"}),
+}
+
+
 def path_with_examples(spec, path):
     for parameter in spec["paths"][path].get("parameters", []):
         path = path.replace("{" + parameter["name"] + "}", parameter["example"])
@@ -170,9 +178,10 @@ def path_with_examples(spec, path):
 def test_every_example_in_the_spec_is_served(client, committed):
     """Each example is checked against the live API: a record id is a record, a filter's
     example finds something, a field's example is the value of that field in a served
-    object of that schema, a CSV example is the header the CSV really has."""
+    object of that schema, a CSV example is the header the CSV really has, an error's
+    example is the very body of that error."""
     objects = served_objects(client)
-    checked = {"path parameter": 0, "query parameter": 0, "schema property": 0, "csv": 0}
+    checked = {"path parameter": 0, "query parameter": 0, "schema property": 0, "csv": 0, "error": 0}
     for where, key, value in examples(committed):
         assert key == "example", f"{'/'.join(map(str, where))}: use `example`, which this test checks"
         if where[0] == "paths" and where[2] == "parameters":  # a path parameter: record_id
@@ -204,10 +213,14 @@ def test_every_example_in_the_spec_is_served(client, committed):
             assert shaped, f"nothing served is shaped as {schema_name}"
             assert any(o.get(field) == value for o in shaped), f"{schema_name}.{field}: {value!r} is in no served {schema_name}"
             checked["schema property"] += 1
+        elif where[:2] == ("components", "responses") and where[2] in ERROR_REQUESTS:
+            path, headers = ERROR_REQUESTS[where[2]]
+            assert client.get(path, headers=headers).get_json() == value, where[2]
+            checked["error"] += 1
         else:
             raise AssertionError(f"an example this test cannot check: {'/'.join(map(str, where))}")
     assert checked["path parameter"] == len(COLLECTIONS)  # every /v1/<collection>/{record_id}
-    assert checked["csv"] == 2 * len(COLLECTIONS)
+    assert checked["csv"] == 2 * len(COLLECTIONS) and checked["error"] == len(ERROR_REQUESTS)
     assert checked["query parameter"] >= 40 and checked["schema property"] >= 30, checked
 
 
