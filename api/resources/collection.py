@@ -15,7 +15,7 @@ from api import models as m
 from api import schemas
 from api.csv_export import stream as stream_csv
 from api.http import CSV, JSON, negotiate
-from api.pagination import CursorError, after, decode_cursor, encode_cursor, order_by
+from api.pagination import CursorError, after, decode_cursor, encode_cursor, keyset_batches, order_by
 from api.records import fetch, represent
 from api.search import matching_ids
 
@@ -191,20 +191,7 @@ class Collection:
         return body
 
     def csv(self, query, keys, dataset):
-        def batches():
-            page = query.order_by(*order_by(keys))
-            last = None
-            while True:
-                batch = page if last is None else page.where(after(keys, last))
-                rows = list(batch.limit(500))
-                if not rows:
-                    return
-                yield rows
-                if len(rows) < 500:
-                    return
-                last = [rows[-1].__data__.get(expression.name) for expression, _ in keys]
-
-        response = Response(stream_with_context(stream_csv(self.name, self.record_schema, batches())), mimetype=CSV)
+        response = Response(stream_with_context(stream_csv(self.name, self.record_schema, keyset_batches(query, keys))), mimetype=CSV)
         response.headers["Content-Disposition"] = f'attachment; filename="civicfacts-{self.name}-{dataset.version}.csv"'
         representation = hashlib.sha256(f"{dataset.version} {request.full_path} csv".encode()).hexdigest()[:32]
         response.set_etag(representation)
