@@ -1,24 +1,27 @@
 """Charts drawn on the server as inline SVG: no script, no external asset, and readable as
-text. Each chart is an `<svg role="img">` with a `<title>` and a `<desc>` in Korean and
-English that say what the bars show; labels carry `lang` so a screen reader reads each
-language as itself.
+text. Each chart is an `<svg role="img">` labelled (aria-labelledby) by its `<title>` and
+`<desc>`, which say in Korean and English what the bars show; labels carry `lang` so a
+screen reader reads each language as itself; and each chart comes with its numbers as
+rows for a table beside it, for anyone who would rather read than look.
 
 - `parts_chart`: a breakdown against its total: the total, the parts stacked (so a
   reader sees whether they add up) and each part on its own bar.
 - `comparison_chart`: the two values a growth rate is stated between.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from markupsafe import Markup
 
 WIDTH = 720
-BAR_WIDTH = 520  # the longest bar; the value is written after it
+BAR_WIDTH = 500  # the longest bar; the value is written after it
+BAR_HEIGHT = 18
 ROW = 48
 PAD = 12
-TOTAL, PART, BASE, CURRENT = "#1f4e79", "#5b9bd5", "#8c8c8c", "#c0504d"
-STACK = ("#5b9bd5", "#70ad47", "#ffc000", "#a5a5a5", "#4472c4", "#ed7d31")
+# Colours with at least 3:1 contrast against white, as WCAG asks of graphics.
+TOTAL, PART, BASE, CURRENT = "#1f4e79", "#2e6da4", "#5f6368", "#b03a2e"
+STACK = ("#2e6da4", "#3b7d23", "#8a5a00", "#6b4c9a", "#1f4e79", "#b03a2e")
 
 
 @dataclass
@@ -29,8 +32,22 @@ class Bar:
     segments: list  # [(value, colour)]: one, or several for a stacked bar
 
 
+@dataclass
+class Chart:
+    """An SVG and what it shows, as rows (ko, en, as printed, value) for its table."""
+
+    id: str
+    kind: str  # parts or comparison
+    caption_ko: str
+    caption_en: str
+    svg: Markup
+    rows: list = field(default_factory=list)
+
+
 def number_text(value):
     """1470000000 -> '1,470,000,000'; 33.60 -> '33.6'."""
+    if value is None:
+        return ""
     return f"{Decimal(str(value)).normalize():,f}"
 
 
@@ -50,8 +67,8 @@ def _bar(bar, y, scale):
     out, x = [], Decimal(PAD)
     for value, colour in bar.segments:
         width = max(Decimal(0), value) * scale
-        out.append(Markup('<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="18" fill="{c}" stroke="#fff"/>').format(
-            x=x, y=y, w=width, c=colour))
+        out.append(Markup('<rect class="bar" x="{x:.1f}" y="{y}" width="{w:.1f}" height="{h}" fill="{c}" stroke="#fff"/>').format(
+            x=x, y=y, w=width, h=BAR_HEIGHT, c=colour))
         x += width
     total = sum((value for value, _ in bar.segments), Decimal(0))
     out.append(Markup('<text x="{x:.1f}" y="{y}" font-size="13" fill="#222">{n}</text>').format(
@@ -91,14 +108,20 @@ def parts_chart(whole, parts):
             [(value_of(p), STACK[i % len(STACK)]) for i, p in enumerate(parts)]),
         *(Bar(p["name"]["ko"], p["name"]["en"], p["value_text"], [(value_of(p), PART)]) for p in parts),
     ]
-    title = f"부분과 합계 — Parts and total: {whole['name']['ko']} / {whole['name']['en']}"
+    title = f"부분과 합계 / Parts and total: {whole['name']['ko']} / {whole['name']['en']}"
     description = (
         f"합계 {whole['value_text']}; 부분 {len(parts)}개: {_listing(parts, 'ko')}; "
         f"부분의 합 {number_text(summed)}, 합계와 {'같음' if same else '다름'}. "
         f"Total {whole['value_text']}; {len(parts)} parts: {_listing(parts, 'en')}; "
         f"the parts add up to {number_text(summed)}, {'equal to' if same else 'not equal to'} the total."
     )
-    return draw(f"chart-parts-{whole['id']}", title, description, bars)
+    chart_id = f"chart-parts-{whole['id']}"
+    rows = [
+        ("합계", "Total", whole["value_text"], value_of(whole)),
+        *((p["name"]["ko"], p["name"]["en"], p["value_text"], value_of(p)) for p in parts),
+        ("부분의 합", "Sum of the parts", "", summed),
+    ]
+    return Chart(chart_id, "parts", "부분과 합계", "Parts and total", draw(chart_id, title, description, bars), rows)
 
 
 def comparison_chart(rate, base, current):
@@ -110,11 +133,17 @@ def comparison_chart(rate, base, current):
         Bar(f"현재: {current['name']['ko']}", f"Current: {current['name']['en']}", current["value_text"],
             [(value_of(current), CURRENT)]),
     ]
-    title = f"비교 — Comparison: {rate['name']['ko']} / {rate['name']['en']} {rate['value_text']}"
+    title = f"비교 / Comparison: {rate['name']['ko']} / {rate['name']['en']} {rate['value_text']}"
     description = (
         f"기준 {base['name']['ko']} {base['value_text']}, 현재 {current['name']['ko']} {current['value_text']}: "
         f"{rate['name']['ko']} {rate['value_text']}. "
         f"Base {base['name']['en']} {base['value_text']}, current {current['name']['en']} {current['value_text']}: "
         f"{rate['name']['en']} {rate['value_text']}."
     )
-    return draw(f"chart-comparison-{rate['id']}", title, description, bars)
+    chart_id = f"chart-comparison-{rate['id']}-{base['id']}"
+    rows = [
+        (f"기준: {base['name']['ko']}", f"Base: {base['name']['en']}", base["value_text"], value_of(base)),
+        (f"현재: {current['name']['ko']}", f"Current: {current['name']['en']}", current["value_text"], value_of(current)),
+        (rate["name"]["ko"], rate["name"]["en"], rate["value_text"], value_of(rate)),
+    ]
+    return Chart(chart_id, "comparison", "비교", "Comparison", draw(chart_id, title, description, bars), rows)

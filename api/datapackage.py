@@ -15,6 +15,7 @@ from peewee import BooleanField, DateField, DecimalField, ForeignKeyField, Integ
 
 from api import models as m
 from api.csv_export import BOM, columns, stream
+from api.pagination import keyset_batches
 from api.resources import events, figures, organisations, people, places, programmes, sources
 from api.schemas import DateText, ExactNumber
 from api.spec import INFO
@@ -28,8 +29,7 @@ COLLECTIONS = {
 # left out of the zip: it is derived from the records, for the API's search only.
 LINK_TABLES = [model for model in m.LINK_MODELS if model is not m.SearchEntry]
 VOCABULARY_TABLES = [m.Unit, m.Term]
-ORDER = {m.Unit: (m.Unit.position,), m.Term: (m.Term.scheme, m.Term.position)}  # as vocabulary.yaml lists them
-BATCH = 500
+ORDER = {m.Unit: ("position", "code"), m.Term: ("scheme", "position", "code")}  # as vocabulary.yaml lists them
 
 
 def table_name(model):
@@ -43,31 +43,39 @@ def table_fields(model):
     return [f for f in model._meta.sorted_fields if f.name != "id" or not isinstance(f, IntegerField)]
 
 
-def batches(query):
-    rows = []
-    for row in query.iterator():
-        rows.append(row)
-        if len(rows) == BATCH:
-            yield rows
-            rows = []
-    if rows:
-        yield rows
+def table_keys(model):
+    """A unique order for `model`'s rows, as pagination keys: the whole table in keyset batches."""
+    names = ORDER.get(model) or [f.name for f in model._meta.get_primary_keys()]
+    return [(model._meta.fields[name], False) for name in names]
 
 
 def collection_csv(name):
+    """The chunks of one collection's CSV, exactly as `/v1/{name}?format=csv` streams it."""
     collection = COLLECTIONS[name]
-    rows = collection.model.select().order_by(collection.model.position, collection.model.id)
-    return "".join(stream(name, collection.record_schema, batches(rows)))
+    keys = collection.sort_keys(None)
+    return stream(name, collection.record_schema, keyset_batches(collection.model.select(), keys))
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
 
 
 def table_csv(model):
-    names = table_fields(model)
+    """The chunks of one link or vocabulary table as CSV: a header, then one chunk a batch."""
+    names = [f.name for f in table_fields(model)]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([f.name for f in names])
-    for row in model.select(*names).order_by(*ORDER.get(model, model._meta.get_primary_keys())).tuples():
-        writer.writerow(["" if v is None else str(v).lower() if isinstance(v, bool) else v for v in row])
-    return BOM + buffer.getvalue()
+    writer.writerow(names)
+    yield BOM + buffer.getvalue()
+    for rows in keyset_batches(model.select().dicts(), table_keys(model)):
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows([_cell(row[name]) for name in names] for row in rows)
+        yield buffer.getvalue()
 
 
 # --- the data package -----------------------------------------------------------------
@@ -189,8 +197,9 @@ def datapackage(dataset):
 
 
 def files(dataset):
-    """(name, text) of every file in the download: the data package, then its CSVs."""
-    yield "datapackage.json", json.dumps(datapackage(dataset), ensure_ascii=False, indent=2)
+    """(name, chunks) of every file in the download: the data package, then its CSVs. Each
+    CSV is an iterator of text chunks, so a caller writes it out without holding it whole."""
+    yield "datapackage.json", iter([json.dumps(datapackage(dataset), ensure_ascii=False, indent=2) + "\n"])
     for name in COLLECTIONS:
         yield f"{name}.csv", collection_csv(name)
     for model in LINK_TABLES + VOCABULARY_TABLES:

@@ -4,8 +4,9 @@ what the explorer embeds in each record's page.
 Events are `Event`; organisations `GovernmentOrganization` (the government kinds) or
 `Organization`; programmes `GovernmentService`; figures `Observation`, their number a
 `QuantitativeValue`; sources `NewsArticle`; people `Person`; places `Place`. Names carry
-their language (`@language` ko / en); every quote is a `Quotation` that `isPartOf` its
-article, so the provenance survives the translation into schema.org.
+their language (`@language` ko / en); every quote is a `Quotation` (`subjectOf`, which any
+Thing may have) that `isPartOf` its article, so the provenance survives the translation into
+schema.org. Related records are `@id` references to their own JSON-LD, at their API URLs.
 """
 
 from flask import has_request_context, request
@@ -15,8 +16,14 @@ from api.models import TYPE_COLLECTIONS
 CONTEXT = "https://schema.org"
 JSONLD = "application/ld+json"
 
+# The schema.org type of each record type (an organisation is Organization or GovernmentOrganization).
+SCHEMA_ORG_TYPES = {
+    "event": ("Event",), "organisation": ("Organization", "GovernmentOrganization"), "programme": ("GovernmentService",),
+    "figure": ("Observation",), "source": ("NewsArticle",), "person": ("Person",), "place": ("Place",),
+}
 GOVERNMENT_KINDS = {
     "local_government", "government_department", "local_council", "council_committee", "ministry", "government_office",
+    "public_agency",
 }
 # An event participant's role, as the schema.org property of Event that fits it best.
 EVENT_ROLES = {
@@ -63,7 +70,7 @@ def to_jsonld(record, base_url=None):
         "url": f"{base}/explore/{TYPE_COLLECTIONS[record['type']]}/{record['id']}",
         "alternateName": record["other_names"] or None,
         "description": {"@value": record["note"], "@language": "en"} if record["note"] else None,
-        "citation": [
+        "subjectOf": [
             {"@type": "Quotation", "text": {"@value": c["evidence"], "@language": "ko"},
              "isPartOf": node({"type": "source", "id": c["source"]})}
             for c in record["sources"]

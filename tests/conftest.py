@@ -126,10 +126,17 @@ PROBLEM_JSON = "application/problem+json"
 def openapi():
     import json
 
+    import yaml
     from openapi_core import Config, OpenAPI
 
-    # problem+json is JSON; openapi-core only knows application/json by name.
-    config = Config(extra_media_type_deserializers={PROBLEM_JSON: json.loads})
+    # openapi-core deserializes only the media types it knows by name: problem+json is JSON,
+    # the contract is also served as YAML, and the text types are UTF-8 text.
+    def text(body):
+        return body.decode("utf-8")
+
+    deserializers = {PROBLEM_JSON: json.loads, "application/yaml": yaml.safe_load}
+    deserializers.update(dict.fromkeys(["text/csv", "text/html", "text/css", "text/javascript"], text))
+    config = Config(extra_media_type_deserializers=deserializers)
     return OpenAPI.from_file_path(str(SPEC_PATH), config=config)
 
 

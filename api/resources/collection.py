@@ -6,6 +6,7 @@ import hashlib
 import http
 from urllib.parse import urlencode
 
+import orjson
 from flask import Response, current_app, request, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
@@ -15,12 +16,29 @@ from api import models as m
 from api import schemas
 from api.csv_export import stream as stream_csv
 from api.http import CSV, JSON, negotiate
+from api.jsonld import JSONLD, SCHEMA_ORG_TYPES, to_jsonld
 from api.pagination import CursorError, after, decode_cursor, encode_cursor, keyset_batches, order_by
 from api.records import fetch, represent
 from api.search import matching_ids
 
 COMMON_SORT = ("id", "name_ko", "name_en", "page_order")
 CSV_DOC = {"text/csv": {"schema": {"type": "string"}, "example": "id,type,name_ko,name_en,...\r\n"}}
+JSONLD_DOC = {
+    JSONLD: {
+        "schema": {
+            "type": "object",
+            "required": ["@context", "@id", "@type", "identifier"],
+            "properties": {
+                "@context": {"const": "https://schema.org"},
+                "@id": {"type": "string", "description": "This record's API URL"},
+                "@type": {"type": "string", "enum": sorted({t for types in SCHEMA_ORG_TYPES.values() for t in types})},
+                "identifier": {"type": "string", "description": "The record's id"},
+            },
+        },
+        "example": {"@context": "https://schema.org", "@id": "https://civicfacts.example/v1/events/kimjang-festival-2023",
+                    "@type": "Event", "identifier": "kimjang-festival-2023", "startDate": "2023-12-08"},
+    },
+}
 # The headers every 200 carries (components registered by errors.CivicApi).
 OK_HEADERS = {"ETag": "ETAG", "Cache-Control": "CACHE_CONTROL"}
 PAGE_HEADERS = {**OK_HEADERS, "Link": "LINK_NEXT"}
@@ -177,13 +195,15 @@ class Collection:
 
     def one(self, args, record_id):
         current_dataset()
-        media = negotiate([JSON, CSV], args.get("format"))
+        media = negotiate([JSON, CSV, JSONLD], args.get("format"))
         row = self.model.get_or_none(self.model.id == record_id)
         if row is None:
             abort(404, message=f"There is no {self.type} with id {record_id!r}.")
         if media == CSV:
             return self.csv(self.model.select().where(self.model.id == record_id), self.sort_keys(None), current_dataset())
         data = represent(self.name, [row])[0]
+        if media == JSONLD:
+            return Response(orjson.dumps(to_jsonld(data)), mimetype=JSONLD)
         body = {"data": data, "links": {"self": request.base_url}}
         extra = included([data], args.get("include"))
         if extra is not None:
@@ -212,7 +232,7 @@ class Collection:
         class One(MethodView):
             @blp.arguments(collection.one_query_schema, location="query")
             @blp.response(200, collection.one_schema, description=f"One {collection.type}", headers=OK_HEADERS)
-            @blp.doc(responses={200: {"content": CSV_DOC}})
+            @blp.doc(responses={200: {"content": {**CSV_DOC, **JSONLD_DOC}}})
             @documents_errors(blp, 304, 404, 406, 503)
             def get(self, args, record_id):
                 return collection.one(args, record_id)
@@ -221,7 +241,10 @@ class Collection:
             f"List {self.name}\n\nFilter, sort and page through {self.name} (keyset pages: follow links.next or the "
             "Link header). CSV of every matching row with Accept: text/csv or ?format=csv."
         )
-        One.get.__doc__ = f"One {self.type}\n\nThe {self.type} with this id; related records as typed references."
+        One.get.__doc__ = (
+            f"One {self.type}\n\nThe {self.type} with this id; related records as typed references. "
+            f"With Accept: application/ld+json, the same record in schema.org terms ({' or '.join(SCHEMA_ORG_TYPES[self.type])}) as JSON-LD."
+        )
         blp.route("")(List)
         blp.route("/<slug:record_id>")(One)
         return blp
