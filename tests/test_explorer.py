@@ -293,6 +293,10 @@ def test_pages_have_one_h1_headings_in_order_and_a_label_for_every_control(clien
 # --- cost: no N+1 ------------------------------------------------------------------------------
 
 
+def without_id(row):
+    return {key: value for key, value in row.items() if key != "id"}  # the database numbers link rows
+
+
 def copy_records(url, copies):
     """Add `copies` copies of every record, with their quotes (and a figure's subjects and checks),
     straight into the database, so that pages have more rows to show."""
@@ -304,11 +308,11 @@ def copy_records(url, copies):
             citations = list(m.Citation.select().where(m.Citation.record_type == record_type).dicts())
             for k in range(copies):
                 model.insert_many([{**row, "id": f"{row['id']}-copy-{k}"} for row in rows]).execute()
-                m.Citation.insert_many([{**c, "id": None, "record_id": f"{c['record_id']}-copy-{k}"} for c in citations]).execute()
+                m.Citation.insert_many([{**without_id(c), "record_id": f"{c['record_id']}-copy-{k}"} for c in citations]).execute()
         for link in (m.FigureSubject, m.FigureCheck):
             rows = list(link.select().dicts())
             for k in range(copies):
-                link.insert_many([{**row, "id": None, "figure": f"{row['figure']}-copy-{k}"} for row in rows]).execute()
+                link.insert_many([{**without_id(row), "figure": f"{row['figure']}-copy-{k}"} for row in rows]).execute()
     database.close()
 
 
