@@ -20,8 +20,8 @@ BAR_HEIGHT = 18
 ROW = 48
 PAD = 12
 # Colours with at least 3:1 contrast against white, as WCAG asks of graphics.
-TOTAL, PART, BASE, CURRENT = "#1f4e79", "#2e6da4", "#5f6368", "#b03a2e"
-STACK = ("#2e6da4", "#3b7d23", "#8a5a00", "#6b4c9a", "#1f4e79", "#b03a2e")
+TOTAL, BASE, CURRENT = "#1f4e79", "#5f6368", "#b03a2e"
+STACK = ("#2e6da4", "#3b7d23", "#8a5a00", "#6b4c9a", "#0f6e6e", "#b03a2e")
 
 
 @dataclass
@@ -106,7 +106,8 @@ def parts_chart(whole, parts):
         Bar("합계", "Total", whole["value_text"], [(value_of(whole), TOTAL)]),
         Bar("부분의 합", "Sum of the parts", number_text(summed),
             [(value_of(p), STACK[i % len(STACK)]) for i, p in enumerate(parts)]),
-        *(Bar(p["name"]["ko"], p["name"]["en"], p["value_text"], [(value_of(p), PART)]) for p in parts),
+        # Each part in the colour of its segment above, so the eye can match them.
+        *(Bar(p["name"]["ko"], p["name"]["en"], p["value_text"], [(value_of(p), STACK[i % len(STACK)])]) for i, p in enumerate(parts)),
     ]
     title = f"부분과 합계 / Parts and total: {whole['name']['ko']} / {whole['name']['en']}"
     description = (
