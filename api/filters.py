@@ -24,6 +24,8 @@ REFERENCE_FILTERS = {
     "operator": ("organisations",), "organisation": ("organisations",),
 }
 DATE_FILTERS = {"from", "to", "active_on"}
+# Past this many records a choice list would outweigh the page: the filter takes an id typed in.
+MAX_CHOICES = 300
 NUMBER_FILTERS = {"min", "max"}
 
 
@@ -56,10 +58,12 @@ def related(records, names=None):
 
 
 def choices(collection, name):
-    """(id, ko, en) of the records a reference filter can name."""
+    """(id, ko, en) of the records a reference filter can name, or None when there are too many to list."""
     if name == "subject":
         link = m.FigureSubject
-        subjects = link.select(link.subject_type, link.subject_id).distinct().tuples()
+        subjects = list(link.select(link.subject_type, link.subject_id).distinct().limit(MAX_CHOICES + 1).tuples())
+        if len(subjects) > MAX_CHOICES:
+            return None
         found = related([{"subjects": [{"type": t, "id": i} for t, i in subjects]}])
         return sorted(((i, r["name"]["ko"], r["name"]["en"]) for (_, i), r in found.items()), key=lambda c: c[1])
     out = []
@@ -68,7 +72,9 @@ def choices(collection, name):
         rows = model.select(model.id, model.name_ko, model.name_en).order_by(model.position, model.id)
         if name == "parent":  # only records that are somebody's parent
             rows = rows.where(model.id.in_(model.select(model.parent).where(model.parent.is_null(False))))
-        out += [(row.id, row.name_ko, row.name_en) for row in rows]
+        out += [(row.id, row.name_ko, row.name_en) for row in rows.limit(MAX_CHOICES + 1 - len(out))]
+        if len(out) > MAX_CHOICES:
+            return None
     return out
 
 
@@ -90,8 +96,8 @@ def control(collection, name, field):
         item["widget"] = "select"
         item["options"] = [(code, None, None) for code in QUALIFIERS]
     elif name in REFERENCE_FILTERS or name in ("parent", "subject"):
-        item["widget"] = "select"
-        item["options"] = choices(collection, name)
+        options = choices(collection, name)
+        item["widget"], item["options"] = ("select", options) if options is not None else ("id", [])
     elif name in DATE_FILTERS:
         item["widget"] = "date"
     elif name in NUMBER_FILTERS:

@@ -351,3 +351,14 @@ def test_list_pages_page_through_every_row(client, loaded):
             following = document.find("a", rel="next")
             url = following.attrs["href"] if following else None
         assert shown == expected and len(shown) > 50, collection
+
+
+def test_a_filter_with_too_many_records_to_list_takes_an_id_instead(client, monkeypatch):
+    from api import filters
+
+    monkeypatch.setattr(filters, "MAX_CHOICES", 3)
+    _, controls = form_of(client, "figures")
+    assert controls["source"].tag == "input" and controls["subject"].tag == "input"  # 7 sources, 20-odd subjects
+    assert controls["unit"].tag == "select"  # a vocabulary is listed whatever its size
+    shown = listed_ids(page(client, "/explore/figures?source=kimjang-festival-article&subject="), "figures")
+    assert shown == [r["id"] for r in api(client, "/v1/figures?source=kimjang-festival-article")["data"]]
