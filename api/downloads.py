@@ -19,8 +19,10 @@ serves from SQLite or PostgreSQL.
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import pathlib
+import re
 import tempfile
 import uuid
 import zipfile
@@ -40,6 +42,7 @@ from api.schemas import StrictQuerySchema
 FORMAT = "2"  # bump when what is built changes, so no cache serves the old shape
 ZIP = "application/zip"
 SQLITE = "application/vnd.sqlite3"
+SAFE_VERSION = re.compile(r"[A-Za-z0-9._-]{1,64}")
 KEEP = 2  # built files kept per kind: the current dataset's, and the one a reload just replaced
 blp = CivicBlueprint(
     "downloads", __name__, url_prefix="/v1/downloads",
@@ -87,17 +90,25 @@ BUILDERS = {"zip": build_zip, "sqlite": build_sqlite}
 
 def cache_dir():
     configured = current_app.config.get("DOWNLOADS_DIR")
-    base = pathlib.Path(configured) if configured else pathlib.Path(tempfile.gettempdir()) / "civicfacts-downloads"
+    # By default one folder per user: another user's folder in the shared temp dir is not ours to write.
+    base = pathlib.Path(configured) if configured else pathlib.Path(tempfile.gettempdir()) / f"civicfacts-downloads-{os.getuid()}"
     path = base / f"format-{FORMAT}"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def version_label(dataset):
+    """The dataset version as it may appear in a file name and a header: the loader writes a hex
+    digest, but the name must stay safe whatever the Dataset row holds."""
+    version = dataset.version
+    return version if SAFE_VERSION.fullmatch(version) else hashlib.sha256(version.encode()).hexdigest()[:16]
 
 
 def file_name(kind, dataset):
     # The load time as well as the version: a reload of the same seeds gives the same rows but a
     # new Dataset row, and the SQLite file and datapackage.json carry it.
     stamp = dataset.loaded_at.strftime("%Y%m%dT%H%M%S%f")
-    return f"civicfacts-{dataset.version}-{stamp}.{kind}"
+    return f"civicfacts-{version_label(dataset)}-{stamp}.{kind}"
 
 
 @contextlib.contextmanager
@@ -175,7 +186,7 @@ def send(kind, mimetype):
     handle = built(kind, dataset)
     response = Response(FileBody(handle), mimetype=mimetype, direct_passthrough=True)
     response.content_length = os.fstat(handle.fileno()).st_size
-    response.headers["Content-Disposition"] = f'attachment; filename="civicfacts-{dataset.version}.{kind}"'
+    response.headers["Content-Disposition"] = f'attachment; filename="civicfacts-{version_label(dataset)}.{kind}"'
     response.set_etag(tag)
     return response
 

@@ -116,7 +116,7 @@ class CivicApi(Api):
 
         self.register_converter(SlugConverter, lambda converter: {"type": "string", "pattern": converter.pattern})
         self.ma_plugin.converter.add_attribute_function(nul_free_query_strings)
-        from api.schemas import blank_means_any
+        from api.filters import blank_means_any
 
         self.ma_plugin.converter.add_attribute_function(blank_means_any)  # last: it wraps what the others made
 

@@ -9,13 +9,14 @@ queries: the vocabulary once a request, one query per filter that names records.
 
 import copy
 
+import marshmallow as ma
 from flask import g, request
 
 from api import models as m
 from api.datapackage import COLLECTIONS
 from api.records import fetch
 from api.resources.collection import collect_refs
-from api.schemas import QUALIFIERS, FormQuerySchema
+from api.schemas import QUALIFIERS, StrictQuerySchema
 
 API_ONLY = {"limit", "include", "format"}
 # Filters that take a record id, and the collections their choices come from.
@@ -27,6 +28,27 @@ DATE_FILTERS = {"from", "to", "active_on"}
 # Past this many records a choice list would outweigh the page: the filter takes an id typed in.
 MAX_CHOICES = 300
 NUMBER_FILTERS = {"min", "max"}
+
+
+class FormQuerySchema(StrictQuerySchema):
+    """The query an HTML form sends with GET. A browser sends every field, the blank ones too,
+    and a blank field means "any": it is dropped before validation, and the spec says each
+    parameter may be blank (see `blank_means_any`)."""
+
+    @ma.pre_load
+    def drop_blanks(self, data, **kwargs):
+        return {key: value for key, value in data.items() if not (value == "" and key in self.fields)}
+
+
+def blank_means_any(self, field, ret=None, **kwargs):
+    """apispec attribute function, run after all others: a parameter of a FormQuerySchema is
+    either blank or what it would be without the form. It rewrites the property in place,
+    since an attribute function can only add keys, and this one must move them under anyOf."""
+    if ret is None or not isinstance(field.parent, FormQuerySchema):
+        return {}
+    given = {key: ret.pop(key) for key in list(ret) if key != "description"}
+    ret["anyOf"] = [{"type": "string", "maxLength": 0}, given]
+    return {}
 
 
 def form_schema(collection):

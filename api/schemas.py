@@ -295,27 +295,6 @@ class FormatQuerySchema(StrictQuerySchema):
     format = fields.String(validate=validate.OneOf(["json", "csv"]), metadata={"description": "json (default) or csv; the Accept header works too"})
 
 
-class FormQuerySchema(StrictQuerySchema):
-    """The query an HTML form sends with GET. A browser sends every field, the blank ones too,
-    and a blank field means "any": it is dropped before validation, and the spec says each
-    parameter may be blank (see `blank_means_any`)."""
-
-    @ma.pre_load
-    def drop_blanks(self, data, **kwargs):
-        return {key: value for key, value in data.items() if not (value == "" and key in self.fields)}
-
-
-def blank_means_any(self, field, ret=None, **kwargs):
-    """apispec attribute function, run after all others: a parameter of a FormQuerySchema is
-    either blank or what it would be without the form. It rewrites the property in place,
-    since an attribute function can only add keys, and this one must move them under anyOf."""
-    if ret is None or not isinstance(field.parent, FormQuerySchema):
-        return {}
-    given = {key: ret.pop(key) for key in list(ret) if key != "description"}
-    ret["anyOf"] = [{"type": "string", "maxLength": 0}, given]
-    return {}
-
-
 def cursor_param():
     # What encode_cursor writes: unpadded base64url.
     return fields.String(

@@ -242,3 +242,16 @@ def test_the_build_reads_in_batches_and_batches_change_nothing(download_app, mon
             return {name: archive.read(name) for name in archive.namelist()}
 
     assert members(batched) == members(whole)
+
+
+def test_an_odd_dataset_version_cannot_escape_the_cache_or_the_header(dl_client, loaded, seed_set, downloads_dir):
+    from api.load import load
+
+    database = open_database(loaded)
+    with database.bind_ctx(m.ALL_MODELS):
+        load(dataclasses.replace(seed_set, version='../../x"\r\nSet-Cookie: y'), database)
+    database.close()
+    response = fetch(dl_client, ZIP)
+    assert "\n" not in response.headers["Content-Disposition"] and "/" not in response.headers["Content-Disposition"]
+    assert "Set-Cookie" not in response.headers
+    assert all(path.resolve().is_relative_to(downloads_dir.resolve()) for path in downloads_dir.parent.rglob("civicfacts-*"))
