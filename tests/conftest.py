@@ -143,7 +143,7 @@ def openapi():
 def check_response(openapi, response):
     """Every response a test receives must agree with openapi.yaml; every error is problem+json."""
     from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
-    from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
+    from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound, ServerNotFound
 
     request = response.request
     if response.status_code >= 400:
@@ -154,7 +154,9 @@ def check_response(openapi, response):
         return  # HEAD and OPTIONS are answered by Flask for every GET route; the spec lists GETs
     try:
         openapi.validate_response(WerkzeugOpenAPIRequest(request), WerkzeugOpenAPIResponse(response))
-    except (PathNotFound, OperationNotFound):
+    except (PathNotFound, OperationNotFound, ServerNotFound):
+        # ServerNotFound: a path template matches the URL's tail (the explorer's "/" matches any
+        # trailing slash) but no server and path of the spec make the whole URL: outside it too.
         assert response.status_code in (404, 405), f"{request.full_path} answered {response.status_code} outside the spec"
 
 

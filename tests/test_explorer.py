@@ -362,3 +362,13 @@ def test_a_filter_with_too_many_records_to_list_takes_an_id_instead(client, monk
     assert controls["unit"].tag == "select"  # a vocabulary is listed whatever its size
     shown = listed_ids(page(client, "/explore/figures?source=kimjang-festival-article&subject="), "figures")
     assert shown == [r["id"] for r in api(client, "/v1/figures?source=kimjang-festival-article")["data"]]
+
+
+@pytest.mark.parametrize(("url", "status"), [
+    ("/explore/figures?q=%00", 400), ("/explore/figures?q=%zz", 400), ("/explore/figures?q=%ff", 400),
+    ("/explore/figures?unit=KRW&unit=t", 400), ("/?page=2", 400), ("/explore/explorer.css?v=1", 400),
+    ("/explore/figures/kimjang%00", 404), ("/explore/figures/..%2f..%2fetc", 404), ("/explore/figures?cursor=forged", 400),
+])
+def test_hostile_input_to_the_explorer_is_a_4xx_problem(client, url, status):
+    response = client.get(url)
+    assert response.status_code == status and response.mimetype == "application/problem+json", (url, response.status_code)
