@@ -92,10 +92,29 @@ FLAT_COLUMNS = {  # the columns csv_export makes of one nested field
 RECORD_REFERENCES = {  # column -> the resource its ids are from
     "publication": "organisations", "author": "people", "place": "places", "unit": "unit",
 }
-NOTES = {
+NOTES = {  # what a column means where its schema field says too little on its own
+    "type": "The record type: source, organisation, person, place, event, programme or figure",
     "unit": "The unit of `value`: a code from unit.csv, which names it in Korean and English (empty if none printed)",
     "value": "The number meant, exact, in the unit named by `unit`; `value_text` is how the page printed it",
+    "qualifier": "How the page qualifies the number: exact, approximate (약), at_least (여, 이상) or at_most (이하)",
+    "as_of": "The day the figure is stated as of (empty when it covers a period instead, or the page gives no date)",
+    "discrepancy": "A mismatch in the page's own arithmetic, kept as printed (empty when there is none)",
+    "kind": "A code from term.csv (scheme <record type>_kind), which names it in Korean and English",
+    "other_names": "Other names, misprints as printed among them (several joined with '; ')",
+    "comparisons": "Changes the figure states, as 'kind: base figure -> current figure' (figure_comparison.csv has them as rows)",
+    "checks": "The loader's consistency checks, as 'kind: holds|FAILS (arithmetic)' (figure_check.csv has them as rows)",
+    "headline": "The article's headline, as printed",
+    "publication": "The id of the publishing organisation (organisations.csv)",
+    "byline": "The byline, as printed",
+    "author": "The id of the author (people.csv), when the byline names one",
+    "published_on": "The day the article was published",
+    "page_position": "The article's place on the page, 1 first",
+    "parent": "The id of the record this one is part of, in the same file",
+    "start_date": "The first day (empty when the page gives none)",
+    "end_date": "The last day (empty when the page gives none)",
+    "place": "The id of the place it happened (places.csv)",
 }
+REFERENCE_LIST = " (ids, several joined with '; '; a role or title in brackets)"
 
 
 def field_type(field):
@@ -124,7 +143,7 @@ def collection_schema(name):
             kind = field_type(field)
             description = field.metadata.get("description") or column.replace("_", " ").capitalize()
             if isinstance(field, fields.List):
-                description += " (several joined with '; '; a role or title in brackets)"
+                description += REFERENCE_LIST
         out.append({"name": column, "type": kind, "description": NOTES.get(column, description)})
     keys = []
     for column in (f["name"] for f in out):
@@ -146,6 +165,17 @@ TABLE_COLUMNS = {
     "detail": "The arithmetic of the check",
     "label_ko": "The label in Korean",
     "label_en": "The label in English",
+    "scheme": "The vocabulary: organisation_kind, place_kind, event_kind, programme_kind, participant_role or operator_role",
+    "code": "The code the other files use",
+    "role": "A code from term.csv (scheme participant_role or operator_role)",
+    "title_ko": "The title as printed (단장, 교수, ...), empty if none",
+    "title_en": "The title in English, empty if none",
+    "field": "The field of the record the text is from",
+    "note": "What the curators know beyond the page",
+}
+KINDS = {  # `kind` in a link table is not a record kind
+    m.FigureCheck: "The check: parts_sum (the parts add up to the whole) or growth_rate (the rate follows from its two bases)",
+    m.FigureComparison: "The kind of change stated: growth_rate",
 }
 PEEWEE_TYPES = ((BooleanField, "boolean"), (DateField, "date"), (DecimalField, "number"), (IntegerField, "integer"))
 
@@ -159,7 +189,7 @@ def model_schema(model):
             keys.append({"fields": field.name, "reference": {"resource": target, "fields": key}})
         else:
             kind = next((t for cls, t in PEEWEE_TYPES if isinstance(field, cls)), "string")
-            description = TABLE_COLUMNS.get(field.name, field.name.replace("_", " ").capitalize())
+            description = KINDS[model] if field.name == "kind" else TABLE_COLUMNS.get(field.name, field.name.replace("_", " ").capitalize())
             out.append({"name": field.name, "type": kind, "description": description})
     schema = {"fields": out, "foreignKeys": keys}
     if model in VOCABULARY_TABLES:

@@ -39,7 +39,7 @@ from api.pagination import keyset_batches
 from api.resources.collection import CivicBlueprint, current_dataset, documents_errors
 from api.schemas import StrictQuerySchema
 
-FORMAT = "2"  # bump when what is built changes, so no cache serves the old shape
+FORMAT = "3"  # bump when what is built changes, so no cache serves the old shape
 ZIP = "application/zip"
 SQLITE = "application/vnd.sqlite3"
 SAFE_VERSION = re.compile(r"[A-Za-z0-9._-]{1,64}")
