@@ -28,9 +28,10 @@ def create_app(config=None):
     database.init_app(app)
     api = errors.CivicApi(app)
     app.extensions["civicfacts_api"] = api
+    from api import downloads, explorer
     from api.resources import docs, events, figures, index, organisations, people, places, programmes, sources
 
-    for module in (index, sources, organisations, people, places, events, programmes, figures, docs):
+    for module in (index, sources, organisations, people, places, events, programmes, figures, downloads, docs, explorer):
         api.register_blueprint(module.blp)
     errors.register(app)
     return app

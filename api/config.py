@@ -17,4 +17,6 @@ def from_environment():
         "TRUSTED_PROXIES": int(os.environ.get("CIVICFACTS_TRUSTED_PROXIES", "0")),
         "QUERY_TIMEOUT_MS": int(os.environ.get("CIVICFACTS_QUERY_TIMEOUT_MS", "5000")),
         "CURSOR_SECRET": os.environ.get("CIVICFACTS_CURSOR_SECRET", "civicfacts-cursor"),
+        # Where the dataset downloads are built and kept; unset: a folder in the system's temp dir.
+        "DOWNLOADS_DIR": os.environ.get("CIVICFACTS_DOWNLOADS_DIR") or None,
     }

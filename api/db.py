@@ -6,6 +6,7 @@ query that runs past QUERY_TIMEOUT_MS is cut off (and answered 503) rather than 
 hold a worker.
 """
 
+import contextlib
 import time
 
 from flask import g
@@ -69,9 +70,30 @@ def _begin_request():
         if timeout_ms:
             db.execute_sql(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
     elif timeout_ms:
-        deadline = time.monotonic() + timeout_ms / 1000
-        # SQLite calls this every N virtual-machine steps; a true result interrupts the query.
-        db.connection().set_progress_handler(lambda: time.monotonic() > deadline, 1000)
+        _sqlite_deadline(db.connection(), timeout_ms)
+
+
+def _sqlite_deadline(connection, timeout_ms):
+    deadline = time.monotonic() + timeout_ms / 1000
+    # SQLite calls this every N virtual-machine steps; a true result interrupts the query.
+    connection.set_progress_handler(lambda: time.monotonic() > deadline, 1000)
+
+
+@contextlib.contextmanager
+def without_time_limit():
+    """Lift the request's query time limit for a job that reads the whole dataset on purpose
+    (building a download). On PostgreSQL the limit is per statement and every statement of such
+    a job is one bounded batch, so only SQLite's per-request deadline needs lifting."""
+    if db.is_closed() or is_postgres():
+        yield
+        return
+    connection = db.connection()
+    connection.set_progress_handler(None, 0)
+    try:
+        yield
+    finally:
+        if g.get("query_timeout_ms"):
+            _sqlite_deadline(connection, g.query_timeout_ms)  # the rest of the request gets a fresh limit
 
 
 def _end_request(exc):

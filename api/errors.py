@@ -139,6 +139,9 @@ class CivicApi(Api):
         self.register_converter(SlugConverter, lambda converter: {"type": "string", "pattern": converter.pattern})
         self.ma_plugin.converter.add_attribute_function(nul_free_query_strings)
         self.ma_plugin.converter.add_parameter_attribute_function(parameter_example)
+        from api.filters import blank_means_any
+
+        self.ma_plugin.converter.add_attribute_function(blank_means_any)  # last: it wraps what the others made
 
     def _register_responses(self):
         # flask-smorest documents errors as application/json with its own schema; ours are

@@ -137,3 +137,28 @@ def after(keys, values):
         # Every key was NULL and equal: only a later tiebreaker could follow, and it is never NULL.
         raise CursorError("cursor holds no position")
     return condition
+
+
+BATCH = 500
+
+
+def keyset_batches(query, keys, size=None):
+    """`query` in the order of `keys`, as lists of at most `size` (BATCH) rows, each list one query.
+
+    What streams the whole of a table (CSV, downloads) in bounded memory on either backend:
+    psycopg's default cursor fetches a whole result at once, so one unbounded SELECT would
+    hold every row. Rows may be model instances or dicts (`.dicts()`).
+    """
+    size = size or BATCH
+    ordered = query.order_by(*order_by(keys))
+    last = None
+    while True:
+        batch = list((ordered if last is None else ordered.where(after(keys, last))).limit(size))
+        if not batch:
+            return
+        yield batch
+        if len(batch) < size:
+            return
+        row = batch[-1]
+        data = row if isinstance(row, dict) else row.__data__
+        last = [data.get(expression.name) for expression, _ in keys]

@@ -426,10 +426,22 @@ class DatasetSchema(ma.Schema):
     loaded_at = fields.String(required=True, metadata={"format": "date-time"})
 
 
+class IndexLinksSchema(ma.Schema):
+    units = fields.String(required=True, metadata={"description": "The unit vocabulary"})
+    search = fields.String(required=True, metadata={"description": "Search across every collection"})
+    openapi = fields.String(required=True, metadata={"description": "This contract, as JSON"})
+    docs = fields.String(required=True, metadata={"description": "Interactive documentation"})
+    explorer = fields.String(required=True, metadata={"description": "The explorer: the dataset as HTML pages for people"})
+    download_zip = fields.String(
+        required=True, metadata={"description": "The whole dataset: a CSV file per table in a zip, with a Frictionless datapackage.json"}
+    )
+    download_sqlite = fields.String(required=True, metadata={"description": "The whole dataset as a SQLite database"})
+
+
 class IndexDataSchema(ma.Schema):
     collections = fields.Dict(keys=fields.String(), values=fields.Nested(CollectionLinkSchema), required=True)
     dataset = fields.Nested(DatasetSchema, required=True)
-    links = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    links = fields.Nested(IndexLinksSchema, required=True)
 
 
 class IndexSchema(ma.Schema):

@@ -12,7 +12,11 @@ INFO = {
         "every number keeps the text as printed (`value_text`) beside its exact value.\n\n"
         "Lists page by keyset cursors (`links.next`, or the `Link` header); every list takes "
         "`limit`, `cursor`, `sort`, `q` and `include`, and answers CSV (UTF-8 with a BOM) to "
-        "`Accept: text/csv` or `?format=csv`. Errors are RFC 9457 `application/problem+json`."
+        "`Accept: text/csv` or `?format=csv`. One record answers `Accept: application/ld+json` with "
+        "JSON-LD in schema.org terms. Errors are RFC 9457 `application/problem+json`.\n\n"
+        "For people: the explorer (HTML, Korean and English) is at `/`, and the whole dataset downloads "
+        "as CSV files with a Frictionless data package (`/v1/downloads/dataset.zip`) or as SQLite "
+        "(`/v1/downloads/dataset.sqlite`)."
     ),
     "license": {"name": "Facts: quotes are short excerpts of the cited articles", "identifier": "CC-BY-4.0"},
 }

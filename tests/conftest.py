@@ -130,12 +130,12 @@ def openapi():
     import yaml
     from openapi_core import Config, OpenAPI
 
-    # openapi-core deserializes only the media types it knows by name: problem+json is JSON,
+    # openapi-core deserializes only the media types it knows by name: problem+json and ld+json are JSON,
     # the contract is also served as YAML, and the text types are UTF-8 text.
     def text(body):
         return body.decode("utf-8")
 
-    deserializers = {PROBLEM_JSON: json.loads, "application/yaml": yaml.safe_load}
+    deserializers = {PROBLEM_JSON: json.loads, "application/ld+json": json.loads, "application/yaml": yaml.safe_load}
     deserializers.update(dict.fromkeys(["text/csv", "text/html", "text/css", "text/javascript"], text))
     config = Config(extra_media_type_deserializers=deserializers)
     return OpenAPI.from_file_path(str(SPEC_PATH), config=config)
@@ -144,7 +144,7 @@ def openapi():
 def check_response(openapi, response):
     """Every response a test receives must agree with openapi.yaml; every error is problem+json."""
     from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
-    from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
+    from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound, ServerNotFound
 
     request = response.request
     if response.status_code >= 400:
@@ -155,7 +155,9 @@ def check_response(openapi, response):
         return  # HEAD and OPTIONS are answered by Flask for every GET route; the spec lists GETs
     try:
         openapi.validate_response(WerkzeugOpenAPIRequest(request), WerkzeugOpenAPIResponse(response))
-    except (PathNotFound, OperationNotFound):
+    except (PathNotFound, OperationNotFound, ServerNotFound):
+        # ServerNotFound: a path template matches the URL's tail (the explorer's "/" matches any
+        # trailing slash) but no server and path of the spec make the whole URL: outside it too.
         assert response.status_code in (404, 405), f"{request.full_path} answered {response.status_code} outside the spec"
 
 

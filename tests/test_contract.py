@@ -10,6 +10,7 @@ response the tests here receive against it.
 import base64
 import pathlib
 import re
+from urllib.parse import urlsplit
 
 import orjson
 import pytest
@@ -181,7 +182,7 @@ def test_every_example_in_the_spec_is_served(client, committed):
     object of that schema, a CSV example is the header the CSV really has, an error's
     example is the very body of that error."""
     objects = served_objects(client)
-    checked = {"path parameter": 0, "query parameter": 0, "schema property": 0, "csv": 0, "error": 0}
+    checked = {"path parameter": 0, "query parameter": 0, "schema property": 0, "csv": 0, "jsonld": 0, "error": 0}
     for where, key, value in examples(committed):
         assert key == "example", f"{'/'.join(map(str, where))}: use `example`, which this test checks"
         if where[0] == "paths" and where[2] == "parameters":  # a path parameter: record_id
@@ -197,6 +198,11 @@ def test_every_example_in_the_spec_is_served(client, committed):
             path = path_with_examples(committed, where[1])
             response = client.get(path, query_string=query)
             assert response.status_code == 200, (path, query, response.get_json())
+            if response.mimetype == "text/html":  # an explorer list page: the example finds some record
+                collection = where[1].removeprefix("/explore/")
+                assert f'href="/explore/{collection}/' in response.get_data(as_text=True), (path, query)
+                checked["query parameter"] += 1
+                continue
             body = response.get_json()
             if parameter["name"] == "include":
                 assert body["included"], (path, query)
@@ -207,6 +213,14 @@ def test_every_example_in_the_spec_is_served(client, committed):
             response = client.get(path_with_examples(committed, where[1]), headers={"Accept": "text/csv"})
             assert response.get_data(as_text=True).removeprefix("\ufeff").startswith(value), where
             checked["csv"] += 1
+        elif where[0] == "paths" and where[-2:] == ("content", "application/ld+json"):
+            document = client.get(path_with_examples(committed, where[1]), headers={"Accept": "application/ld+json"}).get_json()
+            for name, expected in value.items():
+                if name == "@id":  # the example's host is a placeholder; the path must be the record's
+                    assert urlsplit(document[name]).path == urlsplit(expected).path, where
+                else:
+                    assert document[name] == expected, (where, name)
+            checked["jsonld"] += 1
         elif where[:2] == ("components", "schemas") and where[3] == "properties":
             schema_name, field = where[2], where[4]
             shaped = instances(objects, committed["components"]["schemas"][schema_name])
@@ -221,6 +235,7 @@ def test_every_example_in_the_spec_is_served(client, committed):
             raise AssertionError(f"an example this test cannot check: {'/'.join(map(str, where))}")
     assert checked["path parameter"] == len(COLLECTIONS)  # every /v1/<collection>/{record_id}
     assert checked["csv"] == 2 * len(COLLECTIONS) and checked["error"] == len(ERROR_REQUESTS)
+    assert checked["jsonld"] == len(COLLECTIONS)
     assert checked["query parameter"] >= 40 and checked["schema property"] >= 30, checked
 
 

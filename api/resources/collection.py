@@ -6,6 +6,7 @@ import hashlib
 import http
 from urllib.parse import urlencode
 
+import orjson
 from flask import Response, current_app, g, request, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
@@ -16,11 +17,22 @@ from api import schemas
 from api.csv_export import columns
 from api.csv_export import stream as stream_csv
 from api.http import CSV, JSON, negotiate
-from api.pagination import CursorError, after, check_position, decode_cursor, encode_cursor, order_by
+from api.jsonld import JSONLD, SCHEMA_ORG_TYPES, to_jsonld
+from api.pagination import CursorError, after, check_position, decode_cursor, encode_cursor, keyset_batches, order_by
 from api.records import fetch, represent
 from api.search import matching_ids
 
 COMMON_SORT = ("id", "name_ko", "name_en", "page_order")
+JSONLD_SCHEMA = {
+    "type": "object",
+    "required": ["@context", "@id", "@type", "identifier"],
+    "properties": {
+        "@context": {"const": "https://schema.org"},
+        "@id": {"type": "string", "description": "This record's API URL"},
+        "@type": {"type": "string", "enum": sorted({t for types in SCHEMA_ORG_TYPES.values() for t in types})},
+        "identifier": {"type": "string", "description": "The record's id"},
+    },
+}
 # The headers every 200 carries (components registered by errors.CivicApi).
 OK_HEADERS = {"ETag": "ETAG", "Cache-Control": "CACHE_CONTROL"}
 PAGE_HEADERS = {**OK_HEADERS, "Link": "LINK_NEXT"}
@@ -182,13 +194,15 @@ class Collection:
 
     def one(self, args, record_id):
         current_dataset()
-        media = negotiate([JSON, CSV], args.get("format"))
+        media = negotiate([JSON, CSV, JSONLD], args.get("format"))
         row = self.model.get_or_none(self.model.id == record_id)
         if row is None:
             abort(404, message=f"There is no {self.type} with id {record_id!r}.")
         if media == CSV:
             return self.csv(self.model.select().where(self.model.id == record_id), self.sort_keys(None), current_dataset())
         data = represent(self.name, [row])[0]
+        if media == JSONLD:
+            return Response(orjson.dumps(to_jsonld(data)), mimetype=JSONLD)
         body = {"data": data, "links": {"self": request.base_url}}
         extra = included([data], args.get("include"))
         if extra is not None:
@@ -196,20 +210,7 @@ class Collection:
         return body
 
     def csv(self, query, keys, dataset):
-        def batches():
-            page = query.order_by(*order_by(keys))
-            last = None
-            while True:
-                batch = page if last is None else page.where(after(keys, last))
-                rows = list(batch.limit(500))
-                if not rows:
-                    return
-                yield rows
-                if len(rows) < 500:
-                    return
-                last = [rows[-1].__data__.get(expression.name) for expression, _ in keys]
-
-        response = Response(stream_with_context(stream_csv(self.name, self.record_schema, batches())), mimetype=CSV)
+        response = Response(stream_with_context(stream_csv(self.name, self.record_schema, keyset_batches(query, keys))), mimetype=CSV)
         response.headers["Content-Disposition"] = f'attachment; filename="civicfacts-{self.name}-{dataset.version}.csv"'
         representation = hashlib.sha256(f"{dataset.version} {request.full_path} csv".encode()).hexdigest()[:32]
         response.set_etag(representation)
@@ -220,6 +221,14 @@ class Collection:
         collection = self
         # The CSV example is the header row the export really writes.
         csv_doc = {"text/csv": {"schema": {"type": "string"}, "example": ",".join(columns(self.record_schema)) + "\r\n"}}
+        # The JSON-LD example is the head of the example record's document (an organisation's
+        # example is a government body, hence the last of its types).
+        record_example = self.examples["record_id"]
+        jsonld_example = {
+            "@context": "https://schema.org", "@id": f"https://civicfacts.example/v1/{self.name}/{record_example}",
+            "@type": SCHEMA_ORG_TYPES[self.type][-1], "identifier": record_example,
+        }
+        jsonld_doc = {JSONLD: {"schema": JSONLD_SCHEMA, "example": jsonld_example}}
 
         class List(MethodView):
             @blp.arguments(collection.query_schema, location="query")
@@ -232,7 +241,7 @@ class Collection:
         class One(MethodView):
             @blp.arguments(collection.one_query_schema, location="query")
             @blp.response(200, collection.one_schema, description=f"One {collection.type}", headers=OK_HEADERS)
-            @blp.doc(responses={200: {"content": csv_doc}})
+            @blp.doc(responses={200: {"content": {**csv_doc, **jsonld_doc}}})
             @documents_errors(blp, 304, 404, 406, 503)
             def get(self, args, record_id):
                 return collection.one(args, record_id)
@@ -241,7 +250,10 @@ class Collection:
             f"List {self.name}\n\nFilter, sort and page through {self.name} (keyset pages: follow links.next or the "
             "Link header). CSV of every matching row with Accept: text/csv or ?format=csv."
         )
-        One.get.__doc__ = f"One {self.type}\n\nThe {self.type} with this id; related records as typed references."
+        One.get.__doc__ = (
+            f"One {self.type}\n\nThe {self.type} with this id; related records as typed references. "
+            f"With Accept: application/ld+json, the same record in schema.org terms ({' or '.join(SCHEMA_ORG_TYPES[self.type])}) as JSON-LD."
+        )
         blp.route("")(List)
         record_id = {"in": "path", "name": "record_id", "description": f"The id of a {self.type}", "example": self.examples["record_id"]}
         blp.route("/<slug:record_id>", parameters=[record_id])(One)

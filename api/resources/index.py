@@ -6,6 +6,7 @@ from peewee import fn
 
 from api import models as m
 from api import schemas
+from api.downloads import download_links
 from api.http import JSON, negotiate
 from api.resources.collection import (
     OK_HEADERS,
@@ -47,6 +48,8 @@ class Index(MethodView):
                     "search": url_for("index.Search", _external=True),
                     "openapi": url_for("docs.OpenapiJson", _external=True),
                     "docs": url_for("docs.Docs", _external=True),
+                    "explorer": url_for("explorer.Home", _external=True),
+                    **download_links(),
                 },
             },
             "links": {"self": request.base_url},

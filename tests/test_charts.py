@@ -1,0 +1,60 @@
+"""The server-drawn SVG charts, on made-up figures: bars to scale, text alternatives in both
+languages, names escaped, and nothing drawn where there is nothing to draw."""
+
+from api.charts import comparison_chart, number_text, parts_chart
+from tests.html_page import parse
+
+
+def figure(figure_id, value, value_text, ko="이름", en="name"):
+    return {"id": figure_id, "value": value, "value_text": value_text, "name": {"ko": ko, "en": en, "en_translated": True}}
+
+
+def bars(chart):
+    return [float(r.attrs["width"]) for r in parse(str(chart.svg)).find_all("rect", class_="bar")]
+
+
+def test_parts_are_stacked_against_their_total_to_scale():
+    whole = figure("whole", 100, "100명")
+    parts = [figure("a", 60, "60명", "가", "A"), figure("b", 40, "40명", "나", "B")]
+    chart = parts_chart(whole, parts)
+    total, first, second, alone_a, alone_b = bars(chart)
+    assert first + second == total and alone_a == first and alone_b == second
+    assert first / second == 60 / 40
+    assert chart.rows[-1] == ("부분의 합", "Sum of the parts", "", 100)
+    desc = parse(str(chart.svg)).find("desc").text()
+    assert "합계와 같음" in desc and "equal to the total" in desc
+
+
+def test_parts_that_do_not_add_up_are_shown_so_and_said_so():
+    chart = parts_chart(figure("whole", 100, "100명"), [figure("a", 30, "30명"), figure("b", 30, "30명")])
+    total, first, second, *_ = bars(chart)
+    assert first + second == 0.6 * total
+    assert "not equal to the total" in parse(str(chart.svg)).find("desc").text()
+
+
+def test_a_comparison_draws_both_values_on_one_scale():
+    rate = figure("rate", 50, "50%", "증가율", "Growth")
+    chart = comparison_chart(rate, figure("before", 200, "200원"), figure("after", 300, "300원"))
+    before, after = bars(chart)
+    assert before == round(500 * 200 / 300, 1) and after == 500  # the larger value takes the full width
+    svg = parse(str(chart.svg)).find("svg")
+    title_id, desc_id = svg.attrs["aria-labelledby"].split()
+    assert svg.find("title").attrs["id"] == title_id and svg.find("desc").attrs["id"] == desc_id
+    assert "200원" in svg.find("desc").text() and "300원" in svg.find("desc").text()
+
+
+def test_names_are_escaped_not_markup():
+    chart = parts_chart(figure("w", 2, "2"), [figure("p", 2, "2", "<b>굵게</b>", "Tom & Jerry")])
+    assert "<b>" not in str(chart.svg) and "&lt;b&gt;" in str(chart.svg) and "Tom &amp; Jerry" in str(chart.svg)
+
+
+def test_nothing_to_draw_draws_nothing():
+    assert parts_chart(figure("w", 10, "10"), []) is None
+    assert parts_chart(figure("w", None, "?"), [figure("p", 1, "1")]) is None
+    assert comparison_chart(figure("r", 5, "5%"), figure("b", None, "?"), figure("c", 1, "1")) is None
+
+
+def test_numbers_are_written_with_thousands_separators_and_no_trailing_zeros():
+    assert number_text(1470000000) == "1,470,000,000"
+    assert number_text(33.60) == "33.6"
+    assert number_text(None) == ""
