@@ -18,7 +18,7 @@ import hashlib
 import hmac
 
 import orjson
-from peewee import Case
+from peewee import BooleanField, Case, CharField, DateField, DecimalField, ForeignKeyField, IntegerField, TextField
 
 # Sorted NULLs go last in either direction, on SQLite and PostgreSQL alike.
 
@@ -80,8 +80,32 @@ def order_by(keys):
     return clauses
 
 
+def _fits(field, value):
+    """Whether `value` can stand for `field` in a comparison. The signature proves a cursor was
+    issued with this secret, not that it fits today's sort keys (a cursor from an older release,
+    or signed with a leaked secret, may not), and PostgreSQL refuses `integer > 'x'` outright."""
+    if value is None:
+        return field.null
+    if isinstance(field, ForeignKeyField):
+        field = field.rel_field
+    if isinstance(field, BooleanField):
+        return type(value) is bool
+    if isinstance(field, IntegerField):
+        return type(value) is int and -(2**63) <= value < 2**63
+    if isinstance(field, DecimalField):
+        limit = decimal.Decimal(10) ** (field.max_digits - field.decimal_places)
+        return isinstance(value, decimal.Decimal) and value.is_finite() and abs(value) < limit
+    if isinstance(field, DateField):
+        return type(value) is datetime.date
+    if isinstance(field, CharField | TextField):
+        return isinstance(value, str) and "\x00" not in value
+    return False
+
+
 def after(keys, values):
     """WHERE clause selecting the rows after `values` in the order of `keys`."""
+    if len(values) != len(keys) or not all(_fits(field, value) for (field, _), value in zip(keys, values, strict=True)):
+        raise CursorError("the cursor's position does not fit this sort; start over without a cursor")
     condition = None
     equal_so_far = None
     for (expression, descending), value in zip(keys, values, strict=True):
