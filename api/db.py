@@ -8,7 +8,7 @@ hold a worker.
 
 import time
 
-from flask import g
+from flask import g, request
 from peewee import DatabaseProxy, Model, PostgresqlDatabase, SqliteDatabase
 from playhouse.db_url import connect, parse
 
@@ -19,6 +19,7 @@ SQLITE_PRAGMAS = {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000
 # A serving connection must not wait long for a lock: 503 soon beats a hung worker.
 SQLITE_READ_PRAGMAS = {"foreign_keys": 1, "busy_timeout": 2000, "query_only": 1}
 POSTGRES_CONNECT_TIMEOUT = 3
+NO_DATABASE_BLUEPRINTS = {"docs"}
 
 
 def open_database(url, readonly=False):
@@ -91,6 +92,10 @@ def init_app(app):
 
     @app.before_request
     def begin():
+        # A request no route matched, and the docs, need no database: they are answered
+        # (404, 405, the docs page) even while the database is down, and cost it nothing.
+        if request.url_rule is None or request.blueprint in NO_DATABASE_BLUEPRINTS:
+            return
         g.query_timeout_ms = app.config.get("QUERY_TIMEOUT_MS", 5000)
         _begin_request()
 
