@@ -126,10 +126,15 @@ PROBLEM_JSON = "application/problem+json"
 def openapi():
     import json
 
+    import yaml
     from openapi_core import Config, OpenAPI
+    from openapi_core.deserializing.media_types.util import plain_loads
 
-    # problem+json is JSON; openapi-core only knows application/json by name.
-    config = Config(extra_media_type_deserializers={PROBLEM_JSON: json.loads})
+    # problem+json is JSON, the spec's YAML is YAML, and CSS, scripts and CSV are text:
+    # openapi-core knows only application/json and text/plain by name (anything else stays
+    # bytes, which no schema of type string accepts).
+    text = {media: plain_loads for media in ("text/css", "text/javascript", "text/csv")}
+    config = Config(extra_media_type_deserializers={PROBLEM_JSON: json.loads, "application/yaml": yaml.safe_load, **text})
     return OpenAPI.from_file_path(str(SPEC_PATH), config=config)
 
 
@@ -200,3 +205,4 @@ def app(loaded):
 @pytest.fixture
 def client(app, openapi):
     return ValidatingClient(app.test_client(), openapi)
+
