@@ -69,6 +69,9 @@ def _begin_request():
         db.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         if timeout_ms:
             db.execute_sql(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+        # A query takes the snapshot now; from then on nothing in the request can make the
+        # transaction read-write again (SET TRANSACTION READ WRITE must precede any query).
+        db.execute_sql("SELECT 1")
     elif timeout_ms:
         deadline = time.monotonic() + timeout_ms / 1000
         # SQLite calls this every N virtual-machine steps; a true result interrupts the query.

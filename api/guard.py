@@ -91,6 +91,10 @@ def init_app(app):
     app.config.setdefault("RATELIMIT_ENABLED", bool(rate))
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("RATE_LIMIT_STORAGE", "memory://"))
-    limiter = Limiter(get_remote_address, app=app, default_limits=[rate] if rate else [])
+    # A shared storage (redis://...) that is down must not turn every request into a 500:
+    # the request is served unlimited, and the failure logged.
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    # One budget per client across the whole API (default_limits would give each route its own).
+    limiter = Limiter(get_remote_address, app=app, application_limits=[rate] if rate else [])
     app.extensions["civicfacts_limiter"] = limiter
     return limiter
