@@ -206,3 +206,11 @@ def app(loaded):
 def client(app, openapi):
     return ValidatingClient(app.test_client(), openapi)
 
+
+# --- the reliability report: docs/RELIABILITY.md, rewritten after a full run (tests/reliability.py)
+
+
+def pytest_configure(config):
+    from tests.reliability import ReportPlugin
+
+    config.pluginmanager.register(ReportPlugin(), "civicfacts-reliability")
