@@ -3,6 +3,7 @@ columns (`name_ko`, `name_en`, `evidence`, ...), every matching row, streamed in
 
 import csv
 import io
+from decimal import Decimal
 
 from marshmallow import fields
 
@@ -12,6 +13,7 @@ BOM = "\ufeff"
 BATCH = 500
 LIST_SEPARATOR = "; "
 QUOTE_SEPARATOR = " | "
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def columns(schema):
@@ -73,11 +75,19 @@ def flatten(record):
 
 
 def _text(value):
+    """A cell. Numbers are written out in full (33.6, never 3.36e1), text is guarded: a spreadsheet
+    may run a cell starting with = + - @ (or a tab or CR) as a formula, so such text gets a leading
+    apostrophe (OWASP's advice), which makes the cell text. Only text: a number's cell is never altered."""
     if value is None:
         return ""
     if value is True or value is False:
         return "true" if value else "false"
-    return str(value)
+    if isinstance(value, float):
+        return format(Decimal(repr(value)), "f")
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    return "'" + text if text[:1] in FORMULA_STARTS else text
 
 
 def stream(collection, schema, batches):

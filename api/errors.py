@@ -32,16 +32,16 @@ class ProblemSchema(ma.Schema):
     """RFC 9457 problem details."""
 
     type = ma.fields.String(required=True, metadata={"description": "A URI naming the kind of problem"})
-    title = ma.fields.String(required=True, metadata={"example": "Bad Request"})
-    status = ma.fields.Integer(required=True, metadata={"example": 400})
-    detail = ma.fields.String(required=True, metadata={"example": "limit: Must be greater than or equal to 1 and less than or equal to 500."})
+    title = ma.fields.String(required=True)
+    status = ma.fields.Integer(required=True)
+    detail = ma.fields.String(required=True)
     instance = ma.fields.String(required=True, metadata={"description": "The path that was requested"})
     errors = ma.fields.List(ma.fields.Nested(ProblemDetailSchema), metadata={"description": "One entry per fault"})
 
 
 def problem_body(status, detail, instance, errors=None):
-    """The problem details of an error, as bytes (also written by api/serve.py for the errors
-    gunicorn answers itself, before any request reaches the app)."""
+    """The problem details of an error (also written by api/serve.py for the errors gunicorn
+    answers itself, before any request reaches the app)."""
     phrase = http.HTTPStatus(status).phrase
     body = {
         "type": f"https://civicfacts.example/problems/{phrase.lower().replace(' ', '-')}",
@@ -52,13 +52,23 @@ def problem_body(status, detail, instance, errors=None):
     }
     if errors:
         body["errors"] = errors
-    return orjson.dumps(body)
+    return body
+
+
+# What the API answers for the errors clients meet most, as the docs' examples (one per
+# status: a 404's example must not be a 400). tests/test_contract.py makes these requests.
+LIMIT_RANGE = "Must be greater than or equal to 1 and less than or equal to 500."
+PROBLEM_EXAMPLES = {
+    400: problem_body(400, f"limit: {LIMIT_RANGE}", "/v1/figures", [{"parameter": "limit", "message": LIMIT_RANGE}]),
+    404: problem_body(404, "There is no figure with id 'no-such-figure'.", "/v1/figures/no-such-figure"),
+    406: problem_body(406, "This resource is available as application/json, text/csv; the Accept header allows none of them.", "/v1/figures"),
+}
 
 
 def problem(status, detail, errors=None, headers=None):
     """A problem+json response."""
     body = problem_body(status, detail, request.path if request else "", errors)
-    response = Response(body, status=status, mimetype=PROBLEM_JSON)
+    response = Response(orjson.dumps(body), status=status, mimetype=PROBLEM_JSON)
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
@@ -126,6 +136,13 @@ def nul_free_query_strings(self, field, ret=None, **kwargs):
     return {"pattern": NUL_FREE}
 
 
+def parameter_example(self, field, ret=None, **kwargs):
+    """apispec parameter attribute function: a field's example goes on its parameter, where
+    Swagger UI fills it in and schemathesis' examples phase sends it."""
+    schema = (ret or {}).get("schema") or {}
+    return {"example": schema.pop("example")} if "example" in schema else {}
+
+
 class CivicApi(Api):
     ERROR_SCHEMA = ProblemSchema
 
@@ -135,6 +152,7 @@ class CivicApi(Api):
 
         self.register_converter(SlugConverter, lambda converter: {"type": "string", "pattern": converter.pattern})
         self.ma_plugin.converter.add_attribute_function(nul_free_query_strings)
+        self.ma_plugin.converter.add_parameter_attribute_function(parameter_example)
 
     def _register_responses(self):
         # flask-smorest documents errors as application/json with its own schema; ours are
@@ -148,11 +166,19 @@ class CivicApi(Api):
             if status in RETRY_STATUSES:
                 response["headers"] = {"Retry-After": "RETRY_AFTER"}
             response["description"] = DESCRIPTIONS.get(status, status.phrase)
+            if status in PROBLEM_EXAMPLES:
+                response["example"] = PROBLEM_EXAMPLES[status]
             prepare_response(response, self.spec, PROBLEM_JSON)
             self.spec.components.response(status.name, response, lazy=True)
         response = {"description": "An error, as RFC 9457 problem details", "schema": self.ERROR_SCHEMA}
         prepare_response(response, self.spec, PROBLEM_JSON)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+    def _register_etag_headers(self):
+        # flask-smorest registers its own ETAG header (optional, any string) after the
+        # responses; ours replaces it, so the spec says every 200 carries a strong ETag.
+        super()._register_etag_headers()
+        self.spec.components.header("ETAG", HEADERS["ETAG"], lazy=True)
 
     def handle_http_exception(self, error):
         data = getattr(error, "data", None) or {}

@@ -1,15 +1,16 @@
 """HTTP behaviour every route shares: JSON encoding, content negotiation, caching, CORS.
 
-ETags are strong and computed from the bytes of the body (or, for streamed CSV, from the
-dataset version and the request), so they change exactly when the representation does;
-werkzeug's `make_conditional` answers If-None-Match with 304.
+ETags are strong and computed from the dataset version and the bytes of the body (or, for
+streamed CSV, from the dataset version and the request), so they change when the
+representation does and with every new dataset; werkzeug's `make_conditional` answers
+If-None-Match with 304.
 """
 
 import hashlib
 from decimal import Decimal
 
 import orjson
-from flask import request
+from flask import g, request
 from flask.json.provider import JSONProvider
 from flask_cors import CORS
 from werkzeug.exceptions import NotAcceptable
@@ -72,12 +73,19 @@ def add_caching(response):
     if not response.get_etag()[0]:
         if response.is_streamed:
             return response
-        response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
+        # One record's body does not name the dataset version, yet a reload may change what
+        # the record means (its relations' targets); the version seeds its tag too.
+        version = g.get("dataset_version", "").encode()
+        response.set_etag(hashlib.sha256(version + b" " + response.get_data()).hexdigest()[:32])
     return response.make_conditional(request)
 
 
 def init_app(app):
     app.json = OrjsonProvider(app)
     app.url_map.converters["slug"] = SlugConverter
-    CORS(app, resources={r"/*": {"origins": "*"}}, methods=["GET", "HEAD", "OPTIONS"], expose_headers=["ETag", "Link"])
+    # send_wildcard: answer `*` rather than echo each Origin, so one cached response serves every site.
+    CORS(
+        app, resources={r"/*": {"origins": "*"}}, send_wildcard=True,
+        methods=["GET", "HEAD", "OPTIONS"], expose_headers=["ETag", "Link"],
+    )
     app.after_request(add_caching)

@@ -1,6 +1,7 @@
 """Keyset pagination with opaque, signed cursors.
 
-A cursor carries the sort it was made for and the sort values of the last row served, so
+A cursor carries the list it was made for (its scope: the collection, or search), the sort
+and the sort values of the last row served, so
 the next page is `WHERE (keys) > (last values)`: as fast 100 pages deep as on the first,
 and stable while the data does not change. It is signed (HMAC) so a forged or altered
 cursor is refused with a 400 rather than turned into a query. A cursor stays valid across
@@ -18,7 +19,7 @@ import hashlib
 import hmac
 
 import orjson
-from peewee import BooleanField, Case, CharField, DateField, DecimalField, ForeignKeyField, IntegerField, TextField
+from peewee import Case, CharField, DateField, DecimalField, ForeignKeyField, IntegerField, TextField
 
 # Sorted NULLs go last in either direction, on SQLite and PostgreSQL alike.
 
@@ -45,14 +46,18 @@ def _decode_value(value):
     return value
 
 
-def encode_cursor(secret, sort, values):
-    payload = orjson.dumps({"s": sort, "k": [_encode_value(v) for v in values]})
+def encode_cursor(secret, scope, sort, values):
+    payload = orjson.dumps({"c": scope, "s": sort, "k": [_encode_value(v) for v in values]})
     signature = hmac.new(secret, payload, hashlib.sha256).digest()[:12]
     return base64.urlsafe_b64encode(signature + payload).decode().rstrip("=")
 
 
-def decode_cursor(secret, cursor, sort):
-    """The last row's sort values, or CursorError saying why the cursor is refused."""
+def decode_cursor(secret, cursor, scope, sort):
+    """The last row's sort values, or CursorError saying why the cursor is refused.
+
+    A cursor of another list is refused even when its signature is good: its values would
+    name a position in another table's order, and the page would silently skip rows.
+    """
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
     except (ValueError, TypeError) as exc:
@@ -66,9 +71,42 @@ def decode_cursor(secret, cursor, sort):
         values = [_decode_value(v) for v in data["k"]]
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise CursorError("not a cursor this API issued (bad content)") from exc
+    if data.get("c") != scope:
+        raise CursorError(f"this cursor was made for {data.get('c')!r}, not {scope!r}; start over without it")
     if data.get("s") != sort:
         raise CursorError(f"this cursor was made for sort={data.get('s')!r}; repeat that sort or start over")
     return values
+
+
+# What a cursor value must be to be compared with a sort key's column. A cursor is signed, but
+# the secret may be the default (public) one, and PostgreSQL refuses to compare a date with a
+# number (an error, which would be a 500): a value of the wrong type is a bad cursor instead.
+BOUND = decimal.Decimal("1e30")
+
+
+def _fits(field, value):
+    if value is None:
+        return True
+    if isinstance(field, ForeignKeyField):
+        field = field.rel_field
+    if isinstance(field, IntegerField):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(field, DecimalField):
+        return isinstance(value, decimal.Decimal) and value.is_finite() and abs(value) < BOUND and value.as_tuple().exponent >= -30
+    if isinstance(field, DateField):
+        return isinstance(value, datetime.date) and not isinstance(value, datetime.datetime)
+    if isinstance(field, CharField | TextField):
+        return isinstance(value, str) and "\x00" not in value
+    return False
+
+
+def check_position(keys, values):
+    """Refuse (CursorError) values that are not one of each sort key's type, in order."""
+    if len(values) != len(keys):
+        raise CursorError(f"not a cursor this API issued (it holds {len(values)} values for {len(keys)} sort keys)")
+    for number, ((expression, _), value) in enumerate(zip(keys, values, strict=True), start=1):
+        if not _fits(expression, value):
+            raise CursorError(f"not a cursor this API issued (its value {number} is not of its sort key's type)")
 
 
 def order_by(keys):
@@ -80,32 +118,8 @@ def order_by(keys):
     return clauses
 
 
-def _fits(field, value):
-    """Whether `value` can stand for `field` in a comparison. The signature proves a cursor was
-    issued with this secret, not that it fits today's sort keys (a cursor from an older release,
-    or signed with a leaked secret, may not), and PostgreSQL refuses `integer > 'x'` outright."""
-    if value is None:
-        return field.null
-    if isinstance(field, ForeignKeyField):
-        field = field.rel_field
-    if isinstance(field, BooleanField):
-        return type(value) is bool
-    if isinstance(field, IntegerField):
-        return type(value) is int and -(2**63) <= value < 2**63
-    if isinstance(field, DecimalField):
-        limit = decimal.Decimal(10) ** (field.max_digits - field.decimal_places)
-        return isinstance(value, decimal.Decimal) and value.is_finite() and abs(value) < limit
-    if isinstance(field, DateField):
-        return type(value) is datetime.date
-    if isinstance(field, CharField | TextField):
-        return isinstance(value, str) and "\x00" not in value
-    return False
-
-
 def after(keys, values):
     """WHERE clause selecting the rows after `values` in the order of `keys`."""
-    if len(values) != len(keys) or not all(_fits(field, value) for (field, _), value in zip(keys, values, strict=True)):
-        raise CursorError("the cursor's position does not fit this sort; start over without a cursor")
     condition = None
     equal_so_far = None
     for (expression, descending), value in zip(keys, values, strict=True):

@@ -1,5 +1,10 @@
 """marshmallow schemas: `<Thing>Schema` for what the API returns, `<Thing>QuerySchema` for
-the query parameters it takes. flask-smorest turns both into `openapi.yaml`."""
+the query parameters it takes. flask-smorest turns both into `openapi.yaml`.
+
+Examples (`metadata={"example": ...}`) are copied from the loaded seeds, one record per
+type, so the docs show what the API really serves; tests/test_contract.py proves each one
+is still served.
+"""
 
 import re
 from decimal import Decimal, InvalidOperation
@@ -111,8 +116,10 @@ class TextSchema(ma.Schema):
 
 
 class CitationSchema(ma.Schema):
-    source = fields.String(required=True, metadata={"description": "The id of the source article"})
-    evidence = fields.String(required=True, metadata={"description": "A verbatim quote from the article"})
+    source = fields.String(required=True, metadata={"description": "The id of the source article", "example": "kimjang-festival-article"})
+    evidence = fields.String(
+        required=True, metadata={"description": "A verbatim quote from the article", "example": "218t(14억 7000만원 상당)의 김장김치를 판매했다"}
+    )
 
 
 class RefSchema(ma.Schema):
@@ -136,9 +143,26 @@ def ref_or_null(**kwargs):
     return fields.Nested(RefSchema, allow_none=True, required=True, **kwargs)
 
 
+def record_type(name=None):
+    """`type`: one of TYPES, or, in a record type's own schema, its name alone."""
+    return fields.String(required=True, validate=validate.OneOf([name] if name else TYPES))
+
+
+def record_id(example=None):
+    metadata = {"description": "A stable, readable slug"}
+    if example:
+        metadata["example"] = example
+    return fields.String(required=True, metadata=metadata)
+
+
+def record_name(ko, en, en_translated=True):
+    """A record type's `name`, with the name of its example record as the example."""
+    return fields.Nested(NameSchema, required=True, metadata={"example": {"ko": ko, "en": en, "en_translated": en_translated}})
+
+
 class RecordSchema(ma.Schema):
-    id = fields.String(required=True, metadata={"description": "A stable, readable slug"})
-    type = fields.String(required=True, validate=validate.OneOf(TYPES))
+    id = record_id()
+    type = record_type()
     name = fields.Nested(NameSchema, required=True)
     other_names = fields.List(fields.String(), required=True, metadata={"description": "Other names, misprints as printed among them"})
     note = fields.String(allow_none=True, required=True, metadata={"description": "What the curators know beyond the page"})
@@ -163,12 +187,15 @@ class CheckSchema(ma.Schema):
 
 
 class FigureSchema(RecordSchema):
-    value = ExactNumber(allow_none=True, required=True, metadata={"description": "The number meant, exact"})
-    unit = fields.String(allow_none=True, required=True, metadata={"description": "A code from /v1/units"})
-    value_text = fields.String(required=True, metadata={"description": "The number exactly as printed"})
-    qualifier = fields.String(required=True, validate=validate.OneOf(QUALIFIERS))
-    period = fields.Nested(PeriodSchema, allow_none=True, required=True)
-    as_of = DateText(allow_none=True, required=True)
+    type = record_type("figure")
+    id = record_id("kimjang-festival-2023-sales-amount")
+    name = record_name("판매금액", "Sales amount")
+    value = ExactNumber(allow_none=True, required=True, metadata={"description": "The number meant, exact", "example": 1470000000})
+    unit = fields.String(allow_none=True, required=True, metadata={"description": "A code from /v1/units", "example": "KRW"})
+    value_text = fields.String(required=True, metadata={"description": "The number exactly as printed", "example": "14억 7000만원"})
+    qualifier = fields.String(required=True, validate=validate.OneOf(QUALIFIERS), metadata={"example": "exact"})
+    period = fields.Nested(PeriodSchema, allow_none=True, required=True, metadata={"example": {"start": "2023-11-22", "end": "2023-12-10"}})
+    as_of = DateText(allow_none=True, required=True, metadata={"example": None})  # a period, so no one day
     subjects = refs()
     parts = refs(metadata={"description": "Figures that add up to this one"})
     part_of = refs(metadata={"description": "Figures this one is a part of"})
@@ -178,9 +205,12 @@ class FigureSchema(RecordSchema):
 
 
 class EventSchema(RecordSchema):
-    kind = fields.String(required=True)
-    start_date = DateText(allow_none=True, required=True)
-    end_date = DateText(allow_none=True, required=True)
+    type = record_type("event")
+    id = record_id("kimjang-festival-2023")
+    name = record_name("2023 빛고을사랑나눔김장대전", "2023 Bitgoeul Love Sharing Kimjang Festival")
+    kind = fields.String(required=True, metadata={"example": "festival"})
+    start_date = DateText(allow_none=True, required=True, metadata={"example": "2023-11-22"})
+    end_date = DateText(allow_none=True, required=True, metadata={"example": "2023-12-10"})
     place = ref_or_null()
     participants = refs(RoleRefSchema)
     programmes = refs()
@@ -188,7 +218,10 @@ class EventSchema(RecordSchema):
 
 
 class ProgrammeSchema(RecordSchema):
-    kind = fields.String(required=True)
+    type = record_type("programme")
+    id = record_id("sme-special-support-area-scheme")
+    name = record_name("중소기업특별지원지역 지원제도", "Support scheme for Special Support Areas for SMEs")
+    kind = fields.String(required=True, metadata={"example": "support_scheme"})
     parent = ref_or_null()
     parts = refs()
     operators = refs(RoleRefSchema)
@@ -202,7 +235,10 @@ class ProgrammeSchema(RecordSchema):
 
 
 class OrganisationSchema(RecordSchema):
-    kind = fields.String(required=True)
+    type = record_type("organisation")
+    id = record_id("ai-industry-cluster-agency")
+    name = record_name("인공지능산업융합사업단", "Artificial Intelligence Industry Cluster Agency", en_translated=False)
+    kind = fields.String(required=True, metadata={"example": "public_agency"})
     parent = ref_or_null()
     children = refs()
     members = refs(MemberRefSchema)
@@ -215,12 +251,18 @@ class AffiliationSchema(ma.Schema):
 
 
 class PersonSchema(RecordSchema):
+    type = record_type("person")
+    id = record_id("kim-jun-ha")
+    name = record_name("김준하", "Kim Jun-ha")
     affiliations = fields.List(fields.Nested(AffiliationSchema), required=True)
     events = refs(RoleRefSchema)
 
 
 class PlaceSchema(RecordSchema):
-    kind = fields.String(required=True)
+    type = record_type("place")
+    id = record_id("hanam-industrial-complex")
+    name = record_name("하남산업단지", "Hanam Industrial Complex")
+    kind = fields.String(required=True, metadata={"example": "industrial_complex"})
     parent = ref_or_null()
     children = refs()
     events = refs()
@@ -229,12 +271,15 @@ class PlaceSchema(RecordSchema):
 
 
 class SourceSchema(RecordSchema):
-    headline = fields.String(required=True)
+    type = record_type("source")
+    id = record_id("kimjang-festival-article")
+    name = record_name("광주시 ‘빛고을나눔김장대전’ 대박", "Gwangju City's 'Bitgoeul Sharing Kimjang Festival' a big hit")
+    headline = fields.String(required=True, metadata={"example": "광주시 ‘빛고을나눔김장대전’ 대박"})
     subheadlines = fields.List(fields.String(), required=True)
     publication = fields.Nested(RefSchema, required=True)
     byline = fields.String(allow_none=True, required=True)
     author = ref_or_null()
-    published_on = DateText(allow_none=True, required=True)
+    published_on = DateText(allow_none=True, required=True, metadata={"example": "2023-12-18"})
     page_position = fields.Integer(required=True)
     records = refs(metadata={"description": "The records this article is cited for"})
 
@@ -303,8 +348,17 @@ def cursor_param():
     )
 
 
-def list_query_schema(name, sort_fields, includes, filters):
-    """The query schema of one collection: paging, sort, search, include, its filters."""
+def with_examples(fields_by_name, examples):
+    """Give these fields examples (fields made for this one schema, so no other is touched)."""
+    for name, example in (examples or {}).items():
+        if name in fields_by_name:
+            fields_by_name[name].metadata = {**fields_by_name[name].metadata, "example": example}
+    return fields_by_name
+
+
+def list_query_schema(name, sort_fields, includes, filters, examples=None):
+    """The query schema of one collection: paging, sort, search, include, its filters;
+    `examples` gives example values to paging, sort, search and include."""
     sort_choices = sorted(sort_fields) + [f"-{f}" for f in sorted(sort_fields)]
     base = {
         "limit": AsciiInteger(load_default=50, validate=validate.Range(1, 500), metadata={"description": "Rows per page, 1 to 500"}),
@@ -313,14 +367,15 @@ def list_query_schema(name, sort_fields, includes, filters):
         "q": fields.String(validate=validate.Length(1, 200), metadata={"description": "Search names, printed values and quotes"}),
         "include": CommaList(set(includes), metadata={"description": f"Embed related records in `included`: {', '.join(includes)}"}),
     }
-    return type(name, (FormatQuerySchema,), {**base, **filters})
+    return type(name, (FormatQuerySchema,), {**with_examples(base, examples), **filters})
 
 
 class SearchQuerySchema(StrictQuerySchema):
     q = fields.String(
-        required=True, validate=validate.Length(1, 200), metadata={"description": "Korean or English; 2 or more characters match inside words"}
+        required=True, validate=validate.Length(1, 200),
+        metadata={"description": "Korean or English; 2 or more characters match inside words", "example": "김장"},
     )
-    type = CommaList(set(TYPES), metadata={"description": "Only these record types (comma list)"})
+    type = CommaList(set(TYPES), metadata={"description": "Only these record types (comma list)", "example": "event"})
     limit = AsciiInteger(load_default=50, validate=validate.Range(1, 500))
     cursor = cursor_param()
 
@@ -335,8 +390,8 @@ class SearchHitSchema(ma.Schema):
 
 
 class MatchSchema(ma.Schema):
-    field = fields.String(required=True)
-    text = fields.String(required=True)
+    field = fields.String(required=True, metadata={"example": "name.ko"})
+    text = fields.String(required=True, metadata={"example": "2023 빛고을사랑나눔김장대전"})
 
 
 SearchHitSchema._declared_fields["matched"] = fields.Nested(MatchSchema, required=True)
@@ -349,8 +404,8 @@ class SearchListSchema(ma.Schema):
 
 
 class UnitSchema(ma.Schema):
-    code = fields.String(required=True)
-    label = fields.Nested(TextSchema, required=True)
+    code = fields.String(required=True, metadata={"example": "KRW"})
+    label = fields.Nested(TextSchema, required=True, metadata={"example": {"ko": "원", "en": "Korean won", "en_translated": True}})
     note = fields.String(allow_none=True, required=True)
     figures = fields.Integer(required=True, metadata={"description": "How many figures use this unit"})
 

@@ -8,8 +8,9 @@ and PostgreSQL; wildcards in the query are escaped by peewee's `contains`.
 
 import re
 import unicodedata
+from collections import namedtuple
 
-from peewee import SQL, Case
+from peewee import SQL
 
 from api import models as m
 
@@ -76,27 +77,41 @@ def matching_ids(record_type, query):
     return ids.where((m.SearchEntry.record_type == record_type) & m.SearchEntry.folded.contains(folded))
 
 
-def search(query, types=None):
-    """Every record matching `query`, best first: [(type, id, field, text, score)].
+Hit = namedtuple("Hit", "record_type record_id field text score")
 
-    Score: the field's weight times 10, plus 3 for an exact match of the whole text,
-    2 for a match at its start, 1 anywhere inside; one hit per record, its best.
-    """
+
+def score(weight, folded_text, folded_query):
+    """The field's weight times 10, plus 3 for the whole text, 2 for its start, 1 for the start
+    of a word inside it, 0 anywhere else: `MOU` finds the MOU before 'amount'. Korean compounds
+    are written without spaces (김장 inside 빛고을사랑나눔김장대전), so they still match, lower."""
+    if folded_text == folded_query:
+        bonus = 3
+    elif folded_text.startswith(folded_query):
+        bonus = 2
+    elif re.search(r"(?<!\w)" + re.escape(folded_query), folded_text):
+        bonus = 1
+    else:
+        bonus = 0
+    return weight * 10 + bonus
+
+
+def search(query, types=None):
+    """Every record matching `query`, best first: [Hit(type, id, field, text, score)], one hit
+    per record (its best; between equal ones, the first field by name)."""
     folded = fold(query)
     if not folded:
         return []  # white space only: see matching_ids
     entry = m.SearchEntry
-    score = entry.weight * 10 + Case(
-        None, ((entry.folded == folded, 3), (entry.folded.startswith(folded), 2)), 1
-    )
-    hits = entry.select(entry.record_type, entry.record_id, entry.field, entry.text, score.alias("score"))
+    # LIKE finds the candidates in the database; word starts are scored here, in Python,
+    # because SQLite has no regular expressions and the candidates are few.
+    hits = entry.select(entry.record_type, entry.record_id, entry.field, entry.text, entry.folded, entry.weight)
     hits = hits.where(entry.folded.contains(folded))
     if types:
         hits = hits.where(entry.record_type.in_(types))
-    hits = hits.order_by(score.desc(), entry.record_type, entry.record_id, entry.field, entry.id)
     best = {}
-    for hit in hits.namedtuples():
+    for hit in hits.order_by(entry.field, entry.id).namedtuples():
         key = (hit.record_type, hit.record_id)
-        if key not in best:
-            best[key] = hit
+        candidate = Hit(hit.record_type, hit.record_id, hit.field, hit.text, score(hit.weight, hit.folded, folded))
+        if key not in best or candidate.score > best[key].score:
+            best[key] = candidate
     return sorted(best.values(), key=lambda h: (-h.score, h.record_type, h.record_id))

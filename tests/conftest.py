@@ -9,6 +9,7 @@ not pass by skipping PostgreSQL.
 
 import os
 import pathlib
+import threading
 import uuid
 
 import pytest
@@ -128,13 +129,15 @@ def openapi():
 
     import yaml
     from openapi_core import Config, OpenAPI
-    from openapi_core.deserializing.media_types.util import plain_loads
 
-    # problem+json is JSON, the spec's YAML is YAML, and CSS, scripts and CSV are text:
-    # openapi-core knows only application/json and text/plain by name (anything else stays
-    # bytes, which no schema of type string accepts).
-    text = {media: plain_loads for media in ("text/css", "text/javascript", "text/csv")}
-    config = Config(extra_media_type_deserializers={PROBLEM_JSON: json.loads, "application/yaml": yaml.safe_load, **text})
+    # openapi-core deserializes only the media types it knows by name: problem+json is JSON,
+    # the contract is also served as YAML, and the text types are UTF-8 text.
+    def text(body):
+        return body.decode("utf-8")
+
+    deserializers = {PROBLEM_JSON: json.loads, "application/yaml": yaml.safe_load}
+    deserializers.update(dict.fromkeys(["text/csv", "text/html", "text/css", "text/javascript"], text))
+    config = Config(extra_media_type_deserializers=deserializers)
     return OpenAPI.from_file_path(str(SPEC_PATH), config=config)
 
 
@@ -205,6 +208,76 @@ def app(loaded):
 @pytest.fixture
 def client(app, openapi):
     return ValidatingClient(app.test_client(), openapi)
+
+
+@pytest.fixture
+def client_for(loaded, openapi):
+    """make(**config): a validating client of another app on the same loaded database, with
+    `config` on top (another CURSOR_SECRET, say)."""
+    from api import create_app
+
+    def make(**config):
+        return ValidatingClient(create_app({"DATABASE_URL": loaded, "TESTING": True, **config}).test_client(), openapi)
+
+    return make
+
+
+# --- a browser and a live server, for tests that drive a real page ---------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+ARTIFACTS = ROOT / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright (no browser is ever downloaded).
+
+    Without /usr/bin/chromium the test is skipped on a developer's machine, but fails when
+    CI is set (.ci/run sets it and installs chromium): CI must not pass by skipping.
+    """
+    if not os.path.exists(CHROMIUM):
+        message = f"{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def live_server():
+    """serve(app) -> "http://127.0.0.1:<port>": the WSGI app served on a free loopback port
+    from a thread (werkzeug), until the test ends."""
+    from werkzeug.serving import make_server
+
+    running = []
+
+    def serve(wsgi_app):
+        server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        running.append((server, thread))
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield serve
+    for server, thread in running:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+@pytest.fixture
+def artifacts():
+    """artifacts/ at the repository root (gitignored): screenshots and such, for a person to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
 
 
 # --- the reliability report: docs/RELIABILITY.md, rewritten after a full run (tests/reliability.py)

@@ -7,8 +7,6 @@ every Accept here without anyone listing it.
 """
 
 import base64
-import datetime
-import decimal
 
 import pytest
 
@@ -144,49 +142,37 @@ def test_a_forged_or_altered_cursor_is_400(client):
 
 def test_a_cursor_signed_with_another_secret_is_400(client):
     """Another deployment's cursor (or a client's guess at the format) is refused by its signature."""
-    forged = encode_cursor(b"not this server's secret", "", [1, "kimjang-festival-2023-sales-amount"])
+    forged = encode_cursor(b"not this server's secret", "figures", "", [1, "kimjang-festival-2023-sales-amount"])
     assert_problem(client.get(f"/v1/figures?cursor={forged}"), 400, "cursor")
 
 
-# (list, sort, the position a signed cursor holds): each signed with the server's own secret,
-# as a cursor from an older release (whose sort keys had other types) would be, or one
-# made with a leaked secret. PostgreSQL would refuse `integer > 'x'` with an error (a 500).
+# (list, sort, the position a signed cursor holds), signed with the server's own secret as a
+# cursor from an older release (whose sort keys had other types) would be: PostgreSQL would
+# refuse `date > 'text'` with an error. test_contract.py forges these on /v1/figures; here
+# the other lists, their own key types, and CSV, which pages by the same cursor.
 MISFIT_POSITIONS = [
-    ("/v1/figures", "", ["x", "y"]),  # page_order is an integer
-    ("/v1/figures", "", [True, "a"]),
-    ("/v1/figures", "", [2**63, "a"]),  # beyond a 64-bit integer column
-    ("/v1/figures", "", [1]),  # too few keys
-    ("/v1/figures", "", [1, "a", "b"]),  # too many
-    ("/v1/figures", "", [None, "a"]),  # page_order is never NULL
-    ("/v1/figures", "value", ["abc", "a"]),  # value is a decimal
-    ("/v1/figures", "value", [{"n": "NaN"}, "a"]),
-    ("/v1/figures", "value", [{"n": "Infinity"}, "a"]),
-    ("/v1/figures", "value", [{"n": "1e999999"}, "a"]),
     ("/v1/figures", "value", [1.5, "a"]),  # a float, not an exact number
-    ("/v1/figures", "unit", [7, "a"]),  # unit is a code
-    ("/v1/figures", "id", ["a\x00b"]),
+    ("/v1/figures", "value", [{"n": "Infinity"}, "a"]),
     ("/v1/sources", "published_on", ["2023-11-22", "a"]),  # a date as plain text
-    ("/v1/sources", "published_on", [{"d": "2023-11-22"}, 5]),  # the id is text
+    ("/v1/sources", "published_on", [{"d": "2023-11-22"}, 5]),  # an id as a number
     ("/v1/events", "start_date", [{"n": "1"}, "a"]),
+    ("/v1/organisations", "kind", [1, "a"]),
+    ("/v1/people", "", [{"d": "2023-11-22"}, "a"]),  # a date where the position goes
 ]
 
 
 @pytest.mark.parametrize(("path", "sort", "position"), MISFIT_POSITIONS, ids=[f"{p}-{s}-{v!r}" for p, s, v in MISFIT_POSITIONS])
 def test_a_signed_cursor_whose_position_does_not_fit_the_sort_is_400(client, app, path, sort, position):
-    cursor = encode_cursor(app.config["CURSOR_SECRET"], sort, position)
+    cursor = encode_cursor(app.config["CURSOR_SECRET"], path.rpartition("/")[2], sort, position)
     query = f"cursor={cursor}" + (f"&sort={sort}" if sort else "")
     assert_problem(client.get(f"{path}?{query}"), 400, "cursor")
     assert_problem(client.get(f"{path}?{query}&format=csv"), 400, "cursor")
 
 
-def test_a_signed_cursor_of_a_fitting_position_pages_on(client, app):
-    """The check is on types, not on values: a position between rows, never issued, still
-    continues from there (the documented stable continuation)."""
-    cursor = encode_cursor(app.config["CURSOR_SECRET"], "value", [decimal.Decimal("1000.5"), "a"])
-    page = client.get(f"/v1/figures?sort=value&limit=500&cursor={cursor}").get_json()["data"]
-    assert page and all(f["value"] is None or f["value"] >= 1000.5 for f in page)
-    dated = encode_cursor(app.config["CURSOR_SECRET"], "published_on", [datetime.date(2000, 1, 1), "a"])
-    assert client.get(f"/v1/sources?sort=published_on&cursor={dated}").status_code == 200
+@pytest.mark.parametrize("offset", ["x", -1, 1.5, True, None, [3]])
+def test_a_signed_search_cursor_that_is_no_offset_is_400(client, app, offset):
+    cursor = encode_cursor(app.config["CURSOR_SECRET"], "search", "", [offset])
+    assert_problem(client.get(f"/v1/search?q=김장&cursor={cursor}"), 400, "cursor")
 
 
 def strings_in(value):

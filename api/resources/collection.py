@@ -6,21 +6,21 @@ import hashlib
 import http
 from urllib.parse import urlencode
 
-from flask import Response, current_app, request, stream_with_context
+from flask import Response, current_app, g, request, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from webargs.flaskparser import FlaskParser
 
 from api import models as m
 from api import schemas
+from api.csv_export import columns
 from api.csv_export import stream as stream_csv
 from api.http import CSV, JSON, negotiate
-from api.pagination import CursorError, after, decode_cursor, encode_cursor, order_by
+from api.pagination import CursorError, after, check_position, decode_cursor, encode_cursor, order_by
 from api.records import fetch, represent
 from api.search import matching_ids
 
 COMMON_SORT = ("id", "name_ko", "name_en", "page_order")
-CSV_DOC = {"text/csv": {"schema": {"type": "string"}, "example": "id,type,name_ko,name_en,...\r\n"}}
 # The headers every 200 carries (components registered by errors.CivicApi).
 OK_HEADERS = {"ETag": "ETAG", "Cache-Control": "CACHE_CONTROL"}
 PAGE_HEADERS = {**OK_HEADERS, "Link": "LINK_NEXT"}
@@ -58,6 +58,7 @@ def current_dataset():
     dataset = m.Dataset.select().order_by(m.Dataset.id.desc()).first()
     if dataset is None:
         abort(503, message="No dataset is loaded yet: run `civicfacts load`.")
+    g.dataset_version = dataset.version  # http.add_caching puts it in the ETag
     return dataset
 
 
@@ -102,8 +103,11 @@ def included(records, names):
 class Collection:
     """One collection's endpoints, built from what is particular to it."""
 
-    def __init__(self, name, record_schema, *, description, sort=(), includes=(), filters=None, apply=None):
+    def __init__(self, name, record_schema, *, description, examples, sort=(), includes=(), filters=None, apply=None):
+        """`examples`: values from the seeds for the docs: `record_id` (a record of this
+        collection), and `q`, `sort`, `include` for its list, each one that finds something."""
         self.name = name
+        self.examples = examples
         self.model = m.RECORD_MODELS[name]
         self.type = m.RECORD_TYPES[name]
         self.record_schema = record_schema
@@ -114,10 +118,10 @@ class Collection:
         }
         self.includes = ("sources", *includes)
         title = name.capitalize()
-        self.query_schema = schemas.list_query_schema(f"{title}QuerySchema", self.sort_fields, self.includes, filters or {})
+        self.query_schema = schemas.list_query_schema(f"{title}QuerySchema", self.sort_fields, self.includes, filters or {}, examples)
+        one_include = schemas.CommaList(set(self.includes), metadata={"description": f"Embed related records: {', '.join(self.includes)}"})
         self.one_query_schema = type(
-            f"{title}RecordQuerySchema", (schemas.FormatQuerySchema,),
-            {"include": schemas.CommaList(set(self.includes), metadata={"description": f"Embed related records: {', '.join(self.includes)}"})},
+            f"{title}RecordQuerySchema", (schemas.FormatQuerySchema,), schemas.with_examples({"include": one_include}, examples)
         )
         self.list_schema = schemas.list_schema(record_schema, f"{title}List")
         self.one_schema = schemas.one_schema(record_schema, f"{title}Record")
@@ -144,14 +148,15 @@ class Collection:
             return query
         secret = current_app.config["CURSOR_SECRET"]
         try:
-            values = decode_cursor(secret, args["cursor"], ",".join(args.get("sort") or []))
+            values = decode_cursor(secret, args["cursor"], self.name, ",".join(args.get("sort") or []))
+            check_position(keys, values)
             return query.where(after(keys, values))
         except (CursorError, ValueError) as exc:
             abort(400, message=f"cursor: {exc}", errors=[{"parameter": "cursor", "message": str(exc)}])
 
     def cursor_for(self, row, keys, args):
         values = [row.__data__.get(expression.name) for expression, _ in keys]
-        return encode_cursor(current_app.config["CURSOR_SECRET"], ",".join(args.get("sort") or []), values)
+        return encode_cursor(current_app.config["CURSOR_SECRET"], self.name, ",".join(args.get("sort") or []), values)
 
     # -- views ------------------------------------------------------------------------
 
@@ -218,11 +223,13 @@ class Collection:
     def _blueprint(self, description):
         blp = CivicBlueprint(self.name, __name__, url_prefix=f"/v1/{self.name}", description=description)
         collection = self
+        # The CSV example is the header row the export really writes.
+        csv_doc = {"text/csv": {"schema": {"type": "string"}, "example": ",".join(columns(self.record_schema)) + "\r\n"}}
 
         class List(MethodView):
             @blp.arguments(collection.query_schema, location="query")
             @blp.response(200, collection.list_schema, description=f"A page of {collection.name}", headers=PAGE_HEADERS)
-            @blp.doc(responses={200: {"content": CSV_DOC}})
+            @blp.doc(responses={200: {"content": csv_doc}})
             @documents_errors(blp, 304, 406, 503)
             def get(self, args):
                 return collection.list(args)
@@ -230,7 +237,7 @@ class Collection:
         class One(MethodView):
             @blp.arguments(collection.one_query_schema, location="query")
             @blp.response(200, collection.one_schema, description=f"One {collection.type}", headers=OK_HEADERS)
-            @blp.doc(responses={200: {"content": CSV_DOC}})
+            @blp.doc(responses={200: {"content": csv_doc}})
             @documents_errors(blp, 304, 404, 406, 503)
             def get(self, args, record_id):
                 return collection.one(args, record_id)
@@ -241,5 +248,6 @@ class Collection:
         )
         One.get.__doc__ = f"One {self.type}\n\nThe {self.type} with this id; related records as typed references."
         blp.route("")(List)
-        blp.route("/<slug:record_id>")(One)
+        record_id = {"in": "path", "name": "record_id", "description": f"The id of a {self.type}", "example": self.examples["record_id"]}
+        blp.route("/<slug:record_id>", parameters=[record_id])(One)
         return blp

@@ -4,8 +4,9 @@ from marshmallow import fields
 from peewee import SQL
 
 DATE_RANGE = {
-    "from": fields.Date(metadata={"description": "Only what overlaps the days from this date (ISO 8601)"}),
-    "to": fields.Date(metadata={"description": "Only what overlaps the days up to this date (ISO 8601)"}),
+    # The examples are the kimchi festival's run, which figures and events both overlap.
+    "from": fields.Date(metadata={"description": "Only what overlaps the days from this date (ISO 8601)", "example": "2023-11-22"}),
+    "to": fields.Date(metadata={"description": "Only what overlaps the days up to this date (ISO 8601)", "example": "2023-12-10"}),
 }
 
 

@@ -36,13 +36,16 @@ figures = Collection(
     description="Every number printed on the page: value_text as printed, value exact, with unit, qualifier, period and quote.",
     sort={"value": "value", "unit": "unit", "period_start": "period_start", "period_end": "period_end", "as_of": "as_of"},
     includes=("subjects", "parts", "part_of", "comparisons"),
+    examples={"record_id": "kimjang-festival-2023-sales-amount", "q": "9676만원", "sort": "-value", "include": "subjects"},
     filters={
-        "subject": slug_param(metadata={"description": "Figures about this record id"}),
-        "unit": fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_]{1,50}$"), metadata={"description": "A unit code from /v1/units"}),
-        "source": slug_param(metadata={"description": "Figures cited from this source id"}),
-        "qualifier": fields.String(validate=validate.OneOf(QUALIFIERS)),
-        "min": AsciiDecimal(metadata={"description": "value >= min"}),
-        "max": AsciiDecimal(metadata={"description": "value <= max"}),
+        "subject": slug_param(metadata={"description": "Figures about this record id", "example": "kimjang-festival-2023"}),
+        "unit": fields.String(
+            validate=validate.Regexp(r"^[A-Za-z0-9_]{1,50}$"), metadata={"description": "A unit code from /v1/units", "example": "KRW"}
+        ),
+        "source": slug_param(metadata={"description": "Figures cited from this source id", "example": "kimjang-festival-article"}),
+        "qualifier": fields.String(validate=validate.OneOf(QUALIFIERS), metadata={"example": "at_least"}),
+        "min": AsciiDecimal(metadata={"description": "value >= min", "example": 1000000000}),
+        "max": AsciiDecimal(metadata={"description": "value <= max", "example": 1470000000}),
         **DATE_RANGE,
     },
     apply=apply,

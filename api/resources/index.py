@@ -135,7 +135,7 @@ def _cursor(offset):
 
     from api.pagination import encode_cursor
 
-    return encode_cursor(current_app.config["CURSOR_SECRET"], "search", [offset])
+    return encode_cursor(current_app.config["CURSOR_SECRET"], "search", "", [offset])
 
 
 def _offset(cursor):
@@ -144,8 +144,8 @@ def _offset(cursor):
     from api.pagination import CursorError, decode_cursor
 
     try:
-        (offset,) = decode_cursor(current_app.config["CURSOR_SECRET"], cursor, "search")
-        if not isinstance(offset, int) or offset < 0:
+        (offset,) = decode_cursor(current_app.config["CURSOR_SECRET"], cursor, "search", "")
+        if type(offset) is not int or offset < 0:  # bool is an int to isinstance
             raise CursorError("not a search cursor")
         return offset
     except (CursorError, ValueError) as exc:

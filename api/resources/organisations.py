@@ -21,9 +21,10 @@ organisations = Collection(
     description="Organisations the page names, with kind, parent, other (and misprinted) names and members.",
     sort={"kind": "kind"},
     includes=("parent", "children", "members", "figures"),
+    examples={"record_id": "ai-industry-cluster-agency", "q": "대학교", "sort": "kind,-name_en", "include": "members"},
     filters={
-        "kind": fields.String(metadata={"description": "An organisation kind, e.g. local_government"}),
-        "parent": slug_param(metadata={"description": "Organisations directly under this organisation id"}),
+        "kind": fields.String(metadata={"description": "An organisation kind", "example": "university"}),
+        "parent": slug_param(metadata={"description": "Organisations directly under this organisation id", "example": "gwangju-metropolitan-city"}),
     },
     apply=apply,
 )

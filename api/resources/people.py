@@ -17,7 +17,8 @@ people = Collection(
     PersonSchema,
     description="People the page names, with affiliations (title as printed) and the events they took part in.",
     includes=("affiliations", "events"),
-    filters={"organisation": slug_param(metadata={"description": "People affiliated with this organisation id"})},
+    examples={"record_id": "kim-jun-ha", "q": "김준하", "sort": "name_ko", "include": "affiliations"},
+    filters={"organisation": slug_param(metadata={"description": "People affiliated with this organisation id", "example": "veyond-metaverse"})},
     apply=apply,
 )
 blp = people.blueprint

@@ -21,9 +21,10 @@ places = Collection(
     description="Places the page names, with what lies within them and what happened or runs there.",
     sort={"kind": "kind"},
     includes=("parent", "children", "events", "programmes", "figures"),
+    examples={"record_id": "hanam-industrial-complex", "q": "산단", "sort": "kind", "include": "programmes"},
     filters={
-        "kind": fields.String(metadata={"description": "A place kind, e.g. industrial_complex"}),
-        "parent": slug_param(metadata={"description": "Places directly within this place id"}),
+        "kind": fields.String(metadata={"description": "A place kind", "example": "industrial_complex"}),
+        "parent": slug_param(metadata={"description": "Places directly within this place id", "example": "gwangju"}),
     },
     apply=apply,
 )

@@ -32,11 +32,12 @@ programmes = Collection(
     description="Programmes and schemes: operators with roles, places covered, parts, eligibility and benefits.",
     sort={"start_date": "start_date", "end_date": "end_date", "kind": "kind"},
     includes=("parent", "parts", "operators", "places", "events", "figures"),
+    examples={"record_id": "sme-special-support-area-scheme", "q": "지원", "sort": "kind,-name_ko", "include": "places"},
     filters={
-        "operator": slug_param(metadata={"description": "Programmes this organisation id runs or partners in"}),
-        "place": slug_param(metadata={"description": "Programmes covering this place id"}),
-        "kind": fields.String(metadata={"description": "A programme kind, e.g. support_scheme"}),
-        "parent": slug_param(metadata={"description": "The parts of this programme id"}),
+        "operator": slug_param(metadata={"description": "Programmes this organisation id runs or partners in", "example": "gwangju-technopark"}),
+        "place": slug_param(metadata={"description": "Programmes covering this place id", "example": "hanam-industrial-complex"}),
+        "kind": fields.String(metadata={"description": "A programme kind", "example": "support_scheme"}),
+        "parent": slug_param(metadata={"description": "The parts of this programme id", "example": "sme-special-support-area-scheme"}),
         "active_on": fields.Date(
             metadata={"description": "Programmes known to run on this date (a programme with no known start date never matches)"}
         ),

@@ -9,5 +9,6 @@ sources = Collection(
     description="The source articles: publication, headline, byline, date and the records each is cited for.",
     sort={"published_on": "published_on", "page_position": "page_position"},
     includes=("publication", "author", "records"),
+    examples={"record_id": "kimjang-festival-article", "q": "김장", "sort": "-published_on,page_position", "include": "author"},
 )
 blp = sources.blueprint

@@ -1,0 +1,162 @@
+"""CSV, on SQLite and PostgreSQL: asked for by Accept or ?format=, UTF-8 with a BOM, flat
+columns, every row that matches the filter (not one page), a download filename, and a file
+a spreadsheet opens as meant: CRLF rows, Korean intact, numbers as written, and no text
+that a spreadsheet would run as a formula."""
+
+import csv
+import datetime
+import io
+from decimal import Decimal
+
+import pytest
+
+from api import models as m
+from api.db import open_database
+
+COLLECTIONS = ["sources", "organisations", "people", "places", "events", "programmes", "figures"]
+
+
+def table(response):
+    """The CSV as a spreadsheet reads it: header and rows (the BOM is checked, then dropped)."""
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert response.data.startswith(b"\xef\xbb\xbf"), "UTF-8 BOM, so spreadsheets read the Korean as UTF-8"
+    text = response.data.decode("utf-8")[1:]
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    return rows[0], [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
+def json_records(client, path):
+    body = client.get(path + ("&" if "?" in path else "?") + "limit=500").get_json()
+    assert body["meta"]["total"] == len(body["data"])
+    return body["data"]
+
+
+def write_to_test_database(app, model, rows):
+    """Change or add rows in this test's own database (the API itself is read-only)."""
+    database = open_database(app.config["DATABASE_URL"])
+    with database.bind_ctx([model]), database.connection_context(), database.atomic():
+        for row_id, changes in rows.get("update", {}).items():
+            model.update(**changes).where(model.id == row_id).execute()
+        if rows.get("insert"):
+            model.insert_many(rows["insert"]).execute()
+    database.close()
+
+
+@pytest.mark.parametrize("ask", [{"headers": {"Accept": "text/csv"}}, {"query_string": {"format": "csv"}}])
+@pytest.mark.parametrize("collection", COLLECTIONS)
+def test_csv_is_asked_for_by_accept_or_format(client, collection, ask):
+    response = client.get(f"/v1/{collection}", **ask)
+    assert response.mimetype == "text/csv" and response.mimetype_params.get("charset") == "utf-8"
+    disposition = response.headers["Content-Disposition"]
+    version = client.get("/v1").get_json()["data"]["dataset"]["version"]
+    assert disposition == f'attachment; filename="civicfacts-{collection}-{version}.csv"'
+    header, rows = table(response)
+    assert header[:9] == ["id", "type", "name_ko", "name_en", "name_en_translated", "other_names", "note", "source", "evidence"]
+    assert [r["id"] for r in rows] == [r["id"] for r in json_records(client, f"/v1/{collection}")]
+
+
+def test_figure_columns_are_flat(client):
+    header, _ = table(client.get("/v1/figures?format=csv"))
+    assert header == [
+        "id", "type", "name_ko", "name_en", "name_en_translated", "other_names", "note", "source", "evidence",
+        "value", "unit", "value_text", "qualifier", "period_start", "period_end", "as_of", "subjects", "parts", "part_of",
+        "comparisons", "checks", "discrepancy",
+    ]
+    header, _ = table(client.get("/v1/programmes?format=csv"))
+    assert {"eligibility_ko", "eligibility_en", "benefits_ko", "benefits_en", "operators", "places"} <= set(header)
+
+
+@pytest.mark.parametrize("query", ["limit=1", "limit=1&unit=company", "limit=2&q=김장", "limit=1&sort=-value&min=100"])
+def test_csv_holds_every_matching_row_not_one_page(client, query):
+    _, rows = table(client.get(f"/v1/figures?{query}&format=csv"))
+    filters = "&".join(p for p in query.split("&") if not p.startswith("limit="))
+    expected = json_records(client, f"/v1/figures?{filters}")
+    assert [r["id"] for r in rows] == [f["id"] for f in expected]
+    assert len(rows) > 1
+
+
+def test_the_filter_is_applied(client):
+    _, rows = table(client.get("/v1/figures?unit=KRW", headers={"Accept": "text/csv"}))
+    assert {r["unit"] for r in rows} == {"KRW"} and len(rows) == 3
+    _, rows = table(client.get("/v1/events?participant=adam-choi&format=csv"))
+    assert [r["id"] for r in rows] == ["ai-healthcare-digital-twin-workshop-2023", "ai-healthcare-digital-twin-mou-2023"]
+    _, rows = table(client.get("/v1/figures?unit=krw&format=csv"))
+    assert rows == []  # a header and nothing else
+
+
+def test_one_record_as_csv(client):
+    _, rows = table(client.get("/v1/figures/kimjang-festival-2023-sales-amount?format=csv"))
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["value"] == "1470000000" and row["value_text"] == "14억 7000만원" and row["unit"] == "KRW"
+    assert row["period_start"] == "2023-11-22" and row["period_end"] == "2023-12-10"
+    assert row["subjects"] == "kimjang-festival-2023"
+    assert row["evidence"] == "218t(14억 7000만원 상당)의 김장김치를 판매했다 | 역대 최대 14억7000만원 판매"
+
+
+def test_it_opens_in_a_spreadsheet_as_written(client):
+    """Rows end in CRLF (RFC 4180), Korean is intact and numbers are as the JSON gives them."""
+    response = client.get("/v1/figures?format=csv")
+    text = response.data.decode("utf-8")[1:]
+    header, rows = table(response)
+    rewritten = io.StringIO()
+    writer = csv.writer(rewritten, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([row[name] for name in header] for row in rows)
+    assert rewritten.getvalue() == text, "one CRLF-terminated record per row, standard quoting"
+    for figure, row in zip(json_records(client, "/v1/figures"), rows, strict=True):
+        assert row["name_ko"] == figure["name"]["ko"] and row["value_text"] == figure["value_text"]
+        assert row["evidence"] == " | ".join(c["evidence"] for c in figure["sources"])
+        if figure["value"] is None:
+            assert row["value"] == ""
+        else:
+            assert row["value"] == str(figure["value"]) and "e" not in row["value"].lower()
+            assert Decimal(row["value"]) == Decimal(str(figure["value"]))
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["kimjang-festival-2023-sales-growth"]["value"] == "33.6"
+    assert by_id["gwangju-social-economy-enterprises-per-100k"]["value"] == "101.3"
+    assert by_id["kimjang-festival-2023-participants"]["qualifier"] == "at_least"
+
+
+def test_text_a_spreadsheet_would_run_is_defused_and_numbers_are_not(client, app):
+    """A cell starting with = + - @ runs as a formula in a spreadsheet (CSV injection): such text
+    gets a leading apostrophe. Numbers, negative ones too, are written untouched."""
+    write_to_test_database(app, m.Figure, {"update": {
+        "kimjang-festival-2023-sales-amount": {
+            "note": '=HYPERLINK("http://evil.example","click")', "name_en": "+SUM(1,2)", "other_names": ["@cmd", "plain"],
+            "discrepancy": "-2+3",
+        },
+        "kimjang-festival-2023-sales-growth": {"value": Decimal("-12.5"), "value_text": "\t=1+1"},
+        "gwangju-social-economy-enterprises-per-100k": {"value": Decimal("0.000001")},
+    }})
+    _, rows = table(client.get("/v1/figures?format=csv"))
+    by_id = {r["id"]: r for r in rows}
+    amount = by_id["kimjang-festival-2023-sales-amount"]
+    assert amount["note"] == '\'=HYPERLINK("http://evil.example","click")'
+    assert amount["name_en"] == "'+SUM(1,2)" and amount["other_names"] == "'@cmd; plain" and amount["discrepancy"] == "'-2+3"
+    assert amount["name_ko"] == "판매금액" and amount["value"] == "1470000000"  # the rest as it was
+    growth = by_id["kimjang-festival-2023-sales-growth"]
+    assert growth["value"] == "-12.5"  # a number: never altered
+    assert growth["value_text"] == "'\t=1+1"
+    assert by_id["gwangju-social-economy-enterprises-per-100k"]["value"] == "0.000001"  # not 1e-06
+    for row in rows:
+        for name, cell in row.items():
+            if name != "value":
+                assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (row["id"], name, cell)
+
+
+def test_thousands_of_rows_stream_in_full_and_in_order(client, app):
+    """The export reads in batches (keyset, 500 rows each); every row comes out once."""
+    extra = [
+        {"id": f"synthetic-figure-{n:04d}", "name_ko": f"합성 {n}", "name_en": f"Synthetic {n}", "other_names": [],
+         "position": 1000 + n, "value": Decimal(n), "value_text": f"{n}개", "qualifier": "exact", "as_of": datetime.date(2023, 1, 1)}
+        for n in range(1234)
+    ]
+    write_to_test_database(app, m.Figure, {"insert": extra})
+    _, rows = table(client.get("/v1/figures?format=csv&limit=1"))
+    ids = [r["id"] for r in rows]
+    assert len(ids) == 28 + 1234 and len(set(ids)) == len(ids)
+    assert ids[28:] == [e["id"] for e in extra]
+    _, rows = table(client.get("/v1/figures?format=csv&sort=-value&min=1000"))
+    seeded = [1470000000, 1100000000, 96760000, 12000, 2700, 2014, 1523]  # the page's figures of 1000 or more
+    assert [r["value"] for r in rows] == [str(v) for v in sorted([*seeded, *range(1000, 1234)], reverse=True)]

@@ -1,0 +1,209 @@
+"""HTTP behaviour every route shares, on SQLite and PostgreSQL: strong ETags and 304s, caching
+headers, CORS, 404 for what does not exist, 406 for what cannot be served, HEAD.
+
+405 with `Allow` on every route and 406 for the data routes are in test_hostile_input.py.
+"""
+
+import datetime
+
+import pytest
+
+from api import models as m
+from api.db import open_database
+
+CSV = {"Accept": "text/csv"}
+# (path, headers): every kind of GET 200 the API answers.
+GETS = [
+    ("/v1", {}),
+    ("/v1/units", {}),
+    ("/v1/search?q=김장", {}),
+    ("/v1/figures", {}),
+    ("/v1/figures?unit=KRW&sort=-value", {}),
+    ("/v1/figures", CSV),
+    ("/v1/events?format=csv", {}),
+    ("/v1/figures/kimjang-festival-2023-sales-amount", {}),
+    ("/v1/events/kimjang-festival-2023?include=figures", {}),
+    ("/v1/programmes/sme-special-support-area-scheme", CSV),
+    ("/v1/openapi.json", {}),
+    ("/v1/openapi.yaml", {}),
+    ("/docs", {}),
+    ("/docs/swagger-ui-bundle.js", {}),
+    ("/docs/swagger-ui.css", {}),
+]
+DATA_GETS = [g for g in GETS if not g[0].startswith(("/docs", "/v1/openapi"))]
+
+
+def is_strong_etag(value):
+    return value is not None and value.startswith('"') and value.endswith('"') and len(value) > 2 and not value.startswith("W/")
+
+
+def new_dataset_version(app, version):
+    """Make `version` the current dataset in this test's own database, as a reload would."""
+    database = open_database(app.config["DATABASE_URL"])
+    with database.bind_ctx([m.Dataset]), database.connection_context():
+        m.Dataset.create(version=version, loaded_at=datetime.datetime(2024, 1, 1))
+    database.close()
+
+
+# --- ETags and 304 -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("path", "headers"), GETS)
+def test_every_get_has_a_strong_etag_and_answers_if_none_match_with_304(client, path, headers):
+    response = client.get(path, headers=headers)
+    assert response.status_code == 200
+    etag = response.headers.get("ETag")
+    assert is_strong_etag(etag), etag
+    assert client.get(path, headers=headers).headers["ETag"] == etag, "the same representation keeps its tag"
+
+    cached = client.get(path, headers={**headers, "If-None-Match": etag})
+    assert cached.status_code == 304 and cached.data == b""
+    assert cached.headers["ETag"] == etag
+    # A cache may hold several tags, and If-None-Match compares weakly (RFC 9110, 13.1.2).
+    assert client.get(path, headers={**headers, "If-None-Match": f'"stale", W/{etag}'}).status_code == 304
+    assert client.get(path, headers={**headers, "If-None-Match": '"stale"'}).status_code == 200
+
+
+@pytest.mark.parametrize(("path", "headers"), GETS)
+def test_head_answers_as_get_without_a_body(client, path, headers):
+    get, head = client.get(path, headers=headers), client.head(path, headers=headers)
+    assert head.status_code == 200 and head.data == b""
+    assert head.headers["ETag"] == get.headers["ETag"] and head.mimetype == get.mimetype
+
+
+def test_the_etag_changes_with_the_representation(client):
+    tags = {
+        client.get(path, headers=headers).headers["ETag"]
+        for path, headers in [
+            ("/v1/figures", {}),
+            ("/v1/figures?limit=2", {}),
+            ("/v1/figures?unit=KRW", {}),
+            ("/v1/figures?sort=-value", {}),
+            ("/v1/figures", CSV),
+            ("/v1/figures?unit=KRW", CSV),
+            ("/v1/figures/kimjang-festival-2023-sales-amount", {}),
+            ("/v1/figures/kimjang-festival-2023-sales-amount?include=subjects", {}),
+            ("/v1/figures/kimjang-festival-2023-sales-amount", CSV),
+            ("/v1/figures/kimjang-festival-2022-sales-amount", {}),
+        ]
+    }
+    assert len(tags) == 10
+
+
+def test_a_new_dataset_version_changes_every_data_etag(client, app):
+    before = {(path, tuple(headers.items())): client.get(path, headers=headers).headers["ETag"] for path, headers in DATA_GETS}
+    contract = client.get("/v1/openapi.yaml").headers["ETag"]
+    new_dataset_version(app, "a-later-version")
+    for (path, headers), etag in before.items():
+        headers = dict(headers)
+        response = client.get(path, headers={**headers, "If-None-Match": etag})
+        assert response.status_code == 200, f"{path} {headers}: a cache would keep serving the old dataset"
+        assert response.headers["ETag"] != etag
+    # The contract does not depend on the data: its tag (and a cache of it) stays good.
+    assert client.get("/v1/openapi.yaml", headers={"If-None-Match": contract}).status_code == 304
+
+
+# --- caching headers and CORS -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("path", "headers"), GETS)
+def test_responses_carry_cache_control_and_vary(client, path, headers):
+    response = client.get(path, headers=headers)
+    cached = client.get(path, headers={**headers, "If-None-Match": response.headers["ETag"]})
+    for answer in (response, cached):
+        assert "max-age=" in answer.headers["Cache-Control"]
+        assert {"accept", "accept-language"} <= {v.strip().lower() for v in answer.headers["Vary"].split(",")}
+
+
+@pytest.mark.parametrize("method", ["get", "head"])
+@pytest.mark.parametrize(("path", "headers"), [("/v1/figures", {}), ("/v1/figures", CSV), ("/v1/events/kimjang-festival-2023", {})])
+def test_cors_allows_any_origin(client, method, path, headers):
+    response = getattr(client, method)(path, headers={**headers, "Origin": "https://newsroom.example"})
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    exposed = {h.strip().lower() for h in response.headers["Access-Control-Expose-Headers"].split(",")}
+    assert {"etag", "link"} <= exposed  # a script may read the tag and the next page
+
+
+def test_cors_allows_any_origin_on_errors_too(client):
+    # A script must be able to read why its request failed.
+    response = client.get("/v1/figures?limit=0", headers={"Origin": "https://newsroom.example"})
+    assert response.status_code == 400 and response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+@pytest.mark.parametrize("path", ["/v1/figures", "/v1/figures/kimjang-festival-2023-sales-amount", "/v1/search"])
+def test_a_cors_preflight_allows_get_head_and_options_only(client, path):
+    response = client.options(
+        path,
+        headers={"Origin": "https://newsroom.example", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "If-None-Match"},
+    )
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    allowed = {m.strip() for m in response.headers["Access-Control-Allow-Methods"].split(",")}
+    assert allowed == {"GET", "HEAD", "OPTIONS"}
+    assert "if-none-match" in response.headers["Access-Control-Allow-Headers"].lower()
+
+
+# --- what does not exist, what cannot be served --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/sources/no-such-article", "/v1/organisations/no-such-body", "/v1/people/nobody", "/v1/places/atlantis",
+        "/v1/events/no-such-event", "/v1/programmes/no-such-programme", "/v1/figures/no-such-figure",
+        "/v1/figures/kimjang-festival-2023",  # an event's id is no figure's
+    ],
+)
+def test_an_unknown_id_is_404_problem_json_naming_it(client, path):
+    for headers in ({}, CSV):
+        response = client.get(path, headers=headers)
+        assert response.status_code == 404 and response.mimetype == "application/problem+json"
+        body = response.get_json()
+        assert body["status"] == 404 and path.rsplit("/", 1)[1] in body["detail"] and body["instance"] == path
+
+
+@pytest.mark.parametrize(
+    "path", ["/nope", "/v1/nope", "/v1/figure", "/v1/figures/", "/v1/figures/kimjang-festival-2023-sales-amount/x", "/docs/nope.js", "/v2"]
+)
+def test_an_unknown_path_is_404_problem_json(client, path):
+    response = client.get(path)
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+    assert response.get_json()["instance"] == path
+    assert client.post(path).status_code == 404  # no method makes an unknown path exist
+
+
+@pytest.mark.parametrize(
+    ("path", "accept"),
+    [
+        ("/v1", "text/csv"),  # the index and the search are JSON only
+        ("/v1/search?q=김장", "text/csv"),
+        ("/v1/units", "text/csv"),
+        ("/v1/openapi.yaml", "application/json"),
+        ("/v1/openapi.json", "application/yaml"),
+        ("/docs", "application/json"),
+        ("/docs/swagger-ui.css", "text/javascript"),
+    ],
+)
+def test_an_accept_a_route_cannot_meet_is_406(client, path, accept):
+    response = client.get(path, headers={"Accept": accept})
+    assert response.status_code == 406 and response.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("accept", "served"),
+    [
+        ("*/*", "application/json"),
+        ("text/*", "text/csv"),
+        ("text/csv;q=0.5, application/json", "application/json"),
+        ("application/json;q=0.5, text/csv", "text/csv"),
+        ("application/*", "application/json"),
+    ],
+)
+def test_accept_chooses_between_json_and_csv(client, accept, served):
+    assert client.get("/v1/figures", headers={"Accept": accept}).mimetype == served
+
+
+def test_format_wins_over_accept(client):
+    assert client.get("/v1/figures?format=csv", headers={"Accept": "application/json"}).mimetype == "text/csv"
+    assert client.get("/v1/figures?format=json", headers={"Accept": "text/csv"}).mimetype == "application/json"
