@@ -10,6 +10,7 @@ guard.MAX_QUERY_STRING) is what a long query string meets first.
 
 import http
 
+import orjson
 from gunicorn import util
 from gunicorn.app.base import BaseApplication
 
@@ -21,7 +22,7 @@ MAX_REQUEST_LINE = 8190  # gunicorn's ceiling for limit_request_line
 def write_problem(sock, status_int, reason, mesg):
     """gunicorn.util.write_error's signature; the body is problem details, not HTML."""
     phrase = http.HTTPStatus(status_int).phrase
-    body = problem_body(status_int, mesg or phrase, "")
+    body = orjson.dumps(problem_body(status_int, mesg or phrase, ""))
     head = (
         f"HTTP/1.1 {status_int} {phrase}\r\nConnection: close\r\nContent-Type: {PROBLEM_JSON}\r\n"
         f"Content-Length: {len(body)}\r\nX-Content-Type-Options: nosniff\r\n\r\n"
