@@ -127,9 +127,8 @@ class ReportPlugin:
         if kind == "suite":
             reporter = session.config.pluginmanager.get_plugin("terminalreporter")
             if reporter is not None:
-                reporter.ensure_newline()
                 reporter.write_line(
-                    f"{REPORT.relative_to(ROOT)} disagreed with this full run and was rewritten from it: commit it", red=True)
+                    f"\n{REPORT.relative_to(ROOT)} disagreed with this full run and was rewritten from it: commit it", red=True)
             # A full run on a clean checkout (CI) must find the committed report current.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -233,8 +232,22 @@ def render(data):
             if extra:
                 lines += ["", "| also counted | SQLite | PostgreSQL | none |", "|---|---|---|---|"]
                 lines += [f"| {thing} | {_cases(by_backend)} |" for thing, by_backend in extra.items()]
+    lines += ["", "## What this does not show", ""] + [f"- {limit}" for limit in LIMITS]
     lines += ["", "<!-- reliability-data", json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False), "-->", ""]
     return "\n".join(lines)
+
+
+LIMITS = [
+    "Fuzzing calls the app in-process (WSGI); what gunicorn itself refuses (a request line over 8190 bytes, "
+    "oversized headers) is tested apart, under a real gunicorn, in tests/test_abuse.py.",
+    "With the default `memory://` store each worker process keeps its own rate-limit counts, so N workers allow "
+    "a client N budgets; a shared store makes it one. A path no route has (a 404) is not counted: it costs no "
+    "database work.",
+    "No request can write through the connection it is given (tested on both backends); a PostgreSQL role that may "
+    "only SELECT, for serving, would also hold against code that ended the transaction itself.",
+    "The reload test counts its reloads and readers, not the requests the readers made: those vary from run to "
+    "run, and every one of them was checked.",
+]
 
 
 def _fuzz_lines(counts, examples, heading):

@@ -25,6 +25,7 @@ from werkzeug.serving import make_server
 
 from api import create_app
 from api.seeds import read_seeds
+from tests import reliability
 from tests.conftest import SEEDS
 
 READERS = 4
@@ -126,6 +127,8 @@ def test_readers_never_see_a_mix_or_an_error_during_reloads(migrated, server, ve
     assert not problems, problems[:5]
     assert len(set(checked)) == 2, "the readers should have seen both versions"
     assert any(spanning), "some walk should have gone on across a reload"
+    what = f"`civicfacts load` runs while {len(readers)} threads read, one of them paging with cursors"
+    reliability.count(f"reload|{what}|{reliability.backend_of(migrated)}", RELOADS)
     assert len(checked) >= 20
 
 
