@@ -39,6 +39,19 @@ def check_body_size():
         raise RequestEntityTooLarge(f"The request body is {request.content_length} bytes; at most {limit} are accepted (the API reads none).")
 
 
+def _decoded(name, part):
+    """One side of a name=value pair as text, or a 400 naming the parameter."""
+    if BROKEN_ESCAPE.search(part):
+        raise _bad_parameter(name, "broken percent-encoding: '%' must be followed by two hex digits")
+    try:
+        text = unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        raise _bad_parameter(name, "not valid UTF-8 once percent-decoded") from None
+    if "\x00" in text:
+        raise _bad_parameter(name, "contains a NUL character")
+    return text
+
+
 def check_query_string():
     raw = request.query_string
     if len(raw) > MAX_QUERY_STRING:
@@ -49,17 +62,8 @@ def check_query_string():
             continue
         raw_name, _, raw_value = pair.partition(b"=")
         name = raw_name.decode("ascii", "replace")
-        for part in (raw_name, raw_value):
-            if BROKEN_ESCAPE.search(part):
-                raise _bad_parameter(name, "broken percent-encoding: '%' must be followed by two hex digits")
-            try:
-                text = unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
-            except UnicodeDecodeError:
-                raise _bad_parameter(name, "not valid UTF-8 once percent-decoded") from None
-            if "\x00" in text:
-                raise _bad_parameter(name, "contains a NUL character")
-            if part is raw_name:
-                names[text] += 1
+        names[_decoded(name, raw_name)] += 1
+        _decoded(name, raw_value)
     for name, times in names.items():
         if times > 1:
             raise _bad_parameter(name, "given more than once; give it once (lists are comma-separated)")
