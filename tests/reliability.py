@@ -119,6 +119,7 @@ class ReportPlugin:
         if kind == "fuzz_deep":
             data[kind]["wall_seconds"] = round(time.monotonic() - self.started)
             data[kind]["date"] = datetime.date.today().isoformat()
+            data[kind]["cores"] = os.cpu_count()
         text = render(data)
         if REPORT.exists() and REPORT.read_text(encoding="utf-8") == text:
             return
@@ -224,7 +225,9 @@ def render(data):
             lines += _fuzz_lines(counts, suite["fuzz_examples"], "The suite's run (CI)")
             deep = data.get("fuzz_deep")
             if deep:
-                lines += _fuzz_lines(deep["counts"], deep["examples"], f"`make fuzz` on {deep['date']}, {deep['wall_seconds']} s")
+                minutes, seconds = divmod(deep["wall_seconds"], 60)
+                heading = f"The long run (`make fuzz-pg`) of {deep['date']}, {minutes} min {seconds} s on {deep['cores']} cores"
+                lines += _fuzz_lines(deep["counts"], deep["examples"], heading)
             else:
                 lines += ["", "`make fuzz` has not been run on this code yet."]
         else:
