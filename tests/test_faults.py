@@ -131,7 +131,7 @@ def as_postgres(*command):
 
 @pytest.fixture
 def own_postgres():
-    """A PostgreSQL server of this test's own, on a free port; yields (url, start, stop)."""
+    """A PostgreSQL server of this test's own, on a free port, as an OwnPostgres."""
     if os.environ.get("TEST_DATABASE_URL") is None:
         pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
     if PG_BIN is None:  # CI asked for PostgreSQL: it must not pass by skipping
@@ -139,13 +139,10 @@ def own_postgres():
     # Not under pytest's tmp_path: that is private to root, and the server runs as postgres.
     root = pathlib.Path(tempfile.mkdtemp(prefix="civicfacts-pg-"))
     data = root / "data"
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-    as_postgres(PG_BIN / "initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync")
-    port = free_port()
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    port = None
 
     def start():
+        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
         as_postgres(PG_BIN / "pg_ctl", "-D", data, "-o", options, "-l", root / "log", "-w", "start")
 
     def stop():
@@ -154,8 +151,18 @@ def own_postgres():
     def postmaster_pid():
         return int((data / "postmaster.pid").read_text().split()[0])
 
-    start()
     try:
+        if os.geteuid() == 0:
+            shutil.chown(root, "postgres", "postgres")
+        as_postgres(PG_BIN / "initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync")
+        for attempt in range(3):  # a free port can be taken between finding it and binding it
+            port = free_port()
+            try:
+                start()
+                break
+            except subprocess.CalledProcessError:
+                if attempt == 2:
+                    raise
         yield OwnPostgres(f"postgresql://postgres@127.0.0.1:{port}/postgres", start, stop, postmaster_pid)
     finally:
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
