@@ -11,7 +11,8 @@ from api.spec import INFO
 
 def create_app(config=None):
     """The Flask app: defaults from the environment, then the `config` dict given."""
-    app = Flask(__name__)
+    # No static folder: Flask's /static/<path> would be a route outside the contract.
+    app = Flask(__name__, static_folder=None)
     app.config.update(settings.from_environment())
     app.config.update(
         API_TITLE="civicfacts",

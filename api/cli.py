@@ -119,20 +119,9 @@ def spec(check, output):
 @click.option("--workers", default=2, show_default=True, type=int)
 def serve(host, port, workers):
     """Serve the API with the production WSGI server (gunicorn)."""
-    from gunicorn.app.base import BaseApplication
+    from api.serve import serve as serve_with_gunicorn
 
-    from api import create_app
-
-    class Server(BaseApplication):
-        def load_config(self):
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("accesslog", "-")
-
-        def load(self):
-            return create_app()
-
-    Server().run()
+    serve_with_gunicorn(host, port, workers)
 
 
 @main.command()

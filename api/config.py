@@ -15,6 +15,8 @@ def from_environment():
         "RATE_LIMIT_STORAGE": os.environ.get("CIVICFACTS_RATE_LIMIT_STORAGE", "memory://"),
         # How many proxies in front of the app set X-Forwarded-For (0: trust no header).
         "TRUSTED_PROXIES": int(os.environ.get("CIVICFACTS_TRUSTED_PROXIES", "0")),
+        # The API reads no request body: a declared one larger than this is refused with 413.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("CIVICFACTS_MAX_BODY_BYTES", "1024")),
         "QUERY_TIMEOUT_MS": int(os.environ.get("CIVICFACTS_QUERY_TIMEOUT_MS", "5000")),
         "CURSOR_SECRET": os.environ.get("CIVICFACTS_CURSOR_SECRET", "civicfacts-cursor"),
         # Where the dataset downloads are built and kept; unset: a folder in the system's temp dir.

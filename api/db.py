@@ -9,7 +9,7 @@ hold a worker.
 import contextlib
 import time
 
-from flask import g
+from flask import g, request
 from peewee import DatabaseProxy, Model, PostgresqlDatabase, SqliteDatabase
 from playhouse.db_url import connect, parse
 
@@ -20,6 +20,7 @@ SQLITE_PRAGMAS = {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000
 # A serving connection must not wait long for a lock: 503 soon beats a hung worker.
 SQLITE_READ_PRAGMAS = {"foreign_keys": 1, "busy_timeout": 2000, "query_only": 1}
 POSTGRES_CONNECT_TIMEOUT = 3
+NO_DATABASE_BLUEPRINTS = {"docs"}
 
 
 def open_database(url, readonly=False):
@@ -69,6 +70,9 @@ def _begin_request():
         db.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         if timeout_ms:
             db.execute_sql(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+        # A query takes the snapshot now; from then on nothing in the request can make the
+        # transaction read-write again (SET TRANSACTION READ WRITE must precede any query).
+        db.execute_sql("SELECT 1")
     elif timeout_ms:
         _sqlite_deadline(db.connection(), timeout_ms)
 
@@ -113,6 +117,10 @@ def init_app(app):
 
     @app.before_request
     def begin():
+        # A request no route matched, and the docs, need no database: they are answered
+        # (404, 405, the docs page) even while the database is down, and cost it nothing.
+        if request.url_rule is None or request.blueprint in NO_DATABASE_BLUEPRINTS:
+            return
         g.query_timeout_ms = app.config.get("QUERY_TIMEOUT_MS", 5000)
         _begin_request()
 

@@ -17,6 +17,8 @@ from flask_smorest.utils import prepare_response
 from peewee import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from api.guard import MAX_QUERY_STRING
+
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,8 @@ class ProblemSchema(ma.Schema):
 
 
 def problem_body(status, detail, instance, errors=None):
+    """The problem details of an error (also written by api/serve.py for the errors gunicorn
+    answers itself, before any request reaches the app)."""
     phrase = http.HTTPStatus(status).phrase
     body = {
         "type": f"https://civicfacts.example/problems/{phrase.lower().replace(' ', '-')}",
@@ -106,11 +110,21 @@ HEADERS = {
     },
 }
 RETRY_AFTER_SECONDS = "5"
+RETRY_STATUSES = (429, 503)
+# The errors every operation documents, whatever it does: the spec is the same whether or not
+# this server is configured to limit rates, so 429 is always in it.
+DESCRIPTIONS = {
+    413: "The request has a body larger than the API accepts (it reads none)",
+    414: f"The query string is longer than {MAX_QUERY_STRING} bytes",
+    429: "This client sent more requests than the rate limit allows; wait Retry-After seconds. "
+         "Only when the server sets a rate limit (CIVICFACTS_RATE_LIMIT, off by default)",
+    503: "The database is unavailable, locked or too slow to answer; try again after Retry-After seconds",
+}
 NUL_FREE = r"^[^\x00]*$"
 
 
 def nul_free_query_strings(self, field, ret=None, **kwargs):
-    """apispec attribute function: a free-text query parameter may not hold NUL (http.check_request
+    """apispec attribute function: a free-text query parameter may not hold NUL (guard.check_query_string
     refuses one with 400 for every parameter), and the spec says so, so a client can tell."""
     from api.schemas import StrictQuerySchema
 
@@ -152,8 +166,9 @@ class CivicApi(Api):
             response = {"description": status.phrase}
             if not (100 <= status < 200) and status not in (204, 304):
                 response["schema"] = self.ERROR_SCHEMA
-            if status == 503:
+            if status in RETRY_STATUSES:
                 response["headers"] = {"Retry-After": "RETRY_AFTER"}
+            response["description"] = DESCRIPTIONS.get(status, status.phrase)
             if status in PROBLEM_EXAMPLES:
                 response["example"] = PROBLEM_EXAMPLES[status]
             prepare_response(response, self.spec, PROBLEM_JSON)
@@ -174,7 +189,7 @@ class CivicApi(Api):
         headers.pop("Content-Type", None)
         headers.update(data.get("headers") or {})
         if error.code == 503:
-            headers.setdefault("Retry-After", RETRY_AFTER_SECONDS)
+            headers.setdefault("Retry-After", RETRY_AFTER_SECONDS)  # a 429's comes from flask-limiter: when its window ends
         errors = data.get("errors")
         if errors is None and "messages" in data:
             errors = flatten_validation(data["messages"])

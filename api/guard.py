@@ -1,25 +1,28 @@
-"""Protection against abuse: strict query strings, rate limits per client IP, security headers.
+"""Protection against abuse: strict query strings, size limits, rate limits per client IP,
+security headers. Every check here runs before routing and before any database work.
 
 Werkzeug decodes a query string leniently (a broken `%zz` stays as text, invalid UTF-8
-becomes U+FFFD), which would let a malformed request be answered as if it were another;
-`check_query_string` refuses such input outright, naming the parameter. Rate limiting is
-flask-limiter's, off unless RATE_LIMIT is set (e.g. "120/minute"), so development and
-tests are not throttled.
+becomes U+FFFD, a repeated parameter silently loses all but one value), which would let a
+malformed request be answered as if it were another; `check_query_string` refuses such
+input outright, naming the parameter. Rate limiting is flask-limiter's, off unless
+RATE_LIMIT is set (e.g. "120/minute"), so development and tests are not throttled.
 """
 
 import re
+from collections import Counter
 from urllib.parse import unquote_to_bytes
 
 from flask import request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from werkzeug.exceptions import BadRequest, RequestURITooLarge
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, RequestURITooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 MAX_QUERY_STRING = 4096
 BROKEN_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 DOCS_POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'"
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+SERVER_NAME = "civicfacts"
 
 
 def _bad_parameter(name, message):
@@ -28,24 +31,42 @@ def _bad_parameter(name, message):
     return error
 
 
+def check_body_size():
+    """The API reads no request body; one declared larger than MAX_CONTENT_LENGTH is refused
+    before anything else happens (werkzeug itself would only refuse it once read)."""
+    limit = request.max_content_length
+    if limit is not None and (request.content_length or 0) > limit:
+        raise RequestEntityTooLarge(f"The request body is {request.content_length} bytes; at most {limit} are accepted (the API reads none).")
+
+
+def _decoded(name, part):
+    """One side of a name=value pair as text, or a 400 naming the parameter."""
+    if BROKEN_ESCAPE.search(part):
+        raise _bad_parameter(name, "broken percent-encoding: '%' must be followed by two hex digits")
+    try:
+        text = unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        raise _bad_parameter(name, "not valid UTF-8 once percent-decoded") from None
+    if "\x00" in text:
+        raise _bad_parameter(name, "contains a NUL character")
+    return text
+
+
 def check_query_string():
     raw = request.query_string
     if len(raw) > MAX_QUERY_STRING:
         raise RequestURITooLarge(f"The query string is {len(raw)} bytes; at most {MAX_QUERY_STRING} are accepted.")
+    names = Counter()
     for pair in raw.split(b"&"):
         if not pair:
             continue
         raw_name, _, raw_value = pair.partition(b"=")
         name = raw_name.decode("ascii", "replace")
-        for part in (raw_name, raw_value):
-            if BROKEN_ESCAPE.search(part):
-                raise _bad_parameter(name, "broken percent-encoding: '%' must be followed by two hex digits")
-            try:
-                text = unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
-            except UnicodeDecodeError:
-                raise _bad_parameter(name, "not valid UTF-8 once percent-decoded") from None
-            if "\x00" in text:
-                raise _bad_parameter(name, "contains a NUL character")
+        names[_decoded(name, raw_name)] += 1
+        _decoded(name, raw_value)
+    for name, times in names.items():
+        if times > 1:
+            raise _bad_parameter(name, "given more than once; give it once (lists are comma-separated)")
 
 
 def security_headers(response):
@@ -53,7 +74,11 @@ def security_headers(response):
     response.headers["Referrer-Policy"] = "no-referrer"
     policy = DOCS_POLICY if response.mimetype == "text/html" else API_POLICY
     response.headers.setdefault("Content-Security-Policy", policy)
-    response.headers["Server"] = "civicfacts"
+    # Werkzeug's server announces its version and Python's unless the app names itself;
+    # gunicorn always sends a bare `Server: gunicorn` of its own, which a second header would
+    # only contradict, so there the app leaves it.
+    if not request.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn"):
+        response.headers["Server"] = SERVER_NAME
     return response
 
 
@@ -63,12 +88,17 @@ def init_app(app):
     if hops:
         # Behind a load balancer the client's IP is in X-Forwarded-For, set by `hops` proxies.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    app.before_request(check_body_size)
     app.before_request(check_query_string)
     app.after_request(security_headers)
     rate = app.config.get("RATE_LIMIT")
     app.config.setdefault("RATELIMIT_ENABLED", bool(rate))
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("RATE_LIMIT_STORAGE", "memory://"))
-    limiter = Limiter(get_remote_address, app=app, default_limits=[rate] if rate else [])
+    # A shared storage (redis://...) that is down must not turn every request into a 500:
+    # the request is served unlimited, and the failure logged.
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    # One budget per client across the whole API (default_limits would give each route its own).
+    limiter = Limiter(get_remote_address, app=app, application_limits=[rate] if rate else [])
     app.extensions["civicfacts_limiter"] = limiter
     return limiter

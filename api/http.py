@@ -13,7 +13,7 @@ import orjson
 from flask import g, request
 from flask.json.provider import JSONProvider
 from flask_cors import CORS
-from werkzeug.exceptions import BadRequest, NotAcceptable
+from werkzeug.exceptions import NotAcceptable
 from werkzeug.routing import BaseConverter
 
 from api.records import number
@@ -21,7 +21,6 @@ from api.schemas import SLUG
 
 JSON = "application/json"
 CSV = "text/csv"
-MAX_QUERY_STRING = 4096
 
 
 class SlugConverter(BaseConverter):
@@ -66,18 +65,6 @@ def negotiate(offered, fmt=None):
     return best
 
 
-def check_request():
-    """Refuse what no route can answer well, before any route runs."""
-    if len(request.query_string) > MAX_QUERY_STRING:
-        raise BadRequest(f"The query string is {len(request.query_string)} bytes; at most {MAX_QUERY_STRING} are accepted.")
-    for key in request.args:
-        if len(request.args.getlist(key)) > 1:
-            raise BadRequest(f"The parameter {key!r} is given more than once; give it once (lists are comma-separated).")
-    for key, value in request.args.items(multi=True):
-        if "\x00" in key or "\x00" in value:
-            raise BadRequest(f"The parameter {key!r} contains a NUL character.")
-
-
 def add_caching(response):
     if request.method not in ("GET", "HEAD") or response.status_code != 200:
         return response
@@ -101,5 +88,4 @@ def init_app(app):
         app, resources={r"/*": {"origins": "*"}}, send_wildcard=True,
         methods=["GET", "HEAD", "OPTIONS"], expose_headers=["ETag", "Link"],
     )
-    app.before_request(check_request)
     app.after_request(add_caching)

@@ -280,3 +280,12 @@ def artifacts():
     """artifacts/ at the repository root (gitignored): screenshots and such, for a person to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+# --- the reliability report: docs/RELIABILITY.md, rewritten after a full run (tests/reliability.py)
+
+
+def pytest_configure(config):
+    from tests.reliability import ReportPlugin
+
+    config.pluginmanager.register(ReportPlugin(), "civicfacts-reliability")

@@ -4,18 +4,23 @@ database is locked or gone, and recovers by itself when it is back.
 PostgreSQL is stopped only in an instance this test starts itself (never the shared
 server on port 5432)."""
 
+import contextlib
 import os
 import pathlib
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 
 from api import create_app
+from api.db import POSTGRES_CONNECT_TIMEOUT
 from tests.conftest import SEEDS, migrate
 
 PG_BIN = next(iter(sorted(pathlib.Path("/usr/lib/postgresql").glob("*/bin"))), None)
@@ -46,27 +51,50 @@ def loaded_sqlite(tmp_path):
     return url, tmp_path / "faults.db"
 
 
-def test_a_locked_sqlite_database_is_503_then_recovers(tmp_path):
-    url, path = loaded_sqlite(tmp_path)
-    client = create_app({"DATABASE_URL": url}).test_client()
-    assert client.get("/v1/figures?limit=5").status_code == 200
+@contextlib.contextmanager
+def locked(url):
+    """Hold the lock a writer takes that readers must wait for: SQLite's exclusive lock on the
+    file; on PostgreSQL an ACCESS EXCLUSIVE lock on a table every list reads (as a migration
+    altering it would)."""
+    if url.startswith("sqlite"):
+        locker = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=0)
+        locker.execute("PRAGMA locking_mode = EXCLUSIVE")
+        locker.execute("BEGIN EXCLUSIVE")
+        try:
+            yield
+        finally:
+            locker.rollback()
+            locker.close()
+        return
+    import psycopg
 
-    locker = sqlite3.connect(path, timeout=0)
-    locker.execute("PRAGMA locking_mode = EXCLUSIVE")
-    locker.execute("BEGIN EXCLUSIVE")
-    try:
-        response, elapsed = get(client)
-        assert_unavailable(response, elapsed)
-    finally:
+    with psycopg.connect(url) as locker:
+        locker.execute("LOCK TABLE dataset IN ACCESS EXCLUSIVE MODE")
+        yield
         locker.rollback()
-        locker.close()
+
+
+def test_a_locked_database_is_503_then_recovers(loaded):
+    # A short time limit, so that PostgreSQL's wait for the lock ends as SQLite's busy timeout does.
+    client = create_app({"DATABASE_URL": loaded, "QUERY_TIMEOUT_MS": 1000}).test_client()
+    assert client.get("/v1/figures?limit=5").status_code == 200
+    with locked(loaded):
+        for path in ("/v1", "/v1/figures?limit=5", "/v1/search?q=김장"):
+            response, elapsed = get(client, path)
+            assert_unavailable(response, elapsed)
+        assert client.get("/docs").status_code == 200  # what needs no database is still served
     assert client.get("/v1/figures?limit=5").status_code == 200
 
 
-def test_a_missing_sqlite_database_is_503(tmp_path):
-    client = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/absent.db"}).test_client()
+def test_a_missing_sqlite_database_is_503_then_recovers_when_it_is_made(tmp_path):
+    client = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/faults.db"}).test_client()
     response, elapsed = get(client)
     assert_unavailable(response, elapsed)
+    assert not (tmp_path / "faults.db").exists(), "a read-only request must not create the database"
+    assert client.get("/v1/nowhere").status_code == 404  # routing needs no database
+
+    loaded_sqlite(tmp_path)
+    assert client.get("/v1/figures?limit=5").status_code == 200
 
 
 def test_a_query_past_the_time_limit_is_cut_off(tmp_path, database_url, seed_set):
@@ -103,53 +131,97 @@ def as_postgres(*command):
 
 @pytest.fixture
 def own_postgres():
-    """A PostgreSQL server of this test's own, on a free port; yields (url, start, stop)."""
-    if PG_BIN is None:
-        pytest.skip("PostgreSQL server binaries are not installed")
+    """A PostgreSQL server of this test's own, on a free port, as an OwnPostgres."""
     if os.environ.get("TEST_DATABASE_URL") is None:
         pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
+    if PG_BIN is None:  # CI asked for PostgreSQL: it must not pass by skipping
+        pytest.fail("PostgreSQL server binaries are not installed (Debian package postgresql)", pytrace=False)
     # Not under pytest's tmp_path: that is private to root, and the server runs as postgres.
     root = pathlib.Path(tempfile.mkdtemp(prefix="civicfacts-pg-"))
     data = root / "data"
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-    as_postgres(PG_BIN / "initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync")
-    port = free_port()
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    port = None
 
     def start():
+        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
         as_postgres(PG_BIN / "pg_ctl", "-D", data, "-o", options, "-l", root / "log", "-w", "start")
 
     def stop():
         as_postgres(PG_BIN / "pg_ctl", "-D", data, "-m", "fast", "-w", "stop")
 
-    start()
+    def postmaster_pid():
+        return int((data / "postmaster.pid").read_text().split()[0])
+
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres", start, stop
+        if os.geteuid() == 0:
+            shutil.chown(root, "postgres", "postgres")
+        as_postgres(PG_BIN / "initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync")
+        for attempt in range(3):  # a free port can be taken between finding it and binding it
+            port = free_port()
+            try:
+                start()
+                break
+            except subprocess.CalledProcessError:
+                if attempt == 2:
+                    raise
+        yield OwnPostgres(f"postgresql://postgres@127.0.0.1:{port}/postgres", start, stop, postmaster_pid)
     finally:
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         subprocess.run([*prefix, PG_BIN / "pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
 
 
-def test_a_stopped_postgres_is_503_then_recovers(own_postgres):
+@dataclass
+class OwnPostgres:
+    url: str
+    start: Callable
+    stop: Callable
+    postmaster_pid: Callable
+
+
+def serving(own_postgres):
     from api.load import load
     from api.seeds import read_seeds
 
-    url, start, stop = own_postgres
-    database = migrate(url)
+    database = migrate(own_postgres.url)
     with database.connection_context():
         load(read_seeds(SEEDS), database)
-    client = create_app({"DATABASE_URL": url}).test_client()
+    client = create_app({"DATABASE_URL": own_postgres.url}).test_client()
     assert client.get("/v1/figures?limit=5").status_code == 200
+    return client
 
-    stop()
-    for path in ("/v1", "/v1/figures?limit=5", "/v1/figures/kimjang-festival-2023-sales-amount", "/v1/search?q=김장"):
-        response, elapsed = get(client, path)
-        assert_unavailable(response, elapsed)
 
-    start()
+def assert_recovers(client):
     deadline = time.monotonic() + 20
     while client.get("/v1/figures?limit=5").status_code != 200:
         assert time.monotonic() < deadline, "the API did not recover after PostgreSQL came back"
         time.sleep(0.2)
+
+
+PATHS = ("/v1", "/v1/figures?limit=5", "/v1/figures/kimjang-festival-2023-sales-amount", "/v1/search?q=김장")
+
+
+def test_a_stopped_postgres_is_503_then_recovers(own_postgres):
+    client = serving(own_postgres)
+    own_postgres.stop()
+    for path in PATHS:
+        response, elapsed = get(client, path)
+        assert_unavailable(response, elapsed)
+    assert client.get("/docs").status_code == 200
+    own_postgres.start()
+    assert_recovers(client)
+
+
+def test_a_frozen_postgres_is_503_within_the_connect_timeout_then_recovers(own_postgres):
+    """A server that accepts connections and never answers (here: its postmaster stopped with
+    SIGSTOP) is the unreachable case that hangs a naive client; connect_timeout ends the wait."""
+    client = serving(own_postgres)
+    pid = own_postgres.postmaster_pid()
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        for path in PATHS[:2]:
+            response, elapsed = get(client, path)
+            assert_unavailable(response, elapsed)
+            assert elapsed >= POSTGRES_CONNECT_TIMEOUT - 1, "the answer came before the server could have"
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert_recovers(client)

@@ -1,6 +1,8 @@
 """Reloading under load: while readers hammer the API, new seed versions are loaded.
 
-Readers must never get an error and never see a mix of two versions. Version B is the
+Readers (threads, against a real HTTP server, on SQLite and PostgreSQL) must never get an
+error and never see a mix of two versions; the loads are `civicfacts load` in processes of
+their own, as an operator runs them. Version B is the
 real seeds without article 7, so every response can be checked for consistency: its
 meta.dataset_version names a version, and its rows must be exactly that version's rows.
 
@@ -23,6 +25,7 @@ from werkzeug.serving import make_server
 
 from api import create_app
 from api.seeds import read_seeds
+from tests import reliability
 from tests.conftest import SEEDS
 
 READERS = 4
@@ -71,7 +74,7 @@ def test_readers_never_see_a_mix_or_an_error_during_reloads(migrated, server, ve
     }
     reload(migrated, a_dir)
 
-    problems, checked = [], []
+    problems, checked, spanning = [], [], []
     stop = threading.Event()
 
     def read(collection):
@@ -86,9 +89,31 @@ def test_readers_never_see_a_mix_or_an_error_during_reloads(migrated, server, ve
             except Exception as exc:  # noqa: BLE001 - any failure of a reader is the finding
                 problems.append((collection, repr(exc)))
 
+    def walk():
+        """Page through figures 3 at a time with cursors, across the reloads: each page must be
+        whole (its version's rows), and continue exactly after the last row seen, in whichever
+        version answers it (the documented stable continuation)."""
+        while not stop.is_set():
+            url, last, seen = f"{server}/v1/figures?limit=3&sort=id", None, set()
+            while url and not stop.is_set():
+                try:
+                    status, body = fetch(url)
+                    version = body["meta"]["dataset_version"]
+                    ids = [r["id"] for r in body["data"]]
+                    following = [i for i in truth[version]["figures"] if last is None or i > last][:3]
+                    if status != 200 or ids != following:
+                        problems.append(("walk", version, last, ids, following))
+                    checked.append(version)
+                    seen.add(version)
+                    last, url = (ids[-1] if ids else last), body["links"]["next"]
+                except Exception as exc:  # noqa: BLE001 - any failure of a reader is the finding
+                    problems.append(("walk", repr(exc)))
+                    url = None
+            spanning.append(len(seen) > 1)
+
     readers = [
         threading.Thread(target=read, args=(c,)) for c in ("figures", "events", "sources", "organisations")[:READERS]
-    ]
+    ] + [threading.Thread(target=walk)]
     for thread in readers:
         thread.start()
     try:
@@ -101,6 +126,9 @@ def test_readers_never_see_a_mix_or_an_error_during_reloads(migrated, server, ve
             thread.join(timeout=30)
     assert not problems, problems[:5]
     assert len(set(checked)) == 2, "the readers should have seen both versions"
+    assert any(spanning), "some walk should have gone on across a reload"
+    what = f"`civicfacts load` runs while {len(readers)} threads read, one of them paging with cursors"
+    reliability.count(f"reload|{what}|{reliability.backend_of(migrated)}", RELOADS)
     assert len(checked) >= 20
 
 

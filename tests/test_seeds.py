@@ -5,6 +5,7 @@ good one is the real seeds/ (once its article files exist) and, always, the smal
 set in tests/seed_faults/minimal, so these tests do not wait on the curation.
 """
 
+import contextlib
 import copy
 import datetime
 import functools
@@ -20,7 +21,9 @@ from peewee import AutoField, ForeignKeyField
 
 from api import models as m
 from api.cli import main
+from api.db import open_database
 from api.seeds import SeedError, read_seeds
+from tests import reliability
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -549,6 +552,54 @@ def test_a_broken_load_changes_nothing(migrated, good, good_seeds, tmp_path):
     assert f"{len(expected)} problem(s); nothing was loaded" in result.stderr
     assert "loaded dataset" not in result.stdout
     assert snapshot(migrated) == before
+
+
+# The issue's corpus of broken seed sets: one case per kind of fault, each through the CLI.
+CORPUS = {
+    "yaml-syntax-error": yaml_syntax_error,
+    "wrong-type": wrong_type_value,
+    "unknown-reference": unknown_reference,
+    "duplicate-id": duplicate_id_across_files,
+    "evidence-not-in-the-source": evidence_not_on_page,
+    "value-disagrees-with-value_text": value_disagrees_with_value_text,
+    "parts-not-summing-to-their-total": parts_not_summing,
+    "encoding-error": not_utf8,
+    "empty-file": empty_file,
+}
+
+
+@pytest.mark.parametrize("fault", CORPUS.values(), ids=CORPUS.keys())
+def test_civicfacts_load_refuses_a_broken_seed_set_naming_it_and_leaves_the_database_as_it_was(migrated, good, good_seeds, fault):
+    load_direct(good_seeds)
+    expected = fault(good)
+    with a_reader(migrated):
+        before = snapshot(migrated)
+        if migrated.startswith("sqlite"):
+            assert len(before["files"]) == 3, "the -wal and -shm files should be there to compare too"
+
+        result = cli("load", "--database", migrated, good.path)
+
+        assert result.exit_code == 1, result.output
+        for e in expected:
+            assert e.file and ": ".join(x for x in (e.file, e.record, e.field) if x) in result.stderr, result.stderr
+            assert e.says in result.stderr
+        assert "nothing was loaded" in result.stderr and "loaded dataset" not in result.stdout
+        assert snapshot(migrated) == before
+    kind = next(name for name, f in CORPUS.items() if f is fault)
+    reliability.count(f"seeds|`civicfacts load` refused: {kind}, database unchanged|{reliability.backend_of(migrated)}")
+
+
+@contextlib.contextmanager
+def a_reader(url):
+    """A connection that has read and stays open, as a serving API's does: on SQLite it keeps
+    the -wal and -shm files in being, so that their bytes are compared as well."""
+    database = open_database(url, readonly=True)
+    database.connect()
+    try:
+        database.execute_sql("SELECT count(*) FROM figure").fetchone()
+        yield
+    finally:
+        database.close()
 
 
 def test_a_failure_in_the_middle_of_the_write_changes_nothing(migrated, good, good_seeds, monkeypatch):

@@ -50,11 +50,16 @@ class CivicBlueprint(Blueprint):
     ARGUMENTS_PARSER = QueryParser()
 
 
+# What any request may meet before its route runs (api/guard.py): a body, a query string too
+# long, a rate limit.
+GUARD_ERRORS = (413, 414, 429)
+
+
 def documents_errors(blp, *codes):
-    """Document these error responses (problem+json) on an operation."""
+    """Document these error responses (problem+json) on an operation, and the guard's."""
 
     def decorate(func):
-        for code in codes:
+        for code in sorted({*codes, *GUARD_ERRORS}):
             func = blp.alt_response(code, response=http.HTTPStatus(code).name)(func)
         return func
 

@@ -23,6 +23,8 @@ NO_PARAMS = type("DocsQuerySchema", (StrictQuerySchema,), {})
 JSON = "application/json"
 YAML = "application/yaml"
 HTML = "text/html"
+# An icon is bytes, not text: OpenAPI 3.1 describes binary content by its media type alone.
+SCHEMAS = {JSON: {"type": "object"}, YAML: {"type": "object"}, "image/png": {"contentMediaType": "image/png"}}
 
 PAGE = """<!doctype html>
 <html lang="en">
@@ -44,7 +46,7 @@ SCRIPT = """window.ui = SwaggerUIBundle({url: "/v1/openapi.json", dom_id: "#swag
 
 def ok(description, media_types):
     """A documented 200 with these media types: the contract is an object (in JSON or YAML), the rest text."""
-    content = {media: {"schema": {"type": "object"} if media in (JSON, YAML) else {"type": "string"}} for media in media_types}
+    content = {media: {"schema": SCHEMAS.get(media, {"type": "string"})} for media in media_types}
     return {200: {"description": description, "content": content, "headers": OK_HEADERS}}
 
 

@@ -148,7 +148,7 @@ def _offset(cursor):
 
     try:
         (offset,) = decode_cursor(current_app.config["CURSOR_SECRET"], cursor, "search", "")
-        if not isinstance(offset, int) or offset < 0:
+        if type(offset) is not int or offset < 0:  # bool is an int to isinstance
             raise CursorError("not a search cursor")
         return offset
     except (CursorError, ValueError) as exc:

@@ -1,0 +1,278 @@
+"""Abuse: rate limits per client IP, size limits on requests, security headers (under the
+test client and under gunicorn, the production server), and database connections that
+cannot write, on SQLite and PostgreSQL."""
+
+import http.client
+import os
+import pathlib
+import re
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from api import create_app, guard
+from api.db import db, open_database
+from api.resources.docs import PAGE
+from tests.conftest import ValidatingClient
+from tests.routes import ROUTE_PATHS, concrete
+
+# --- rate limits -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def limited(loaded, openapi):
+    """A client of an app that allows each client IP 3 requests a minute."""
+    app = create_app({"DATABASE_URL": loaded, "RATE_LIMIT": "3/minute"})
+    return ValidatingClient(app.test_client(), openapi)
+
+
+def from_ip(address, **headers):
+    return {"environ_base": {"REMOTE_ADDR": address}, "headers": headers}
+
+
+def test_rate_limiting_is_off_unless_configured(client, monkeypatch):
+    monkeypatch.delenv("CIVICFACTS_RATE_LIMIT", raising=False)
+    from api.config import from_environment
+
+    assert from_environment()["RATE_LIMIT"] is None
+    for _ in range(50):
+        response = client.get("/v1/units", **from_ip("192.0.2.1"))
+        assert response.status_code == 200
+    assert "X-RateLimit-Limit" not in response.headers
+
+
+def test_a_client_over_the_rate_limit_gets_429_problem_json_with_retry_after(limited):
+    for _ in range(3):
+        assert limited.get("/v1/units", **from_ip("192.0.2.1")).status_code == 200
+    refused = limited.get("/v1/units", **from_ip("192.0.2.1"))  # the client validates it against the spec's 429
+    assert refused.status_code == 429
+    assert refused.mimetype == "application/problem+json"
+    assert refused.get_json()["status"] == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert refused.headers["X-RateLimit-Remaining"] == "0"
+    for path in ("/v1/figures", "/v1/search?q=김장", "/docs", "/docs/docs.js"):
+        assert limited.get(path, **from_ip("192.0.2.1")).status_code == 429  # one budget per client, for every route
+    # flask-limiter counts routed requests only; a path no route has costs a 404 and no database work
+    assert limited.get("/v1/nowhere", **from_ip("192.0.2.1")).status_code == 404
+
+
+def test_a_rate_limit_store_that_fails_serves_unlimited_rather_than_500(limited, monkeypatch):
+    limiter = limited._client.application.extensions["civicfacts_limiter"]
+
+    def storage_down(*args, **kwargs):
+        raise ConnectionError("the shared rate limit store is down")
+
+    monkeypatch.setattr(limiter.limiter, "hit", storage_down)
+    monkeypatch.setattr(limiter.limiter, "test", storage_down)
+    for _ in range(5):
+        assert limited.get("/v1/units", **from_ip("192.0.2.1")).status_code == 200
+
+
+def test_the_rate_limit_counts_each_client_ip_apart(limited):
+    for _ in range(3):
+        assert limited.get("/v1", **from_ip("192.0.2.1")).status_code == 200
+    assert limited.get("/v1", **from_ip("192.0.2.1")).status_code == 429
+    assert limited.get("/v1", **from_ip("192.0.2.2")).status_code == 200
+
+
+def test_x_forwarded_for_counts_only_behind_a_trusted_proxy(loaded, openapi):
+    """A client cannot buy a fresh budget by inventing X-Forwarded-For; behind one trusted
+    proxy, the address that proxy saw is the client."""
+    direct = ValidatingClient(create_app({"DATABASE_URL": loaded, "RATE_LIMIT": "2/minute"}).test_client(), openapi)
+    for forged in ("198.51.100.1", "198.51.100.2", "198.51.100.3"):
+        last = direct.get("/v1", **from_ip("192.0.2.1", **{"X-Forwarded-For": forged}))
+    assert last.status_code == 429
+
+    proxied = ValidatingClient(create_app({"DATABASE_URL": loaded, "RATE_LIMIT": "2/minute", "TRUSTED_PROXIES": 1}).test_client(), openapi)
+    for client_ip in ("198.51.100.1", "198.51.100.2", "198.51.100.3"):
+        assert proxied.get("/v1", **from_ip("10.0.0.1", **{"X-Forwarded-For": client_ip})).status_code == 200
+
+
+def test_the_rate_limit_is_read_from_the_environment(loaded, openapi, monkeypatch):
+    monkeypatch.setenv("CIVICFACTS_RATE_LIMIT", "1/minute")
+    client = ValidatingClient(create_app({"DATABASE_URL": loaded}).test_client(), openapi)
+    assert client.get("/v1").status_code == 200
+    assert client.get("/v1").status_code == 429
+
+
+# --- size limits -----------------------------------------------------------------------------
+
+
+def test_a_body_larger_than_the_limit_is_413_before_anything_else(client):
+    big = b"x" * 2048
+    for method in ("GET", "POST", "PUT"):
+        response = client.open("/v1/figures", method=method, data=big, content_type="application/octet-stream")
+        assert response.status_code == 413, method
+        assert response.mimetype == "application/problem+json"
+    small = client.open("/v1/figures", method="POST", data=b"x" * 100, content_type="application/octet-stream")
+    assert small.status_code == 405  # a small body meets the method check as usual
+
+
+def test_the_body_limit_is_read_from_the_environment(loaded, monkeypatch):
+    monkeypatch.setenv("CIVICFACTS_MAX_BODY_BYTES", "10")
+    client = create_app({"DATABASE_URL": loaded}).test_client()
+    assert client.post("/v1", data=b"x" * 11).status_code == 413
+    assert client.post("/v1", data=b"x" * 10).status_code == 405
+
+
+def test_the_query_string_limit_is_4096_bytes(client):
+    at_limit = "q=" + "a" * (guard.MAX_QUERY_STRING - 2)
+    response = client.get(f"/v1/search?{at_limit}")
+    assert response.status_code == 400 and response.get_json()["errors"][0]["parameter"] == "q"  # too long a q, not a URL
+    assert client.get(f"/v1/search?{at_limit}a").status_code == 414
+
+
+# --- security headers ------------------------------------------------------------------------
+
+
+def csp_directives(header):
+    return dict((part.strip().split(" ", 1) + [""])[:2] for part in header.split(";") if part.strip())
+
+
+@pytest.mark.parametrize(("rule", "path"), ROUTE_PATHS, ids=[path for _, path in ROUTE_PATHS])
+def test_every_route_sends_the_security_headers(client, rule, path):
+    path = concrete(client, path)
+    for response in (client.get(path), client.get(path + ("&" if "?" in path else "?") + "nonsense=1"), client.post(path)):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert response.headers.getlist("Server") == ["civicfacts"]
+        policy = csp_directives(response.headers["Content-Security-Policy"])
+        assert policy["frame-ancestors"] == "'none'"
+        if response.mimetype == "text/html":
+            assert policy["default-src"] == "'self'" and policy["script-src"] == "'self'"  # no inline, no remote script
+        else:
+            assert policy["default-src"] == "'none'"
+
+
+def test_the_docs_page_works_under_its_policy():
+    """script-src 'self' forbids inline scripts: every script of the page is a file it serves."""
+    assert "<script>" not in PAGE
+    scripts = re.findall(r"<script([^>]*)>", PAGE)
+    assert scripts and all(re.search(r'src="/docs/[^"]+"', attributes) for attributes in scripts)
+    assert not re.search(r"(src|href)=\"(https?:)?//", PAGE)  # nothing from another origin
+
+
+# --- read-only connections -------------------------------------------------------------------
+
+WRITES = [
+    "DELETE FROM figure",
+    "UPDATE unit SET label_en = 'changed'",
+    "INSERT INTO unit (code, label_ko, label_en, position) VALUES ('x', 'x', 'x', 0)",
+    "CREATE TABLE intruder (id integer)",
+    "DROP TABLE citation",
+]
+
+
+def table_rows(url):
+    database = open_database(url)
+    with database:
+        return {name: database.execute_sql(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in sorted(database.get_tables())}
+
+
+@pytest.mark.parametrize("statement", WRITES, ids=lambda s: s.split()[0])
+def test_a_write_through_a_requests_connection_fails(app, loaded, statement):
+    before = table_rows(loaded)
+    with app.test_request_context("/v1/figures"):
+        app.preprocess_request()  # opens the request's connection and transaction, as for any request
+        try:
+            with pytest.raises(Exception, match=r"(?i)read-?only|readonly"):
+                db.execute_sql(statement)
+        finally:
+            app.do_teardown_request()
+    assert table_rows(loaded) == before
+
+
+def test_a_request_cannot_turn_its_connection_writable(app, loaded):
+    """SQLite: the file is opened read-only, whatever `PRAGMA query_only` says. PostgreSQL:
+    the transaction is read only from its start, and cannot be changed once it ran a query."""
+    before = table_rows(loaded)
+    with app.test_request_context("/v1/figures"):
+        app.preprocess_request()
+        try:
+            if loaded.startswith("postgres"):
+                with pytest.raises(Exception, match="read-write mode must be set before any query|read-only"):
+                    db.execute_sql("SET TRANSACTION READ WRITE")
+            else:
+                db.execute_sql("PRAGMA query_only = 0")
+                with pytest.raises(Exception, match="readonly"):
+                    db.execute_sql("DELETE FROM figure")
+        finally:
+            app.do_teardown_request()
+    assert table_rows(loaded) == before
+
+
+# --- under gunicorn, the production server ---------------------------------------------------
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def gunicorn(loaded):
+    """`civicfacts serve` on a free port, with one worker; yields its port."""
+    port = free_port()
+    cli = pathlib.Path(sys.executable).parent / "civicfacts"
+    env = {**os.environ, "DATABASE_URL": loaded}
+    server = subprocess.Popen([cli, "serve", "--port", str(port), "--workers", "1"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                assert server.poll() is None, server.stderr.read().decode()
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.1)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        server.stderr.close()
+
+
+def raw_request(port, path, method="GET", headers=None, body=None):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response, response.read()
+    finally:
+        connection.close()
+
+
+def assert_gunicorn_problem(response, body, status):
+    assert response.status == status, body
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    import json
+
+    problem = json.loads(body)
+    assert problem["status"] == status and problem["title"] and problem["detail"]
+
+
+def test_under_gunicorn_the_server_header_names_no_version(gunicorn):
+    for path in ("/v1", "/v1/figures?limit=2", "/docs", "/v1/nowhere"):
+        response, _ = raw_request(gunicorn, path)
+        servers = response.headers.get_all("Server")
+        assert len(servers) == 1 and not re.search(r"\d", servers[0]), servers
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_under_gunicorn_every_refusal_is_problem_json(gunicorn):
+    """What the app refuses, and what gunicorn refuses before the app sees it (a request
+    line past 8190 bytes, a header past its limit), alike."""
+    assert_gunicorn_problem(*raw_request(gunicorn, "/v1/search?q=" + "a" * 5000), 414)  # the app's
+    assert_gunicorn_problem(*raw_request(gunicorn, "/v1/search?q=" + "a" * 10240), 414)  # gunicorn's
+    assert_gunicorn_problem(*raw_request(gunicorn, "/v1", headers={"X-Padding": "a" * 9000}), 431)
+    assert_gunicorn_problem(*raw_request(gunicorn, "/v1", method="POST", body=b"x" * 4096), 413)
+    assert_gunicorn_problem(*raw_request(gunicorn, "/v1/figures?limit=%ff"), 400)
+    response, _ = raw_request(gunicorn, "/v1/figures?limit=2")
+    assert response.status == 200  # and it still serves
