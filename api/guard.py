@@ -22,6 +22,8 @@ MAX_QUERY_STRING = 4096
 BROKEN_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 DOCS_POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'"
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+# The explorer runs no script at all and loads only its own stylesheet and inline SVG.
+EXPLORER_POLICY = "default-src 'none'; style-src 'self'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 SERVER_NAME = "civicfacts"
 
 
@@ -72,8 +74,11 @@ def check_query_string():
 def security_headers(response):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
-    policy = DOCS_POLICY if response.mimetype == "text/html" else API_POLICY
-    response.headers.setdefault("Content-Security-Policy", policy)
+    if response.mimetype != "text/html":
+        policy = API_POLICY
+    else:
+        policy = DOCS_POLICY if request.path.startswith("/docs") else EXPLORER_POLICY
+    response.headers["Content-Security-Policy"] = policy
     # Werkzeug's server announces its version and Python's unless the app names itself;
     # gunicorn always sends a bare `Server: gunicorn` of its own, which a second header would
     # only contradict, so there the app leaves it.

@@ -1,12 +1,15 @@
 """Every route of the app, from its url_map, as concrete paths to request: a test that walks
 these covers a route added tomorrow without anyone editing it."""
 
+import re
+
 import yaml
 from werkzeug.routing import AnyConverter
 
 from tests.conftest import SPEC_PATH
 
-RECORD_ID = "<slug:record_id>"
+RECORD_ID = "{record_id}"
+ARGUMENT = re.compile(r"<(?:[^<>]*:)?(\w+)>")  # <slug:record_id>, <any("a", "b"):collection>
 SPEC = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
 
 
@@ -25,10 +28,7 @@ def _required_query(spec_path):
 
 def spec_path(rule):
     """/v1/figures/<slug:record_id> -> /v1/figures/{record_id}."""
-    path = rule.rule
-    for name in rule.arguments:
-        path = path.replace(path[path.index("<"):path.index(">") + 1], "{" + name + "}", 1)
-    return path
+    return ARGUMENT.sub(r"{\1}", rule.rule)
 
 
 def route_paths():
@@ -43,16 +43,16 @@ def route_paths():
             (name, values), = anys.items()
             paths += [(rule.rule, spec_path(rule).replace("{" + name + "}", value) + suffix) for value in values]
         else:
-            paths.append((rule.rule, rule.rule + suffix))
+            paths.append((rule.rule, spec_path(rule) + suffix))
     return paths
 
 
 def concrete(client, path):
-    """`path` with RECORD_ID replaced by the first id its collection lists."""
+    """`path` with RECORD_ID replaced by the first id its collection (the segment before it) lists."""
     if RECORD_ID not in path:
         return path
-    collection = path.split(RECORD_ID)[0].rstrip("/")
-    first = client.get(f"{collection}?limit=1").get_json()["data"][0]["id"]
+    collection = path.split(RECORD_ID)[0].rstrip("/").rsplit("/", 1)[-1]
+    first = client.get(f"/v1/{collection}?limit=1").get_json()["data"][0]["id"]
     return path.replace(RECORD_ID, first)
 
 
