@@ -70,16 +70,22 @@ def empty_database(url):
     database.close()
 
 
-@pytest.fixture(params=BACKENDS)
-def database_url(request, tmp_path):
-    """An empty database on each backend (a fresh SQLite file; a cleared PostgreSQL one)."""
+def backend_database(request, directory):
+    """An empty database on the backend `request.param` names: a fresh SQLite file in
+    `directory`, or this session's PostgreSQL database, cleared."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/civicfacts.db"
+        return f"sqlite:///{directory}/civicfacts.db"
     url = request.getfixturevalue("postgres_database")
     if url is None:
         pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
     empty_database(url)
     return url
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path):
+    """An empty database on each backend (a fresh SQLite file; a cleared PostgreSQL one)."""
+    return backend_database(request, tmp_path)
 
 
 def migrate(url):

@@ -11,7 +11,7 @@ import base64
 import pytest
 
 from api.pagination import encode_cursor
-from tests.conftest import BACKENDS, empty_database, migrate
+from tests.conftest import BACKENDS, backend_database, migrate
 from tests.routes import ROUTE_PATHS, SERVED_PATHS, SPEC, concrete
 
 
@@ -19,13 +19,7 @@ from tests.routes import ROUTE_PATHS, SERVED_PATHS, SPEC, concrete
 # can write (test_abuse.py proves it), so the cases cannot disturb each other.
 @pytest.fixture(scope="module", params=BACKENDS)
 def database_url(request, tmp_path_factory):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('hostile')}/civicfacts.db"
-    url = request.getfixturevalue("postgres_database")
-    if url is None:
-        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
-    empty_database(url)
-    return url
+    return backend_database(request, tmp_path_factory.mktemp("hostile"))
 
 
 @pytest.fixture(scope="module")
