@@ -2,9 +2,9 @@
 
 from flask import Flask
 
+from api import cache, errors, guard, http
 from api import config as settings
 from api import db as database
-from api import errors, guard, http
 from api.db import bind
 from api.spec import INFO
 
@@ -23,10 +23,11 @@ def create_app(config=None):
     app.config.update(config or {})
     app.config["CURSOR_SECRET"] = str(app.config.get("CURSOR_SECRET", "civicfacts-cursor")).encode()
     app.url_map.strict_slashes = True
-    bind(app.config["DATABASE_URL"], readonly=True)
+    bind(app.config["DATABASE_URL"], readonly=True, pool_size=int(app.config.get("DATABASE_POOL_SIZE", 0)))
     guard.init_app(app)
     http.init_app(app)
     database.init_app(app)
+    cache.init_app(app)
     api = errors.CivicApi(app)
     app.extensions["civicfacts_api"] = api
     from api import downloads, explorer

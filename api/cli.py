@@ -6,6 +6,7 @@ import sys
 import click
 
 from api import config
+from api.serve import SERVERS
 
 MIGRATIONS_DIR = pathlib.Path(__file__).resolve().parent.parent / "migrations"
 
@@ -116,12 +117,16 @@ def spec(check, output):
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
-def serve(host, port, workers):
-    """Serve the API with the production WSGI server (gunicorn)."""
-    from api.serve import serve as serve_with_gunicorn
+@click.option("--workers", default=2, show_default=True, type=int, help="Processes; one per core")
+@click.option("--threads", default=1, show_default=True, type=int, help="Threads per process (more only help while waiting on PostgreSQL)")
+@click.option("--server", type=click.Choice(SERVERS), default="granian", show_default=True,
+              help="granian measured faster in bench/RESULTS.md; gunicorn (pip install '.[gunicorn]') for comparison")
+@click.option("--access-log/--no-access-log", default=False, show_default=True)
+def serve(host, port, workers, threads, server, access_log):
+    """Serve the API with the production WSGI server (granian)."""
+    from api.serve import serve as serve_with  # imports granian or gunicorn, so only when serving
 
-    serve_with_gunicorn(host, port, workers)
+    serve_with(server, host, port, workers, threads, access_log)
 
 
 @main.command()

@@ -18,6 +18,10 @@ def from_environment():
         # The API reads no request body: a declared one larger than this is refused with 413.
         "MAX_CONTENT_LENGTH": int(os.environ.get("CIVICFACTS_MAX_BODY_BYTES", "1024")),
         "QUERY_TIMEOUT_MS": int(os.environ.get("CIVICFACTS_QUERY_TIMEOUT_MS", "5000")),
+        # Connections kept open per process between requests; 0 opens one per request.
+        "DATABASE_POOL_SIZE": int(os.environ.get("CIVICFACTS_DB_POOL_SIZE", "16")),
+        # Bytes of responses kept per process, per dataset version (api/cache.py); 0 turns it off.
+        "RESPONSE_CACHE_BYTES": int(os.environ.get("CIVICFACTS_RESPONSE_CACHE_BYTES", str(64 << 20))),
         "CURSOR_SECRET": os.environ.get("CIVICFACTS_CURSOR_SECRET", "civicfacts-cursor"),
         # Where the dataset downloads are built and kept; unset: a folder in the system's temp dir.
         "DOWNLOADS_DIR": os.environ.get("CIVICFACTS_DOWNLOADS_DIR") or None,

@@ -10,7 +10,6 @@ from marshmallow import fields
 from api.records import represent
 
 BOM = "\ufeff"
-BATCH = 500
 LIST_SEPARATOR = "; "
 QUOTE_SEPARATOR = " | "
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -91,7 +90,7 @@ def _text(value):
 
 
 def stream(collection, schema, batches):
-    """Yield the CSV text: BOM and header, then one chunk per batch of model rows."""
+    """Yield the CSV text: BOM and header, then one chunk per batch of rows (pagination.Batch)."""
     names = columns(schema)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -100,7 +99,7 @@ def stream(collection, schema, batches):
     for rows in batches:
         buffer.seek(0)
         buffer.truncate()
-        for record in represent(collection, rows):
+        for record in represent(collection, rows, getattr(rows, "ids", None)):
             flat = flatten(record)
             writer.writerow([_text(flat.get(name)) for name in names])
         yield buffer.getvalue()

@@ -25,9 +25,9 @@ COLLECTIONS = {
     for c in (sources.sources, organisations.organisations, people.people, places.places,
               events.events, programmes.programmes, figures.figures)
 }
-# One row per link; the vocabulary the codes in the other files come from. SearchEntry is
-# left out of the zip: it is derived from the records, for the API's search only.
-LINK_TABLES = [model for model in m.LINK_MODELS if model is not m.SearchEntry]
+# One row per link; the vocabulary the codes in the other files come from. The search tables
+# are left out of the zip: they are derived from the records, for the API's search only.
+LINK_TABLES = [model for model in m.LINK_MODELS if model not in m.SEARCH_MODELS]
 VOCABULARY_TABLES = [m.Unit, m.Term]
 ORDER = {m.Unit: ("position", "code"), m.Term: ("scheme", "position", "code")}  # as vocabulary.yaml lists them
 

@@ -9,9 +9,10 @@ hold a worker.
 import contextlib
 import time
 
-from flask import g, request
+from flask import g, has_app_context, request
 from peewee import DatabaseProxy, Model, PostgresqlDatabase, SqliteDatabase
 from playhouse.db_url import connect, parse
+from playhouse.pool import PooledDatabase, PooledPostgresqlDatabase, PooledSqliteDatabase
 
 db = DatabaseProxy()
 
@@ -21,13 +22,25 @@ SQLITE_PRAGMAS = {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000
 SQLITE_READ_PRAGMAS = {"foreign_keys": 1, "busy_timeout": 2000, "query_only": 1}
 POSTGRES_CONNECT_TIMEOUT = 3
 NO_DATABASE_BLUEPRINTS = {"docs"}
+# A pooled connection unused this long is closed rather than handed out again.
+POOL_STALE_SECONDS = 300
+POOL_WAIT_SECONDS = 5
 
 
-def open_database(url, readonly=False):
+def _pool_options(pool_size):
+    # max_connections: at most this many at once per process (one per serving thread
+    # suffices); a request past that waits up to POOL_WAIT_SECONDS for one to come back.
+    return {"max_connections": pool_size, "stale_timeout": POOL_STALE_SECONDS, "timeout": POOL_WAIT_SECONDS}
+
+
+def open_database(url, readonly=False, pool_size=0):
     """A peewee Database for `url` (sqlite:///path or postgresql://...).
 
     `readonly` opens SQLite with mode=ro (the file itself refuses writes) and PostgreSQL
-    with default_transaction_read_only, so no request can write.
+    with default_transaction_read_only, so no request can write. `pool_size` > 0 keeps
+    up to that many connections open between requests (playhouse.pool): a SQLite
+    connection reads the schema again each time it is opened and a PostgreSQL one costs
+    a handshake, which would be most of the time a cached response takes.
     """
     if url.startswith("sqlite"):
         if not readonly:
@@ -35,16 +48,27 @@ def open_database(url, readonly=False):
         path = parse(url)["database"]
         if path == ":memory:":
             return SqliteDatabase(path, pragmas=SQLITE_READ_PRAGMAS)
+        if pool_size:
+            # A pooled connection is handed to whichever thread asks next, never to two at once.
+            return PooledSqliteDatabase(
+                f"file:{path}?mode=ro", uri=True, pragmas=SQLITE_READ_PRAGMAS, check_same_thread=False, **_pool_options(pool_size)
+            )
         return SqliteDatabase(f"file:{path}?mode=ro", uri=True, pragmas=SQLITE_READ_PRAGMAS)
     options = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT}
     if readonly:
         options["options"] = "-c default_transaction_read_only=on"
+        if pool_size:
+            settings = parse(url)
+            return PooledPostgresqlDatabase(settings.pop("database"), **settings, **options, **_pool_options(pool_size))
     return connect(url, **options)
 
 
-def bind(url, readonly=False):
+def bind(url, readonly=False, pool_size=0):
     """Point the shared proxy at the database named by `url` and return it."""
-    database = open_database(url, readonly=readonly)
+    database = open_database(url, readonly=readonly, pool_size=pool_size)
+    previous = db.obj
+    if isinstance(previous, PooledDatabase) and previous is not database:
+        previous.close_all()  # nothing uses them once the proxy points elsewhere
     db.initialize(database)
     return database
 
@@ -98,6 +122,16 @@ def without_time_limit():
     finally:
         if g.get("query_timeout_ms"):
             _sqlite_deadline(connection, g.query_timeout_ms)  # the rest of the request gets a fresh limit
+
+
+def renew_deadline():
+    """Give the queries from now on QUERY_TIMEOUT_MS again: the limit is per query, as
+    PostgreSQL's statement_timeout is, so a CSV export of many batches may run longer."""
+    if not has_app_context():
+        return  # a walk outside any request (the CLI) has no request limit to renew
+    timeout_ms = g.get("query_timeout_ms") or 0
+    if timeout_ms and not is_postgres() and not db.is_closed():
+        _sqlite_deadline(db.connection(), timeout_ms)
 
 
 def _end_request(exc):

@@ -6,7 +6,7 @@ dataset or the new one, never a mix.
 """
 
 from api import models as m
-from api.search import search_rows
+from api.search import index_rows, search_rows
 from api.seeds import now
 
 BATCH = 200
@@ -112,6 +112,10 @@ def _rows(seeds):
         {"figure": figure_id, "kind": r.kind, "holds": r.holds, "detail": r.detail} for figure_id, r in seeds.checks
     ]
     rows[m.SearchEntry] = search_rows(seeds)
+    tokens, token_grams, postings = index_rows(rows[m.SearchEntry])
+    rows[m.SearchToken] = [dict(zip(("id", "kind", "token"), t, strict=True)) for t in tokens]
+    rows[m.SearchTokenGram] = [dict(zip(("gram", "token"), g, strict=True)) for g in token_grams]
+    rows[m.SearchPosting] = [dict(zip(("token", "weight", "records"), p, strict=True)) for p in postings]
     return rows
 
 

@@ -8,7 +8,9 @@ their own, so that every relation the page states can be queried in both directi
 
 import json
 
+import orjson
 from peewee import (
+    BlobField,
     BooleanField,
     CharField,
     CompositeKey,
@@ -30,7 +32,16 @@ class JSONField(TextField):
         return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
     def python_value(self, value):
-        return None if value is None else json.loads(value)
+        return None if value is None else orjson.loads(value)  # reading is on every request: the fast parser
+
+
+class BytesField(BlobField):
+    """A BLOB / bytea that goes to the driver as plain bytes: BlobField wraps a value in the
+    Binary type of the database the model is bound to, which another database (the SQLite
+    download built from PostgreSQL) cannot take."""
+
+    def db_value(self, value):
+        return None if value is None else bytes(value)
 
 
 class Dataset(BaseModel):
@@ -66,8 +77,8 @@ class Record(BaseModel):
     """Fields every record type has."""
 
     id = CharField(primary_key=True)
-    name_ko = TextField()
-    name_en = TextField()
+    name_ko = TextField(index=True)  # indexed, as every sort key is
+    name_en = TextField(index=True)
     name_en_translated = BooleanField(default=False)
     other_names = JSONField(default=list)  # names as printed elsewhere, misprints included
     note = TextField(null=True)
@@ -122,8 +133,12 @@ class Figure(Record):
     qualifier = CharField(index=True)
     period_start = DateField(null=True, index=True)
     period_end = DateField(null=True, index=True)
-    as_of = DateField(null=True)
+    as_of = DateField(null=True, index=True)
     discrepancy = TextField(null=True)  # a mismatch the source itself contains
+
+    class Meta:
+        # unit= walks this in page order and stops after one page, instead of sorting every figure of the unit.
+        indexes = ((("unit", "position"), False),)
 
 
 class Citation(BaseModel):
@@ -218,9 +233,41 @@ class SearchEntry(BaseModel):
     text = TextField()
     folded = TextField()  # lower-cased, white space squashed: what queries match against
     weight = IntegerField()  # how much a match in this field counts (api.search.FIELD_WEIGHTS)
+    record_no = IntegerField(index=True)  # the record's number in api.search_index (rank order)
 
     class Meta:
         indexes = ((("record_type", "record_id"), False),)
+
+
+class SearchToken(BaseModel):
+    """A word of the searchable texts, a first word or a one-word text (api.search_index)."""
+
+    kind = IntegerField()
+    token = TextField()
+
+    class Meta:
+        indexes = ((("kind", "token"), True),)
+
+
+class SearchTokenGram(BaseModel):
+    """A 2-character piece of a SearchToken: how the words containing a query are found."""
+
+    gram = CharField()
+    token = IntegerField()  # SearchToken.id
+
+    class Meta:
+        indexes = ((("gram", "token"), False),)
+
+
+class SearchPosting(BaseModel):
+    """The records with this word in a text of this weight: sorted record numbers, 4 bytes each."""
+
+    token = IntegerField()  # SearchToken.id; no foreign key, so a bulk load need not check each row
+    weight = IntegerField()
+    records = BytesField()
+
+    class Meta:
+        indexes = ((("token", "weight"), False),)
 
 
 RECORD_MODELS = {
@@ -256,8 +303,10 @@ LINK_MODELS = [
     FigurePart,
     FigureComparison,
     FigureCheck,
-    SearchEntry,
 ]
+
+# Derived from the records at load time, for search only.
+SEARCH_MODELS = [SearchEntry, SearchToken, SearchTokenGram, SearchPosting]
 
 # In dependency order: what a table refers to comes before it.
 ALL_MODELS = [
@@ -272,4 +321,5 @@ ALL_MODELS = [
     Event,
     Figure,
     *LINK_MODELS,
+    *SEARCH_MODELS,
 ]

@@ -26,6 +26,13 @@ def iso(value):
     return value.isoformat() if value is not None else None
 
 
+def record_columns(model):
+    """Every column of a record table, each named as the attribute of a model instance would be
+    (a foreign key by its column: unit_id): rows come back as named tuples, since building a
+    model instance per row costs more than the rest of representing it."""
+    return [field.alias(field.column_name) for field in model._meta.sorted_fields]
+
+
 def grouped(query, key):
     out = defaultdict(list)
     for row in query:
@@ -35,11 +42,11 @@ def grouped(query, key):
 
 def citations(record_type, ids):
     rows = (
-        m.Citation.select()
+        m.Citation.select(m.Citation.record_id, m.Citation.source, m.Citation.evidence)
         .where((m.Citation.record_type == record_type) & m.Citation.record_id.in_(ids))
         .order_by(m.Citation.position, m.Citation.id)
     )
-    return grouped(rows, lambda c: c.record_id)
+    return grouped(rows.namedtuples(), lambda c: c.record_id)
 
 
 def figures_about(record_type, ids):
@@ -48,7 +55,15 @@ def figures_about(record_type, ids):
         .where((m.FigureSubject.subject_type == record_type) & m.FigureSubject.subject_id.in_(ids))
         .order_by(m.FigureSubject.figure)
     )
-    return grouped(rows, lambda s: s.subject_id)
+    return grouped(rows.namedtuples(), lambda s: s.subject_id)
+
+
+def _links(model, key, ids, *columns, order=None):
+    """Rows of link table `model` whose `key` is one of `ids`: named tuples of `key` and
+    `columns`, with no model instance made per row (most of what a page cost)."""
+    key_field = getattr(model, key)
+    query = model.select(key_field, *(getattr(model, c) for c in columns)).where(key_field.in_(ids))
+    return query.order_by(order if order is not None else model.id).namedtuples()
 
 
 def common(row, record_type, cited):
@@ -58,22 +73,18 @@ def common(row, record_type, cited):
         "name": {"ko": row.name_ko, "en": row.name_en, "en_translated": row.name_en_translated},
         "other_names": row.other_names or [],
         "note": row.note,
-        "sources": [{"source": c.source_id, "evidence": c.evidence} for c in cited.get(row.id, [])],
+        "sources": [{"source": c.source, "evidence": c.evidence} for c in cited.get(row.id, [])],
     }
 
 
 def _figures(rows, ids):
     subjects = grouped(
-        m.FigureSubject.select().where(m.FigureSubject.figure.in_(ids)).order_by(m.FigureSubject.position),
-        lambda s: s.figure_id,
+        _links(m.FigureSubject, "figure", ids, "subject_type", "subject_id", order=m.FigureSubject.position), lambda s: s.figure
     )
-    parts = grouped(
-        m.FigurePart.select().where(m.FigurePart.whole.in_(ids)).order_by(m.FigurePart.position),
-        lambda p: p.whole_id,
-    )
-    part_of = grouped(m.FigurePart.select().where(m.FigurePart.part.in_(ids)), lambda p: p.part_id)
-    comparisons = grouped(m.FigureComparison.select().where(m.FigureComparison.figure.in_(ids)), lambda c: c.figure_id)
-    checks = grouped(m.FigureCheck.select().where(m.FigureCheck.figure.in_(ids)).order_by(m.FigureCheck.id), lambda c: c.figure_id)
+    parts = grouped(_links(m.FigurePart, "whole", ids, "part", order=m.FigurePart.position), lambda p: p.whole)
+    part_of = grouped(_links(m.FigurePart, "part", ids, "whole"), lambda p: p.part)
+    comparisons = grouped(_links(m.FigureComparison, "figure", ids, "kind", "base", "current"), lambda c: c.figure)
+    checks = grouped(_links(m.FigureCheck, "figure", ids, "kind", "holds", "detail", order=m.FigureCheck.id), lambda c: c.figure)
     for row in rows:
         period = None
         if row.period_start or row.period_end:
@@ -86,10 +97,10 @@ def _figures(rows, ids):
             "period": period,
             "as_of": iso(row.as_of),
             "subjects": [ref(s.subject_type, s.subject_id) for s in subjects.get(row.id, [])],
-            "parts": [ref("figure", p.part_id) for p in parts.get(row.id, [])],
-            "part_of": [ref("figure", p.whole_id) for p in part_of.get(row.id, [])],
+            "parts": [ref("figure", p.part) for p in parts.get(row.id, [])],
+            "part_of": [ref("figure", p.whole) for p in part_of.get(row.id, [])],
             "comparisons": [
-                {"kind": c.kind, "base": ref("figure", c.base_id), "current": ref("figure", c.current_id)}
+                {"kind": c.kind, "base": ref("figure", c.base), "current": ref("figure", c.current)}
                 for c in comparisons.get(row.id, [])
             ],
             "checks": [{"kind": c.kind, "holds": c.holds, "detail": c.detail} for c in checks.get(row.id, [])],
@@ -99,13 +110,9 @@ def _figures(rows, ids):
 
 def _events(rows, ids):
     participants = grouped(
-        m.EventParticipant.select().where(m.EventParticipant.event.in_(ids)).order_by(m.EventParticipant.position),
-        lambda p: p.event_id,
+        _links(m.EventParticipant, "event", ids, "organisation", "person", "role", order=m.EventParticipant.position), lambda p: p.event
     )
-    programmes = grouped(
-        m.EventProgramme.select().where(m.EventProgramme.event.in_(ids)).order_by(m.EventProgramme.position),
-        lambda p: p.event_id,
-    )
+    programmes = grouped(_links(m.EventProgramme, "event", ids, "programme", order=m.EventProgramme.position), lambda p: p.event)
     about = figures_about("event", ids)
     for row in rows:
         yield row, {
@@ -114,59 +121,49 @@ def _events(rows, ids):
             "end_date": iso(row.end_date),
             "place": ref("place", row.place_id) if row.place_id else None,
             "participants": [
-                ref("organisation", p.organisation_id, role=p.role) if p.organisation_id else ref("person", p.person_id, role=p.role)
+                ref("organisation", p.organisation, role=p.role) if p.organisation else ref("person", p.person, role=p.role)
                 for p in participants.get(row.id, [])
             ],
-            "programmes": [ref("programme", p.programme_id) for p in programmes.get(row.id, [])],
-            "figures": [ref("figure", s.figure_id) for s in about.get(row.id, [])],
+            "programmes": [ref("programme", p.programme) for p in programmes.get(row.id, [])],
+            "figures": [ref("figure", s.figure) for s in about.get(row.id, [])],
         }
 
 
 def _programmes(rows, ids):
     operators = grouped(
-        m.ProgrammeOperator.select().where(m.ProgrammeOperator.programme.in_(ids)).order_by(m.ProgrammeOperator.position),
-        lambda o: o.programme_id,
+        _links(m.ProgrammeOperator, "programme", ids, "organisation", "role", order=m.ProgrammeOperator.position), lambda o: o.programme
     )
-    places = grouped(
-        m.ProgrammePlace.select().where(m.ProgrammePlace.programme.in_(ids)).order_by(m.ProgrammePlace.position),
-        lambda p: p.programme_id,
-    )
-    parts = grouped(
-        m.Programme.select(m.Programme.id, m.Programme.parent).where(m.Programme.parent.in_(ids)).order_by(m.Programme.position),
-        lambda p: p.parent_id,
-    )
-    events = grouped(m.EventProgramme.select().where(m.EventProgramme.programme.in_(ids)), lambda e: e.programme_id)
+    places = grouped(_links(m.ProgrammePlace, "programme", ids, "place", order=m.ProgrammePlace.position), lambda p: p.programme)
+    parts = grouped(_links(m.Programme, "parent", ids, "id", order=m.Programme.position), lambda p: p.parent)
+    events = grouped(_links(m.EventProgramme, "programme", ids, "event"), lambda e: e.programme)
     about = figures_about("programme", ids)
     for row in rows:
         yield row, {
             "kind": row.kind,
             "parent": ref("programme", row.parent_id) if row.parent_id else None,
             "parts": [ref("programme", p.id) for p in parts.get(row.id, [])],
-            "operators": [ref("organisation", o.organisation_id, role=o.role) for o in operators.get(row.id, [])],
-            "places": [ref("place", p.place_id) for p in places.get(row.id, [])],
+            "operators": [ref("organisation", o.organisation, role=o.role) for o in operators.get(row.id, [])],
+            "places": [ref("place", p.place) for p in places.get(row.id, [])],
             "eligibility": row.eligibility,
             "benefits": row.benefits or [],
             "start_date": iso(row.start_date),
             "end_date": iso(row.end_date),
-            "events": [ref("event", e.event_id) for e in events.get(row.id, [])],
-            "figures": [ref("figure", s.figure_id) for s in about.get(row.id, [])],
+            "events": [ref("event", e.event) for e in events.get(row.id, [])],
+            "figures": [ref("figure", s.figure) for s in about.get(row.id, [])],
         }
 
 
 def _organisations(rows, ids):
-    children = grouped(
-        m.Organisation.select(m.Organisation.id, m.Organisation.parent).where(m.Organisation.parent.in_(ids)).order_by(m.Organisation.position),
-        lambda o: o.parent_id,
-    )
-    members = grouped(m.Affiliation.select().where(m.Affiliation.organisation.in_(ids)).order_by(m.Affiliation.id), lambda a: a.organisation_id)
+    children = grouped(_links(m.Organisation, "parent", ids, "id", order=m.Organisation.position), lambda o: o.parent)
+    members = grouped(_links(m.Affiliation, "organisation", ids, "person", "title_ko", "title_en", order=m.Affiliation.id), lambda a: a.organisation)
     about = figures_about("organisation", ids)
     for row in rows:
         yield row, {
             "kind": row.kind,
             "parent": ref("organisation", row.parent_id) if row.parent_id else None,
             "children": [ref("organisation", c.id) for c in children.get(row.id, [])],
-            "members": [ref("person", a.person_id, title=_title(a)) for a in members.get(row.id, [])],
-            "figures": [ref("figure", s.figure_id) for s in about.get(row.id, [])],
+            "members": [ref("person", a.person, title=_title(a)) for a in members.get(row.id, [])],
+            "figures": [ref("figure", s.figure) for s in about.get(row.id, [])],
         }
 
 
@@ -178,26 +175,22 @@ def _title(affiliation):
 
 def _people(rows, ids):
     affiliations = grouped(
-        m.Affiliation.select().where(m.Affiliation.person.in_(ids)).order_by(m.Affiliation.position), lambda a: a.person_id
+        _links(m.Affiliation, "person", ids, "organisation", "title_ko", "title_en", order=m.Affiliation.position), lambda a: a.person
     )
-    events = grouped(
-        m.EventParticipant.select().where(m.EventParticipant.person.in_(ids)).order_by(m.EventParticipant.event), lambda p: p.person_id
-    )
+    events = grouped(_links(m.EventParticipant, "person", ids, "event", "role", order=m.EventParticipant.event), lambda p: p.person)
     for row in rows:
         yield row, {
             "affiliations": [
-                {"organisation": ref("organisation", a.organisation_id), "title": _title(a)} for a in affiliations.get(row.id, [])
+                {"organisation": ref("organisation", a.organisation), "title": _title(a)} for a in affiliations.get(row.id, [])
             ],
-            "events": [ref("event", p.event_id, role=p.role) for p in events.get(row.id, [])],
+            "events": [ref("event", p.event, role=p.role) for p in events.get(row.id, [])],
         }
 
 
 def _places(rows, ids):
-    children = grouped(
-        m.Place.select(m.Place.id, m.Place.parent).where(m.Place.parent.in_(ids)).order_by(m.Place.position), lambda p: p.parent_id
-    )
-    events = grouped(m.Event.select(m.Event.id, m.Event.place).where(m.Event.place.in_(ids)).order_by(m.Event.position), lambda e: e.place_id)
-    programmes = grouped(m.ProgrammePlace.select().where(m.ProgrammePlace.place.in_(ids)), lambda p: p.place_id)
+    children = grouped(_links(m.Place, "parent", ids, "id", order=m.Place.position), lambda p: p.parent)
+    events = grouped(_links(m.Event, "place", ids, "id", order=m.Event.position), lambda e: e.place)
+    programmes = grouped(_links(m.ProgrammePlace, "place", ids, "programme"), lambda p: p.place)
     about = figures_about("place", ids)
     for row in rows:
         yield row, {
@@ -205,18 +198,13 @@ def _places(rows, ids):
             "parent": ref("place", row.parent_id) if row.parent_id else None,
             "children": [ref("place", c.id) for c in children.get(row.id, [])],
             "events": [ref("event", e.id) for e in events.get(row.id, [])],
-            "programmes": [ref("programme", p.programme_id) for p in programmes.get(row.id, [])],
-            "figures": [ref("figure", s.figure_id) for s in about.get(row.id, [])],
+            "programmes": [ref("programme", p.programme) for p in programmes.get(row.id, [])],
+            "figures": [ref("figure", s.figure) for s in about.get(row.id, [])],
         }
 
 
 def _sources(rows, ids):
-    cites = grouped(
-        m.Citation.select(m.Citation.source, m.Citation.record_type, m.Citation.record_id)
-        .where(m.Citation.source.in_(ids))
-        .order_by(m.Citation.id),
-        lambda c: c.source_id,
-    )
+    cites = grouped(_links(m.Citation, "source", ids, "record_type", "record_id"), lambda c: c.source)
     for row in rows:
         seen = []
         for c in cites.get(row.id, []):
@@ -246,12 +234,15 @@ SHAPERS = {
 }
 
 
-def represent(collection, rows):
-    """Dicts for `rows` (model instances of `collection`), relations included."""
+def represent(collection, rows, ids=None):
+    """Dicts for `rows` (of `collection`, selected with `record_columns`), relations included. `ids` may be
+    a subquery selecting the same rows' ids: a long list of ids costs more to send than the
+    database takes to find them again."""
     rows = list(rows)
     if not rows:
         return []
-    ids = [row.id for row in rows]
+    if ids is None:
+        ids = [row.id for row in rows]
     record_type = m.RECORD_TYPES[collection]
     cited = citations(record_type, ids)
     return [{**common(row, record_type, cited), **extra} for row, extra in SHAPERS[collection](rows, ids)]
@@ -266,6 +257,6 @@ def fetch(refs):
     for collection in m.RECORD_MODELS:
         if collection in wanted:
             model = m.RECORD_MODELS[collection]
-            rows = model.select().where(model.id.in_(sorted(wanted[collection]))).order_by(model.id)
+            rows = model.select(*record_columns(model)).where(model.id.in_(sorted(wanted[collection]))).order_by(model.id).namedtuples()
             out.extend(represent(collection, rows))
     return out

@@ -1,4 +1,9 @@
-"""`civicfacts serve`: the API under gunicorn, the production server.
+"""`civicfacts serve`: the API under a production WSGI server.
+
+granian is the default: it answered 2 to 2.6 times as many requests per second as gunicorn
+in the benchmark (bench/RESULTS.md, "Which server"). gunicorn stays available
+(`--server gunicorn`, `pip install '.[gunicorn]'`) for comparison and for hosts that
+standardise on it.
 
 gunicorn answers some requests itself, before the app sees them: a request line or headers
 beyond its limits, a malformed request. It writes those as an HTML page, and the contract
@@ -11,16 +16,35 @@ guard.MAX_QUERY_STRING) is what a long query string meets first.
 import http
 
 import orjson
-from gunicorn import util
-from gunicorn.app.base import BaseApplication
 
 from api.errors import PROBLEM_JSON, problem_body
 
+SERVERS = ("granian", "gunicorn")
 MAX_REQUEST_LINE = 8190  # gunicorn's ceiling for limit_request_line
+
+
+def serve(server, host, port, workers, threads=1, access_log=False):
+    if server == "gunicorn":
+        return serve_with_gunicorn(host, port, workers, threads, access_log)
+    return serve_with_granian(host, port, workers, threads, access_log)
+
+
+def serve_with_granian(host, port, workers, threads=1, access_log=False):
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    Granian(
+        "api:create_app", factory=True, interface=Interfaces.WSGI, address=host, port=port, workers=workers,
+        # granian's default for WSGI is hundreds of threads per process, which only fight
+        # over the GIL: bench/RESULTS.md has the measurements behind one per process.
+        blocking_threads=threads, respawn_failed_workers=True, log_access=access_log,
+    ).serve()
 
 
 def write_problem(sock, status_int, reason, mesg):
     """gunicorn.util.write_error's signature; the body is problem details, not HTML."""
+    from gunicorn import util
+
     phrase = http.HTTPStatus(status_int).phrase
     body = orjson.dumps(problem_body(status_int, mesg or phrase, ""))
     head = (
@@ -30,22 +54,25 @@ def write_problem(sock, status_int, reason, mesg):
     util.write_nonblock(sock, head.encode("latin-1") + body)
 
 
-class Server(BaseApplication):
-    def __init__(self, app_factory, host, port, workers):
-        self.app_factory = app_factory
-        self.options = {"bind": f"{host}:{port}", "workers": workers, "accesslog": "-", "limit_request_line": MAX_REQUEST_LINE}
-        super().__init__()
+def serve_with_gunicorn(host, port, workers, threads=1, access_log=False):
+    from gunicorn import util
+    from gunicorn.app.base import BaseApplication
 
-    def load_config(self):
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-        util.write_error = write_problem
-
-    def load(self):
-        return self.app_factory()
-
-
-def serve(host, port, workers):
     from api import create_app
 
-    Server(create_app, host, port, workers).run()
+    options = {"bind": f"{host}:{port}", "workers": workers, "limit_request_line": MAX_REQUEST_LINE}
+    if threads > 1:
+        options.update(worker_class="gthread", threads=threads)
+    if access_log:
+        options["accesslog"] = "-"
+
+    class Server(BaseApplication):
+        def load_config(self):
+            for key, value in options.items():
+                self.cfg.set(key, value)
+            util.write_error = write_problem
+
+        def load(self):
+            return create_app()
+
+    Server().run()

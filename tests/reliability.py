@@ -62,7 +62,7 @@ SECTIONS = {
                     "must answer 503 problem+json with Retry-After within seconds, and recover by itself. PostgreSQL is "
                     "stopped and frozen only in a server the test starts itself."),
     "test_abuse": ("Abuse", "Rate limits per client IP, request and query-string size limits, security headers under "
-                   "the test client and under gunicorn, and read-only database connections."),
+                   "the test client and under `civicfacts serve` (granian and gunicorn), and read-only database connections."),
 }
 
 
@@ -241,8 +241,11 @@ def render(data):
 
 
 LIMITS = [
-    "Fuzzing calls the app in-process (WSGI); what gunicorn itself refuses (a request line over 8190 bytes, "
-    "oversized headers) is tested apart, under a real gunicorn, in tests/test_abuse.py.",
+    "Fuzzing calls the app in-process (WSGI); what the server itself refuses is tested apart, under a real "
+    "`civicfacts serve`, in tests/test_abuse.py. gunicorn's own refusals (a request line over 8190 bytes, "
+    "oversized headers) are problem+json; granian, the default server, answers what its HTTP parser refuses "
+    "(a URI over 64 KiB, headers over 408 KiB, bytes that are not HTTP) with the bare 4xx status and an empty "
+    "body, as it has no hook for its error pages. Everything within those limits reaches the app.",
     "With the default `memory://` store each worker process keeps its own rate-limit counts, so N workers allow "
     "a client N budgets; a shared store makes it one. A path no route has (a 404) is not counted: it costs no "
     "database work.",

@@ -1,6 +1,6 @@
 """Abuse: rate limits per client IP, size limits on requests, security headers (under the
-test client and under gunicorn, the production server), and database connections that
-cannot write, on SQLite and PostgreSQL."""
+test client and under `civicfacts serve` with granian, the production server, and with
+gunicorn), and database connections that cannot write, on SQLite and PostgreSQL."""
 
 import http.client
 import os
@@ -16,6 +16,7 @@ import pytest
 from api import create_app, guard
 from api.db import db, open_database
 from api.resources.docs import PAGE
+from api.serve import SERVERS
 from tests.conftest import ValidatingClient
 from tests.routes import ROUTE_PATHS, concrete
 
@@ -206,7 +207,7 @@ def test_a_request_cannot_turn_its_connection_writable(app, loaded):
     assert table_rows(loaded) == before
 
 
-# --- under gunicorn, the production server ---------------------------------------------------
+# --- under `civicfacts serve`: granian (the default) and gunicorn -------------------------------
 
 
 def free_port():
@@ -215,13 +216,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def gunicorn(loaded):
-    """`civicfacts serve` on a free port, with one worker; yields its port."""
+@pytest.fixture(params=SERVERS)
+def served(request, loaded):
+    """`civicfacts serve --server <each>` on a free port, with one worker; yields (server, port)."""
     port = free_port()
     cli = pathlib.Path(sys.executable).parent / "civicfacts"
     env = {**os.environ, "DATABASE_URL": loaded}
-    server = subprocess.Popen([cli, "serve", "--port", str(port), "--workers", "1"], env=env,
+    server = subprocess.Popen([cli, "serve", "--server", request.param, "--port", str(port), "--workers", "1"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30
@@ -231,9 +232,9 @@ def gunicorn(loaded):
                     break
             except OSError:
                 assert server.poll() is None, server.stderr.read().decode()
-                assert time.monotonic() < deadline, "gunicorn did not start"
+                assert time.monotonic() < deadline, f"{request.param} did not start"
                 time.sleep(0.1)
-        yield port
+        yield request.param, port
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -250,7 +251,7 @@ def raw_request(port, path, method="GET", headers=None, body=None):
         connection.close()
 
 
-def assert_gunicorn_problem(response, body, status):
+def assert_served_problem(response, body, status):
     assert response.status == status, body
     assert response.headers["Content-Type"] == "application/problem+json"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
@@ -260,21 +261,55 @@ def assert_gunicorn_problem(response, body, status):
     assert problem["status"] == status and problem["title"] and problem["detail"]
 
 
-def test_under_gunicorn_the_server_header_names_no_version(gunicorn):
+def raw_bytes(port, data):
+    """Send `data` as it is (not even HTTP) and read the answer to the end."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(data)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_served_the_server_header_names_no_version(served):
+    _, port = served
     for path in ("/v1", "/v1/figures?limit=2", "/docs", "/v1/nowhere"):
-        response, _ = raw_request(gunicorn, path)
+        response, _ = raw_request(port, path)
         servers = response.headers.get_all("Server")
         assert len(servers) == 1 and not re.search(r"\d", servers[0]), servers
         assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_under_gunicorn_every_refusal_is_problem_json(gunicorn):
-    """What the app refuses, and what gunicorn refuses before the app sees it (a request
-    line past 8190 bytes, a header past its limit), alike."""
-    assert_gunicorn_problem(*raw_request(gunicorn, "/v1/search?q=" + "a" * 5000), 414)  # the app's
-    assert_gunicorn_problem(*raw_request(gunicorn, "/v1/search?q=" + "a" * 10240), 414)  # gunicorn's
-    assert_gunicorn_problem(*raw_request(gunicorn, "/v1", headers={"X-Padding": "a" * 9000}), 431)
-    assert_gunicorn_problem(*raw_request(gunicorn, "/v1", method="POST", body=b"x" * 4096), 413)
-    assert_gunicorn_problem(*raw_request(gunicorn, "/v1/figures?limit=%ff"), 400)
-    response, _ = raw_request(gunicorn, "/v1/figures?limit=2")
+def test_served_what_the_app_refuses_is_problem_json(served):
+    """Up to the server's own limits (gunicorn's 8190-byte request line; granian's 64 KiB URI
+    and 408 KiB of headers), every request reaches the app, which refuses it as problem+json."""
+    server, port = served
+    assert_served_problem(*raw_request(port, "/v1/search?q=" + "a" * 5000), 414)
+    assert_served_problem(*raw_request(port, "/v1", method="POST", body=b"x" * 4096), 413)
+    assert_served_problem(*raw_request(port, "/v1/figures?limit=%ff"), 400)
+    if server == "granian":
+        assert_served_problem(*raw_request(port, "/v1/search?q=" + "a" * 50_000), 414)
+        assert raw_request(port, "/v1", headers={"X-Padding": "a" * 100_000})[0].status == 200
+    response, _ = raw_request(port, "/v1/figures?limit=2")
+    assert response.status == 200  # and it still serves
+
+
+def test_served_what_the_server_refuses_itself_is_a_4xx(served):
+    """What the server's HTTP parser refuses never reaches the app. gunicorn's error writer is
+    replaced (api/serve.py), so its refusals are problem+json too; granian (hyper) has no such
+    hook and answers with the bare status and an empty body: still the right 4xx, never a 5xx."""
+    server, port = served
+    too_long = "/v1/search?q=" + "a" * (10_240 if server == "gunicorn" else 70_000)
+    cases = [(raw_request(port, too_long), 414)]
+    if server == "gunicorn":
+        cases.append((raw_request(port, "/v1", headers={"X-Padding": "a" * 9000}), 431))
+    for (response, body), status in cases:
+        if server == "gunicorn":
+            assert_served_problem(response, body, status)
+        else:
+            assert response.status == status and body == b""
+    for garbage in (b"GARBAGE\r\n\r\n", b"GET /v1 HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n"):
+        status_line = raw_bytes(port, garbage).split(b"\r\n", 1)[0]
+        assert re.fullmatch(rb"HTTP/1\.[01] 4\d\d .*", status_line), status_line
+    response, _ = raw_request(port, "/v1/figures?limit=2")
     assert response.status == 200  # and it still serves

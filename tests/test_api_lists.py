@@ -406,7 +406,8 @@ def test_a_page_costs_the_same_number_of_queries_whatever_its_size(client):
             with count_queries() as counter:
                 body = get_json(client, f"/v1/{collection}?limit={limit}")
             assert len(body["data"]) == min(limit, count)
-            costs[limit] = counter.count
+            # The total is counted once per filter and dataset version (api.cache), so leave it out.
+            costs[limit] = sum("COUNT(" not in q.msg[0] for q in counter.get_queries())
         assert costs[5] == costs[50], (collection, costs)
         assert costs[50] <= 12, (collection, costs)
     for limit in (5, 50):

@@ -313,6 +313,9 @@ def copy_records(url, copies):
             rows = list(link.select().dicts())
             for k in range(copies):
                 link.insert_many([{**without_id(row), "figure": f"{row['figure']}-copy-{k}"} for row in rows]).execute()
+        # Data changes only by a load, and the API keeps its answers per load (api/cache.py): say so.
+        loaded = m.Dataset.select().order_by(m.Dataset.id.desc()).get()
+        m.Dataset.create(version=loaded.version, loaded_at=loaded.loaded_at, seeds_dir=loaded.seeds_dir)
     database.close()
 
 

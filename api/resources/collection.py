@@ -14,12 +14,13 @@ from webargs.flaskparser import FlaskParser
 
 from api import models as m
 from api import schemas
+from api.cache import read_dataset, total_of
 from api.csv_export import columns
 from api.csv_export import stream as stream_csv
 from api.http import CSV, JSON, negotiate
 from api.jsonld import JSONLD, SCHEMA_ORG_TYPES, to_jsonld
 from api.pagination import CursorError, after, check_position, decode_cursor, encode_cursor, keyset_batches, order_by
-from api.records import fetch, represent
+from api.records import fetch, record_columns, represent
 from api.search import matching_ids
 
 COMMON_SORT = ("id", "name_ko", "name_en", "page_order")
@@ -67,7 +68,7 @@ def documents_errors(blp, *codes):
 
 
 def current_dataset():
-    dataset = m.Dataset.select().order_by(m.Dataset.id.desc()).first()
+    dataset = read_dataset()
     if dataset is None:
         abort(503, message="No dataset is loaded yet: run `civicfacts load`.")
     g.dataset_version = dataset.version  # http.add_caching puts it in the ETag
@@ -150,7 +151,7 @@ class Collection:
         return keys
 
     def filtered(self, args):
-        query = self.apply(self.model.select(), args)
+        query = self.apply(self.model.select(*record_columns(self.model)), args)
         if args.get("q"):
             query = query.where(self.model.id.in_(matching_ids(self.type, args["q"])))
         return query
@@ -167,7 +168,7 @@ class Collection:
             abort(400, message=f"cursor: {exc}", errors=[{"parameter": "cursor", "message": str(exc)}])
 
     def cursor_for(self, row, keys, args):
-        values = [row.__data__.get(expression.name) for expression, _ in keys]
+        values = [getattr(row, expression.column_name) for expression, _ in keys]
         return encode_cursor(current_app.config["CURSOR_SECRET"], self.name, ",".join(args.get("sort") or []), values)
 
     # -- views ------------------------------------------------------------------------
@@ -179,9 +180,9 @@ class Collection:
         query = self.filtered(args)
         if media == CSV:
             return self.csv(self.after_cursor(query, keys, args), keys, dataset)
-        total = query.count()
+        total = total_of(self.name, args, query)
         limit = args["limit"]
-        page = list(self.after_cursor(query, keys, args).order_by(*order_by(keys)).limit(limit + 1))
+        page = list(self.after_cursor(query, keys, args).order_by(*order_by(keys)).limit(limit + 1).namedtuples())
         more = len(page) > limit
         page = page[:limit]
         data = represent(self.name, page)
@@ -200,11 +201,11 @@ class Collection:
     def one(self, args, record_id):
         current_dataset()
         media = negotiate([JSON, CSV, JSONLD], args.get("format"))
-        row = self.model.get_or_none(self.model.id == record_id)
+        row = self.model.select(*record_columns(self.model)).where(self.model.id == record_id).namedtuples().first()
         if row is None:
             abort(404, message=f"There is no {self.type} with id {record_id!r}.")
         if media == CSV:
-            return self.csv(self.model.select().where(self.model.id == record_id), self.sort_keys(None), current_dataset())
+            return self.csv(self.model.select(*record_columns(self.model)).where(self.model.id == record_id), self.sort_keys(None), current_dataset())
         data = represent(self.name, [row])[0]
         if media == JSONLD:
             return Response(orjson.dumps(to_jsonld(data)), mimetype=JSONLD)
@@ -215,7 +216,9 @@ class Collection:
         return body
 
     def csv(self, query, keys, dataset):
-        response = Response(stream_with_context(stream_csv(self.name, self.record_schema, keyset_batches(query, keys))), mimetype=CSV)
+        response = Response(stream_with_context(stream_csv(self.name, self.record_schema, keyset_batches(query.namedtuples(), keys))), mimetype=CSV)
+        # A stream has no length to give: werkzeug would read the whole export into memory to find one.
+        response.automatically_set_content_length = False
         response.headers["Content-Disposition"] = f'attachment; filename="civicfacts-{self.name}-{dataset.version}.csv"'
         representation = hashlib.sha256(f"{dataset.version} {request.full_path} csv".encode()).hexdigest()[:32]
         response.set_etag(representation)

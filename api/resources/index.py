@@ -94,12 +94,12 @@ class Search(MethodView):
         """
         negotiate([JSON])
         dataset = current_dataset()
-        hits = search(args["q"], args.get("type"))
+        results = search(args["q"], args.get("type"))
         offset = 0
         if args.get("cursor"):
             offset = _offset(args["cursor"])
         limit = args["limit"]
-        page = hits[offset : offset + limit]
+        page = results.page(offset, limit)
         names = _names(page)
         data = [
             {
@@ -109,13 +109,13 @@ class Search(MethodView):
             }
             for h in page
         ]
-        more = offset + limit < len(hits)
+        more = offset + limit < results.total
         next_url = url_with(cursor=_cursor(offset + limit)) if more else None
         headers = {"Link": f'<{next_url}>; rel="next"'} if next_url else {}
         body = {
             "data": data,
             "links": {"self": request.url, "next": next_url},
-            "meta": {"total": len(hits), "limit": limit, "dataset_version": dataset.version},
+            "meta": {"total": results.total, "limit": limit, "dataset_version": dataset.version},
         }
         return body, 200, headers
 

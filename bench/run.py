@@ -1,0 +1,522 @@
+"""The load benchmark: our API (gunicorn) against Datasette and nginx, on the same data.
+
+    .venv/bin/python -m bench.run --figures 1000,100000 --postgres postgresql://postgres@127.0.0.1:5432/test
+    .venv/bin/python -m bench.run --smoke --data-dir /tmp/x --out /tmp/x/RESULTS.md
+
+For each N: generate the data (cached by dataset version), start every server on a free
+loopback port (ours on SQLite, ours on PostgreSQL, Datasette on the same SQLite file in
+immutable mode), fetch each query once per side (checks 200, saves our bytes, checks that
+both sides select the same rows), start nginx serving our saved bytes as static files, then
+for each query run wrk against each side in turn (interleaved, so a change in the machine's
+background load hits every side alike) while a thread samples the RSS of each server's
+process tree from /proc. Results go to a JSON file (merged by N) and a Markdown report.
+See bench/README.md.
+"""
+
+import argparse
+import datetime
+import http.client
+import importlib.util
+import json
+import os
+import pathlib
+import resource
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import time
+import urllib.parse
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import report as reporting  # noqa: E402
+from bench.generate import dataset_version, generate  # noqa: E402
+from bench.harness import (  # noqa: E402
+    CLK_TCK,
+    DATASETTE,
+    DONE_LUA,
+    HOST,
+    MIX_LUA,
+    RssSampler,
+    Server,
+    _CountLines,
+    free_port,
+    get,
+    get_json,
+    log,
+    machine,
+    machine_busy_ticks,
+    path_of,
+    python_round,
+    unloaded_ms,
+    wrk,
+)
+
+KEYSET_DEPTH = 100
+PAGE = 50
+
+# The fixed request mix: (name, what it asks). Every side answers each with the query below.
+QUERIES = [
+    ("first_page", "first page of /figures (50 rows)"),
+    ("filtered", "figures in one unit overlapping one year (first 50)"),
+    ("keyset_deep", f"page {KEYSET_DEPTH} of /figures by following cursors (50 rows)"),
+    ("record", "one figure by id"),
+    ("search_ko", "search for a 2-syllable Korean word (김장)"),
+    ("search_en", "search for an English word (tourism)"),
+    ("csv", "CSV export, unit=person (N/10 rows: 10^5 at N=10^6)"),
+    ("mix", "the queries above but CSV, round-robin"),
+]
+SEARCH_KO, SEARCH_EN = "김장", "tourism"
+FILTER_UNIT, FILTER_FROM, FILTER_TO = "KRW", "2020-01-01", "2020-12-31"
+CSV_UNIT = "person"
+
+
+def ours_paths(port, depth):
+    """Our request paths; the keyset page is found by following `links.next` from page 1."""
+    q = urllib.parse.quote
+    paths = {
+        "first_page": "/v1/figures",
+        "filtered": f"/v1/figures?unit={FILTER_UNIT}&from={FILTER_FROM}&to={FILTER_TO}",
+        "record": None,
+        "search_ko": f"/v1/search?q={q(SEARCH_KO)}",
+        "search_en": f"/v1/search?q={q(SEARCH_EN)}",
+        "csv": f"/v1/figures?unit={CSV_UNIT}&format=csv",
+        "csv_all": "/v1/figures?format=csv",
+    }
+    page = get_json(port, paths["first_page"])
+    paths["record"] = "/v1/figures/" + page["data"][len(page["data"]) // 2]["id"]
+    path = paths["first_page"]
+    for _ in range(depth - 1):
+        path = path_of(page["links"]["next"])
+        page = get_json(port, path)
+    paths["keyset_deep"] = path
+    return paths
+
+
+def datasette_paths(port, db, record_id, depth):
+    """Datasette's equivalents: its table JSON with column filters, its `_next` keyset token."""
+    q = urllib.parse.quote
+    paths = {
+        "first_page": f"/{db}/figure.json?_size={PAGE}",
+        "filtered": f"/{db}/figure.json?unit_id={FILTER_UNIT}&period_end__gte={FILTER_FROM}&period_start__lte={FILTER_TO}&_size={PAGE}",
+        "record": f"/{db}/figure/{q(record_id)}.json",
+        "search_ko": f"/{db}/search_entry.json?folded__contains={q(SEARCH_KO)}&_size={PAGE}",
+        "search_en": f"/{db}/search_entry.json?folded__contains={q(SEARCH_EN)}&_size={PAGE}",
+        "csv": f"/{db}/figure.csv?unit_id={CSV_UNIT}&_stream=on&_size=max",
+        "csv_all": f"/{db}/figure.csv?_stream=on&_size=max",
+    }
+    path = paths["first_page"]
+    for _ in range(depth - 1):
+        path = path_of(get_json(port, path)["next_url"])
+    paths["keyset_deep"] = path
+    return paths
+
+
+def rows_selected(side, name, status, body):
+    """How many rows the side says the query selects (total for lists, lines for CSV)."""
+    if status != 200 or body is None:
+        return None
+    if name in ("csv", "csv_all"):
+        return body  # counted while streaming
+    data = json.loads(body)
+    if side.startswith("ours"):
+        return (data.get("meta") or {}).get("total", 1 if "data" in data else None)
+    if name == "record":
+        return len(data.get("rows", []))
+    return data.get("filtered_table_rows_count")
+
+
+# -- the run -----------------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.data_dir = pathlib.Path(args.data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        (self.data_dir / "logs").mkdir(exist_ok=True)
+        self.app_bin = pathlib.Path(sys.executable).parent
+        self.have_wrk = shutil.which("wrk") is not None
+        self.have_nginx = shutil.which("nginx") is not None
+        self.use_datasette = not args.no_datasette
+        self.scripts = {}
+
+    def write_scripts(self, tmp):
+        for name, text in (("done", DONE_LUA), ("mix", MIX_LUA)):
+            path = pathlib.Path(tmp) / f"{name}.lua"
+            path.write_text(text)
+            self.scripts[name] = str(path)
+
+    def pg_url(self, n):
+        base, _, _ = self.args.postgres.rpartition("/")
+        return f"{base}/{self.args.pg_prefix}_n{n}"
+
+    def ours(self, side, url, n, server="granian", workers=None, threads=None):
+        port = free_port()
+        argv = [str(self.app_bin / "civicfacts"), "serve", "--host", HOST, "--port", str(port), "--server", server]
+        if workers or self.args.workers:
+            argv += ["--workers", str(workers or self.args.workers)]
+        if threads:
+            argv += ["--threads", str(threads)]
+        env = {"DATABASE_URL": url}
+        if side.endswith("_nocache"):
+            env["CIVICFACTS_RESPONSE_CACHE_BYTES"] = "0"
+        return Server(side, argv, port, env=env, log_path=self.data_dir / "logs" / f"{side}-n{n}.log", ready_path="/v1")
+
+    def datasette(self, sqlite_path, n):
+        port = free_port()
+        argv = [str(DATASETTE), "serve", "-i", str(sqlite_path), "-h", HOST, "-p", str(port),
+                "--setting", "suggest_facets", "off",
+                # Its defaults stop a query after 1 s and a CSV at 100 MB: at 10^6 figures its
+                # search and its full export would fail rather than be measured.
+                "--setting", "sql_time_limit_ms", "120000", "--setting", "max_csv_mb", "0"]
+        return Server("datasette", argv, port, log_path=self.data_dir / "logs" / f"datasette-n{n}.log", ready_path="/-/versions.json")
+
+    def nginx(self, root, bodies, n):
+        """nginx on a loopback port serving each saved body at /q/<query>, config in `root`."""
+        port = free_port()
+        root = pathlib.Path(root)
+        for sub in ("tmp", "logs"):
+            (root / sub).mkdir(exist_ok=True)
+        locations = "\n".join(
+            f"    location = /q/{name} {{ default_type {ctype}; alias {path}; }}" for name, (path, ctype) in bodies.items()
+        )
+        temp = " ".join([])
+        conf = f"""worker_processes {self.args.workers or 2};
+daemon off;
+pid {root}/nginx.pid;
+error_log {root}/logs/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  client_body_temp_path {root}/tmp/body;
+  proxy_temp_path {root}/tmp/proxy;
+  fastcgi_temp_path {root}/tmp/fastcgi;
+  uwsgi_temp_path {root}/tmp/uwsgi;
+  scgi_temp_path {root}/tmp/scgi;{temp}
+  server {{
+    listen {HOST}:{port};
+{locations}
+  }}
+}}
+"""
+        (root / "nginx.conf").write_text(conf)
+        for path in [root, *root.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)  # nginx workers run as nobody when we are root
+        argv = ["nginx", "-e", str(root / "logs" / "error.log"), "-p", str(root), "-c", str(root / "nginx.conf")]
+        return Server("nginx", argv, port, log_path=self.data_dir / "logs" / f"nginx-n{n}.log", ready_path="/q/record")
+
+    def generate(self, n):
+        sqlite_path = self.data_dir / f"n{n}.db"
+        timings = {}
+        log(f"N={n}: generating SQLite {sqlite_path}")
+        timings["sqlite"] = generate(f"sqlite:///{sqlite_path}", n, log=lambda *a: log(*a))
+        if self.args.postgres:
+            log(f"N={n}: generating PostgreSQL {self.pg_url(n)}")
+            timings["postgres"] = generate(self.pg_url(n), n, log=lambda *a: log(*a))
+        return sqlite_path, timings
+
+    def run_n(self, n):
+        sqlite_path, generation = self.generate(n)
+        depth = max(1, min(KEYSET_DEPTH, n // PAGE))
+        result = {"figures": n, "dataset_version": dataset_version(n, 1), "generation": generation,
+                  "keyset_depth": depth, "started": datetime.datetime.now().isoformat(timespec="seconds"),
+                  "connections": self.args.connections, "duration_s": self.args.duration, "queries": {}, "rounds": self.args.rounds,
+                  "tool": "wrk" if self.have_wrk else "python"}
+        servers = {"ours_sqlite": self.ours("ours_sqlite", f"sqlite:///{sqlite_path}", n)}
+        if not self.args.smoke:
+            servers["ours_sqlite_nocache"] = self.ours("ours_sqlite_nocache", f"sqlite:///{sqlite_path}", n)
+        if self.args.postgres:
+            servers["ours_postgres"] = self.ours("ours_postgres", self.pg_url(n), n, threads=self.args.pg_threads)
+            if not self.args.smoke:
+                servers["ours_postgres_nocache"] = self.ours("ours_postgres_nocache", self.pg_url(n), n, threads=self.args.pg_threads)
+        if self.use_datasette:
+            servers["datasette"] = self.datasette(sqlite_path, n)
+        tmp = tempfile.mkdtemp(prefix="civicfacts-bench-")
+        os.chmod(tmp, 0o755)  # nginx's workers (nobody, when we are root) must reach the files below it
+        try:
+            self.write_scripts(tmp)
+            for name, server in servers.items():
+                log(f"starting {name} on port {server.port}")
+                server.start()
+                result.setdefault("idle_rss_kib", {})[name] = server.rss_kib()
+            paths = {}
+            for side, server in servers.items():
+                if side.startswith("ours") and not side.endswith("_nocache"):
+                    paths[side] = ours_paths(server.port, depth)
+            for side in servers:
+                if side.endswith("_nocache"):
+                    paths[side] = paths[side.removesuffix("_nocache")]  # cursors are signed alike on both
+            if "datasette" in servers:
+                record_id = paths["ours_sqlite"]["record"].rsplit("/", 1)[1]
+                db_name = sqlite_path.stem
+                paths["datasette"] = datasette_paths(servers["datasette"].port, db_name, record_id, depth)
+            result["paths"] = paths
+            bodies = self.fetch_once(servers, paths, result, pathlib.Path(tmp))
+            if self.have_nginx and not self.args.no_nginx:
+                servers["nginx"] = self.nginx(pathlib.Path(tmp) / "www", bodies, n)
+                log(f"starting nginx on port {servers['nginx'].port}")
+                servers["nginx"].start()
+                paths["nginx"] = {name: f"/q/{name}" for name in bodies}
+            self.check_cache(servers, paths)
+            for name, _ in QUERIES:
+                if self.args.smoke and name != "mix":
+                    continue  # the smoke run: one load round, the mix
+                rounds = {}
+                for k in range(1 if self.args.smoke else self.args.rounds):
+                    # Each round in the opposite order of the one before: drift in the background load evens out.
+                    order = list(servers.items()) if k % 2 == 0 else list(servers.items())[::-1]
+                    for side, server in order:
+                        if name == "mix":
+                            side_paths = [paths[side][q] for q, _ in QUERIES if q not in ("csv", "mix") and q in paths[side]]
+                        elif name in paths[side] and not (name == "csv" and side.endswith("_nocache")):
+                            side_paths = [paths[side][name]]  # CSV streams, so it is never cached anyway
+                        else:
+                            continue
+                        rounds.setdefault(side, []).append(self.measure(name, side, server, servers, side_paths))
+                result["queries"][name] = {side: merge_rounds(outs) for side, outs in rounds.items()}
+            if not self.args.smoke and not self.args.no_csv_all:
+                self.csv_all(servers, paths, result)
+        finally:
+            for server in servers.values():
+                server.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+        result["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
+        return result
+
+    def server_matrix(self, n):
+        """The same app under each server, worker and thread count, on each database."""
+        databases = [("SQLite", f"sqlite:///{self.data_dir / f'n{n}.db'}")]
+        if self.args.postgres:
+            databases.append(("PostgreSQL", self.pg_url(n)))
+        servers = ["granian"] + (["gunicorn"] if importlib.util.find_spec("gunicorn") else [])
+        configs = [(server, 2, threads) for server in servers for threads in (1, 4)] + [("granian", 2, 2)]
+        rows, tmp = [], tempfile.mkdtemp(prefix="civicfacts-bench-")
+        self.write_scripts(tmp)
+        try:
+            for database, url in databases:
+                for server_name, workers, threads in configs:
+                    for nocache in (False, True):
+                        side = "matrix_nocache" if nocache else "matrix"
+                        server = self.ours(side, url, n, server=server_name, workers=workers, threads=threads)
+                        try:
+                            server.start()
+                            paths = ours_paths(server.port, 1)
+                            for name in (("filtered", "search_ko") if nocache else ("record", "first_page")):
+                                log(f"  servers: {server_name} {workers}x{threads} {database}{' cache off' if nocache else ''}")
+                                out = self.measure(name, side, server, {side: server}, [paths[name]])
+                                rows.append({"server": server_name, "database": database, "workers": workers, "threads": threads,
+                                             "nocache": nocache, "query": name, "result": out})
+                        finally:
+                            server.stop()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return {"figures": n, "rows": rows}
+
+    def check_cache(self, servers, paths):
+        """Our cached sides must answer a repeat from the cache, the others must not."""
+        for side, server in servers.items():
+            if not side.startswith("ours"):
+                continue
+            want = None if side.endswith("_nocache") else "hit"
+            for _ in range(8):  # each worker process has a cache of its own: ask until one has it
+                _, headers, _ = get(server.port, paths[side]["record"])
+                state = headers.get("x-cache")
+                if state == want:
+                    break
+            if state != want:
+                raise RuntimeError(f"{side}: a repeated request answered X-Cache {state!r}, expected {want!r}")
+
+    def fetch_once(self, servers, paths, result, tmp):
+        """Each query once per side: status, bytes and rows selected; our bytes saved for nginx."""
+        www = tmp / "www"
+        www.mkdir()
+        bodies = {}
+        checks = result.setdefault("checks", {})
+        for name, _ in QUERIES:
+            if name == "mix":
+                continue
+            for side, server in servers.items():
+                path = paths[side][name]
+                started = time.perf_counter()
+                if name == "csv":
+                    target = www / f"{name}.body" if side == "ours_sqlite" else None
+                    with open(target, "wb") if target else _NullContext() as f:
+                        counter = _CountLines(f)
+                        status, headers, size = get(server.port, path, sink=counter)
+                    selected = counter.lines - 1 if status == 200 else None
+                else:
+                    status, headers, body = get(server.port, path)
+                    size = len(body)
+                    selected = rows_selected(side, name, status, body)
+                    if side == "ours_sqlite":
+                        (www / f"{name}.body").write_bytes(body)
+                if status != 200:
+                    raise RuntimeError(f"{side} {path}: HTTP {status}")
+                if side == "ours_sqlite":
+                    bodies[name] = (www / f"{name}.body", headers.get("content-type", "application/octet-stream").split(";")[0])
+                checks.setdefault(name, {})[side] = {"bytes": size, "rows_selected": selected,
+                                                     "first_ms": round((time.perf_counter() - started) * 1000, 1)}
+            log(f"  {name}: " + ", ".join(f"{s} {c['bytes']} B, {c['rows_selected']} rows" for s, c in checks[name].items()))
+        return bodies
+
+    def measure(self, name, side, server, servers, side_paths):
+        csv = name == "csv"
+        conns = min(self.args.connections, 2) if csv else self.args.connections
+        service_ms = None if name == "mix" else unloaded_ms(server.port, side_paths[0])
+        duration = self.args.duration
+        if csv and service_ms:
+            duration = int(min(60, max(duration, 3 * service_ms / 1000 * conns)))
+        timeout = 120 if csv else 30
+        sampler = RssSampler(server.proc.pid)
+        before = self._cpu_snapshot(servers)
+        load_before = float(pathlib.Path("/proc/loadavg").read_text().split()[0])
+        sampler.start()
+        try:
+            if self.have_wrk:
+                out = wrk(server.port, side_paths, conns, duration, timeout, self.scripts)
+            else:
+                out = python_round(server.port, side_paths, min(duration, 2))
+        finally:
+            peak = sampler.stop()
+        out.update(self._cpu_delta(before, self._cpu_snapshot(servers)))
+        out.update(connections=conns, duration_s=duration, unloaded_ms=service_ms, peak_rss_kib=peak, peak_one_rss_kib=sampler.peak_one_rss_kib,
+                   loadavg_before=load_before)
+        errors = f" ERRORS {out['errors']}" if out["errors_total"] else ""
+        log(f"  {name:12} {side:14} {out['rps']:9.1f} req/s  p50 {out['latency_us']['p50'] / 1000:8.1f} ms  "
+            f"p99 {out['latency_us']['p99'] / 1000:8.1f} ms  rss {peak / 1024:7.1f} MiB  others' cpu {out['others_cpu']:.0%}{errors}")
+        return out
+
+    def _cpu_snapshot(self, servers):
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        return {"t": time.monotonic(), "busy": machine_busy_ticks(),
+                "servers": sum(s.cpu_ticks() for s in servers.values()),
+                "self": (children.ru_utime + children.ru_stime + me.ru_utime + me.ru_stime) * CLK_TCK}
+
+    def _cpu_delta(self, a, b):
+        wall = b["t"] - a["t"]
+        capacity = wall * CLK_TCK * (os.cpu_count() or 1)
+        ours = (b["servers"] - a["servers"]) + (b["self"] - a["self"])
+        others = max(0.0, (b["busy"] - a["busy"]) - ours)
+        return {"machine_cpu": (b["busy"] - a["busy"]) / capacity if capacity else 0.0,
+                "others_cpu": others / capacity if capacity else 0.0}
+
+    def csv_all(self, servers, paths, result):
+        """Every figure as CSV, one request per side, timed to the last byte, RSS sampled."""
+        out = result["queries"].setdefault("csv_all", {})
+        for side, server in servers.items():
+            if side == "nginx" or side.endswith("_nocache"):
+                continue
+            idle = server.rss_kib()
+            sampler = RssSampler(server.proc.pid)
+            sampler.start()
+            started = time.perf_counter()
+            counter = _CountLines()
+            try:
+                status, _, size = get(server.port, paths[side]["csv_all"], timeout=1800, sink=counter)
+                error = None if status == 200 else f"HTTP {status}"
+            except (OSError, http.client.HTTPException) as exc:
+                status, size, error = None, None, f"{exc.__class__.__name__}: {exc}"
+            seconds = time.perf_counter() - started
+            peak = sampler.stop()
+            rows = counter.lines - 1 if counter.lines else 0
+            complete = error is None and rows == result["figures"]
+            out[side] = {"seconds": seconds, "bytes": size, "rows": rows, "peak_rss_kib": peak, "peak_one_rss_kib": sampler.peak_one_rss_kib,
+                         "idle_rss_kib": idle, "error": error,
+                         "complete": complete, "rows_per_s": rows / seconds if seconds else 0.0}
+            log(f"  csv_all      {side:14} {rows} rows in {seconds:.1f}s, rss {peak / 1024:.1f} MiB"
+                + ("" if complete else f" INCOMPLETE ({error or 'rows missing'})"))
+
+
+def merge_rounds(outs):
+    """One side's rounds as one: requests over total time, the mean p50, the worst p99."""
+    if len(outs) == 1:
+        return outs[0]
+    merged = dict(outs[-1])
+    seconds = sum(o["duration_us"] for o in outs) / 1e6
+    merged["requests"] = sum(o["requests"] for o in outs)
+    merged["rps"] = merged["requests"] / seconds if seconds else 0.0
+    merged["errors_total"] = sum(o["errors_total"] for o in outs)
+    merged["peak_rss_kib"] = max(o["peak_rss_kib"] for o in outs)
+    merged["others_cpu"] = statistics.mean(o["others_cpu"] for o in outs)
+    merged["machine_cpu"] = statistics.mean(o["machine_cpu"] for o in outs)
+    merged["latency_us"] = {
+        "p50": statistics.mean(o["latency_us"]["p50"] for o in outs),
+        "p90": statistics.mean(o["latency_us"]["p90"] for o in outs),
+        "p99": max(o["latency_us"]["p99"] for o in outs),
+        "max": max(o["latency_us"]["max"] for o in outs),
+    }
+    merged["rounds"] = [{"rps": o["rps"], "p50_us": o["latency_us"]["p50"], "p99_us": o["latency_us"]["p99"]} for o in outs]
+    return merged
+
+
+class _NullContext:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="civicfacts load benchmark (see bench/README.md)")
+    parser.add_argument("--figures", default="1000,100000,1000000", help="comma list of N")
+    parser.add_argument("--postgres", default=None, help="a PostgreSQL server URL (any database); ours also runs on it")
+    parser.add_argument("--pg-prefix", default="civicfacts_bench", help="our databases there are <prefix>_n<N>")
+    parser.add_argument("--connections", type=int, default=4, help="wrk connections (CSV: at most 2)")
+    parser.add_argument("--duration", type=int, default=5, help="seconds of wrk per query, side and round")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per query, each in the opposite order of the last")
+    parser.add_argument("--workers", type=int, default=None, help="server workers (default: civicfacts serve's)")
+    parser.add_argument("--pg-threads", type=int, default=None, help="threads per worker on PostgreSQL (default: civicfacts serve's)")
+    parser.add_argument("--servers-at", type=int, default=100000, help="N at which to compare servers, workers and threads (0: skip)")
+    parser.add_argument("--data-dir", default=str(BENCH / "data"))
+    parser.add_argument("--results", default=None, help="JSON results, merged by N (default DATA_DIR/results.json)")
+    parser.add_argument("--out", default=str(BENCH / "RESULTS.md"), help="the Markdown report")
+    parser.add_argument("--no-datasette", action="store_true")
+    parser.add_argument("--no-nginx", action="store_true")
+    parser.add_argument("--no-csv-all", action="store_true", help="skip the CSV of every figure")
+    parser.add_argument("--fresh", action="store_true", help="start the results file anew instead of merging")
+    parser.add_argument("--smoke", action="store_true", help="CI: small N, one load round, no Datasette")
+    args = parser.parse_args(argv)
+    # Stopped from outside (a CI timeout, ^C): leave through the finally blocks that stop the servers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if args.smoke:
+        args.figures = args.figures if argv and "--figures" in argv else "500"
+        args.no_datasette = True
+        args.duration = 1
+    if not args.no_datasette and not DATASETTE.exists():
+        parser.error(f"{DATASETTE} is missing: make bench installs it (bench/requirements.txt)")
+    if not args.smoke and not shutil.which("wrk"):
+        parser.error("wrk is missing: apt-get install wrk nginx")
+    results_path = pathlib.Path(args.results or pathlib.Path(args.data_dir) / "results.json")
+    bench = Bench(args)
+    results = {"runs": {}}
+    if results_path.exists() and not args.fresh:
+        results = json.loads(results_path.read_text())
+    results["machine"] = machine(args.postgres)
+    results["smoke"] = args.smoke
+    sizes = [int(x) for x in args.figures.split(",") if x.strip()]
+    for n in sizes:
+        results["runs"][str(n)] = bench.run_n(n)
+        if n == args.servers_at and not args.smoke:
+            results["servers"] = bench.server_matrix(n)
+        results_path.parent.mkdir(parents=True, exist_ok=True)
+        results_path.write_text(json.dumps(results, indent=1, ensure_ascii=False))
+        pathlib.Path(args.out).write_text(reporting.render(results), encoding="utf-8")
+        log(f"wrote {results_path} and {args.out}")
+    results["machine"]["loadavg_at_end"] = pathlib.Path("/proc/loadavg").read_text().split()[:3]
+    results_path.write_text(json.dumps(results, indent=1, ensure_ascii=False))
+    pathlib.Path(args.out).write_text(reporting.render(results), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

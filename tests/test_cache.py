@@ -1,0 +1,138 @@
+"""The response cache: a hit is the miss's answer exactly, costs one query, and never outlives
+the dataset version it was made from; the connection pool hands connections back."""
+
+import shutil
+
+from playhouse.test_utils import count_queries
+
+from api import create_app
+from api import models as m
+from api.cache import EXTENSION, ResponseCache
+from api.db import db
+from api.load import load
+from api.seeds import read_seeds
+from tests.conftest import SEEDS, ValidatingClient
+
+RECORD = "/v1/figures/kimjang-festival-2023-sales-amount"
+PATHS = ["/v1", "/v1/units", "/v1/figures?limit=5", RECORD, "/v1/search?q=김장", "/v1/events?include=figures", "/v1/openapi.json"]
+
+
+def raw_get(client, *args, **kwargs):
+    """A request the contract cannot check (a CSV body), read to the end and closed."""
+    response = client._client.get(*args, **kwargs)
+    response.get_data()
+    response.close()
+    return response
+
+
+def comparable(response):
+    headers = {k: v for k, v in response.headers.items() if k not in ("Date", "X-Cache")}
+    return response.status_code, headers, response.get_data()
+
+
+def test_a_hit_is_the_miss_byte_for_byte_and_costs_one_query(client):
+    for path in PATHS:
+        miss = client.get(path)
+        assert miss.headers["X-Cache"] == "miss", path
+        with count_queries() as counter:
+            hit = client.get(path)
+        assert hit.headers["X-Cache"] == "hit", path
+        assert comparable(hit) == comparable(miss), path
+        assert counter.count == 1, (path, counter.count)  # the dataset version, nothing else
+
+
+def test_hits_are_conditional_and_answer_head(client):
+    etag = client.get(RECORD).headers["ETag"]
+    again = client.get(RECORD, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.headers["X-Cache"] == "hit"
+    assert again.get_data() == b""
+    head = client.head(RECORD)
+    assert head.status_code == 200 and head.headers["X-Cache"] == "hit" and head.get_data() == b""
+    assert head.headers["Content-Length"] == str(len(client.get(RECORD).get_data()))
+
+
+def test_what_the_body_depends_on_is_part_of_the_key(client):
+    json_body = client.get("/v1/figures?limit=2").get_data()
+    other_host = client.get("/v1/figures?limit=2", headers={"Host": "api.example.org"})
+    assert other_host.headers["X-Cache"] == "miss"
+    assert b"api.example.org" in other_host.get_data() and b"api.example.org" not in json_body
+    forwarded = client.get("/v1/figures?limit=2", headers={"X-Forwarded-Proto": "https"})
+    assert forwarded.headers["X-Cache"] == "miss"
+    csv = raw_get(client, "/v1/figures?limit=2", headers={"Accept": "text/csv"})
+    assert csv.mimetype == "text/csv" and csv.headers["X-Cache"] == "miss"
+    again = raw_get(client, "/v1/figures?limit=2", headers={"Accept": "text/csv"})
+    assert again.headers["X-Cache"] == "hit" and again.get_data() == csv.get_data()
+
+
+def test_errors_and_streams_too_big_for_an_entry_are_not_kept(loaded, openapi):
+    app = create_app({"DATABASE_URL": loaded, "RESPONSE_CACHE_ENTRY_BYTES": 4000})
+    client = ValidatingClient(app.test_client(), openapi)
+    for _ in range(2):
+        assert client.get("/v1/figures/no-such-figure").headers.get("X-Cache") == "miss"
+        assert client.get("/v1/figures?limit=0").headers.get("X-Cache") == "miss"
+        csv = raw_get(client, "/v1/figures?format=csv")
+        assert csv.mimetype == "text/csv" and csv.headers.get("X-Cache") == "miss" and len(csv.get_data()) > 4000
+    assert not app.extensions[EXTENSION].entries
+
+
+def test_a_reload_is_seen_at_once(migrated, openapi, tmp_path):
+    a = read_seeds(SEEDS)
+    b_dir = tmp_path / "seeds-b"
+    shutil.copytree(SEEDS, b_dir)
+    for path in b_dir.glob("07_*.yaml"):
+        path.unlink()
+    b = read_seeds(b_dir)
+    with db.obj.connection_context():
+        load(a, db.obj)
+    client = ValidatingClient(create_app({"DATABASE_URL": migrated}).test_client(), openapi)
+    for _ in range(2):
+        assert client.get("/v1/sources?limit=500").get_json()["meta"]["dataset_version"] == a.version
+    from api.db import open_database
+
+    writer = open_database(migrated)
+    with writer.bind_ctx(m.ALL_MODELS), writer.connection_context():
+        load(b, writer)
+    writer.close()
+    body = client.get("/v1/sources?limit=500")
+    assert body.headers["X-Cache"] == "miss"
+    assert body.get_json()["meta"]["dataset_version"] == b.version
+
+
+def test_the_cache_stays_within_its_bytes():
+    cache = ResponseCache(max_bytes=10_000, max_entry_bytes=4_000)
+    for i in range(100):
+        cache.put(("v", i), 200, [("Content-Type", "application/json")], b"x" * 1000)
+        assert cache.size <= 10_000
+    assert len(cache.entries) < 10 and ("v", 99) in cache.entries and ("v", 0) not in cache.entries
+    cache.put(("v", "big"), 200, [], b"x" * 5000)
+    assert ("v", "big") not in cache.entries
+
+
+def test_rate_limiting_turns_the_cache_off(loaded):
+    app = create_app({"DATABASE_URL": loaded, "RATE_LIMIT": "1000/minute"})
+    assert EXTENSION not in app.extensions
+    response = app.test_client().get(RECORD)
+    assert response.status_code == 200 and "X-Cache" not in response.headers
+
+
+def test_pooled_connections_go_back_to_the_pool(client):
+    for path in PATHS * 3:
+        client.get(path)
+    assert not db.obj._in_use, "a request kept its connection"
+
+
+def test_walking_the_pages_of_a_list_counts_it_once(client):
+    counted, url, pages = 0, "/v1/figures?limit=4&sort=id", 0
+    while url:
+        with count_queries() as counter:
+            body = client.get(url).get_json()
+        counted += sum("COUNT(" in q.msg[0] for q in counter.get_queries())
+        url, pages = body["links"]["next"], pages + 1
+    assert pages > 3 and counted == 1
+
+
+def test_a_csv_export_streams_rather_than_being_read_into_memory_first(client):
+    response = client._client.get("/v1/figures?format=csv")
+    assert response.is_streamed and "Content-Length" not in response.headers
+    assert response.get_data().decode("utf-8-sig").startswith("id,type,name_ko")
+    response.close()
