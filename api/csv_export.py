@@ -18,7 +18,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def columns(schema):
     """The flat column names for a record schema, in its field order."""
     out = []
-    for name, field in schema().fields.items():
+    for name in schema().fields:
         if name == "name":
             out += ["name_ko", "name_en", "name_en_translated"]
         elif name == "sources":
@@ -27,8 +27,6 @@ def columns(schema):
             out += ["period_start", "period_end"]
         elif name in ("eligibility", "benefits"):
             out += [f"{name}_ko", f"{name}_en"]
-        elif isinstance(field, fields.Nested) or isinstance(field, fields.List):
-            out.append(name)
         else:
             out.append(name)
     return out
@@ -49,57 +47,81 @@ def _item(value):
     return str(value)
 
 
-def flatten(record):
-    row = {}
-    for key, value in record.items():
-        if key == "name":
-            row.update(name_ko=value["ko"], name_en=value["en"], name_en_translated=value["en_translated"])
-        elif key == "sources":
-            row["source"] = LIST_SEPARATOR.join(dict.fromkeys(c["source"] for c in value))
-            row["evidence"] = QUOTE_SEPARATOR.join(c["evidence"] for c in value)
-        elif key == "period":
-            row.update(period_start=(value or {}).get("start"), period_end=(value or {}).get("end"))
-        elif key == "eligibility":
-            row.update(eligibility_ko=(value or {}).get("ko"), eligibility_en=(value or {}).get("en"))
-        elif key == "benefits":
-            row["benefits_ko"] = LIST_SEPARATOR.join(b["ko"] for b in value)
-            row["benefits_en"] = LIST_SEPARATOR.join(b["en"] for b in value)
-        elif isinstance(value, list):
-            row[key] = LIST_SEPARATOR.join(_item(v) for v in value)
-        elif isinstance(value, dict):
-            row[key] = value.get("id")
-        else:
-            row[key] = value
-    return row
-
-
-def _text(value):
-    """A cell. Numbers are written out in full (33.6, never 3.36e1), text is guarded: a spreadsheet
-    may run a cell starting with = + - @ (or a tab or CR) as a formula, so such text gets a leading
-    apostrophe (OWASP's advice), which makes the cell text. Only text: a number's cell is never altered."""
+def _string(value):
+    """A text cell, guarded: a spreadsheet may run a cell starting with = + - @ (or a tab or CR) as a
+    formula, so such text gets a leading apostrophe (OWASP's advice), which makes the cell text."""
     if value is None:
         return ""
-    if value is True or value is False:
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return format(Decimal(repr(value)), "f")
-    if isinstance(value, int):
-        return str(value)
     text = str(value)
     return "'" + text if text[:1] in FORMULA_STARTS else text
 
 
+def _number(value):
+    """A number's cell, written out in full (33.6, never 3.36e1) and never altered."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return format(Decimal(repr(value)), "f")
+    return str(value)
+
+
+def _boolean(value):
+    return "" if value is None else ("true" if value else "false")
+
+
+def _part(key, part, cell=_string):
+    return lambda record: cell((record[key] or {}).get(part))
+
+
+def _joined(key, item, separator=LIST_SEPARATOR):
+    return lambda record: _string(separator.join(item(value) for value in record[key]))
+
+
+def _sources(record):
+    return _string(LIST_SEPARATOR.join(dict.fromkeys(c["source"] for c in record["sources"])))
+
+
+def _cell(key, field):
+    if isinstance(field, fields.List):
+        return _joined(key, _item)
+    if isinstance(field, fields.Nested):
+        return _part(key, "id")
+    if isinstance(field, fields.Boolean):
+        return lambda record: _boolean(record[key])
+    if isinstance(field, fields.Number):
+        return lambda record: _number(record[key])
+    return lambda record: _string(record[key])
+
+
+def cells(schema):
+    """One function per column of `columns(schema)`, each making that column's cell from a
+    represented record: the schema is read once per export, not once per row."""
+    out = []
+    for key, field in schema().fields.items():
+        if key == "name":
+            out += [_part(key, "ko"), _part(key, "en"), _part(key, "en_translated", _boolean)]
+        elif key == "sources":
+            out += [_sources, _joined(key, lambda c: c["evidence"], QUOTE_SEPARATOR)]
+        elif key == "period":
+            out += [_part(key, "start"), _part(key, "end")]
+        elif key == "eligibility":
+            out += [_part(key, "ko"), _part(key, "en")]
+        elif key == "benefits":
+            out += [_joined(key, lambda b: b["ko"]), _joined(key, lambda b: b["en"])]
+        else:
+            out.append(_cell(key, field))
+    return out
+
+
 def stream(collection, schema, batches):
     """Yield the CSV text: BOM and header, then one chunk per batch of rows (pagination.Batch)."""
-    names = columns(schema)
+    makers = cells(schema)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(names)
+    writer.writerow(columns(schema))
     yield BOM + buffer.getvalue()
     for rows in batches:
         buffer.seek(0)
         buffer.truncate()
-        for record in represent(collection, rows, getattr(rows, "ids", None)):
-            flat = flatten(record)
-            writer.writerow([_text(flat.get(name)) for name in names])
+        writer.writerows([make(record) for make in makers] for record in represent(collection, rows, getattr(rows, "ids", None)))
         yield buffer.getvalue()

@@ -16,6 +16,7 @@ from peewee import BooleanField, DateField, DecimalField, ForeignKeyField, Integ
 from api import models as m
 from api.csv_export import BOM, columns, stream
 from api.pagination import keyset_batches
+from api.records import fetched, record_columns
 from api.resources import events, figures, organisations, people, places, programmes, sources
 from api.schemas import DateText, ExactNumber
 from api.spec import INFO
@@ -53,7 +54,8 @@ def collection_csv(name):
     """The chunks of one collection's CSV, exactly as `/v1/{name}?format=csv` streams it."""
     collection = COLLECTIONS[name]
     keys = collection.sort_keys(None)
-    return stream(name, collection.record_schema, keyset_batches(collection.model.select(), keys))
+    rows = collection.model.select(*record_columns(collection.model)).namedtuples()
+    return stream(name, collection.record_schema, keyset_batches(rows, keys, fetch=fetched))
 
 
 def _cell(value):

@@ -171,12 +171,13 @@ def _position(row, keys):
     return [getattr(row, expression.column_name) for expression, _ in keys]  # records.record_columns' tuples
 
 
-def keyset_batches(query, keys, size=None):
+def keyset_batches(query, keys, size=None, fetch=list):
     """`query` in the order of `keys`, as Batches of at most `size` (BATCH) rows, each one query.
 
     What streams the whole of a table (CSV, downloads) in bounded memory on either backend:
     psycopg's default cursor fetches a whole result at once, so one unbounded SELECT would
-    hold every row. Rows may be model instances, dicts (`.dicts()`) or named tuples. Each
+    hold every row. Rows may be model instances, dicts (`.dicts()`) or named tuples, each
+    batch read by `fetch` (records.fetched reads named tuples faster than peewee). Each
     batch gets the query time limit afresh (the limit is per query, as on PostgreSQL).
     """
     from api.db import renew_deadline
@@ -189,7 +190,7 @@ def keyset_batches(query, keys, size=None):
     while True:
         renew_deadline()
         page = (ordered if last is None else ordered.where(after(keys, last))).limit(size)
-        batch = Batch(page)
+        batch = Batch(fetch(page))
         if not batch:
             return
         if with_ids:

@@ -20,7 +20,7 @@ from api.csv_export import stream as stream_csv
 from api.http import CSV, JSON, negotiate
 from api.jsonld import JSONLD, SCHEMA_ORG_TYPES, to_jsonld
 from api.pagination import CursorError, after, check_position, decode_cursor, encode_cursor, keyset_batches, order_by
-from api.records import fetch, record_columns, represent
+from api.records import fetch, fetched, record_columns, represent
 from api.search import matching_ids
 
 COMMON_SORT = ("id", "name_ko", "name_en", "page_order")
@@ -216,7 +216,8 @@ class Collection:
         return body
 
     def csv(self, query, keys, dataset):
-        response = Response(stream_with_context(stream_csv(self.name, self.record_schema, keyset_batches(query.namedtuples(), keys))), mimetype=CSV)
+        batches = keyset_batches(query.namedtuples(), keys, fetch=fetched)
+        response = Response(stream_with_context(stream_csv(self.name, self.record_schema, batches)), mimetype=CSV)
         # A stream has no length to give: werkzeug would read the whole export into memory to find one.
         response.automatically_set_content_length = False
         response.headers["Content-Disposition"] = f'attachment; filename="civicfacts-{self.name}-{dataset.version}.csv"'
