@@ -21,10 +21,23 @@ off, or its header would be replayed.
 
 Bounded per process by total bytes (least recently used goes first), so memory stays flat
 however many distinct URLs are asked for.
+
+A streamed export too big for an entry is kept on disk instead (`ExportStore`): written to a
+file as it is sent, renamed into place once it has been sent whole, and served from the file
+the next time, in chunks, with its length. The files are bounded by total bytes too, are
+shared by the workers of one machine, and are only ever found under the current version.
 """
 
 import collections
+import hashlib
+import json
+import logging
+import os
+import pathlib
+import shutil
+import tempfile
 import threading
+import uuid
 
 from flask import current_app, g, request
 from peewee import DatabaseError, InterfaceError
@@ -32,9 +45,13 @@ from werkzeug.wrappers import Response
 
 from api import models as m
 from api.db import db
+from api.http import FileBody
+
+log = logging.getLogger(__name__)
 
 EXTENSION = "civicfacts_cache"
 COUNTS = "civicfacts_counts"
+EXPORTS = "civicfacts_exports"
 MARK = "civicfacts.cache_version"  # set in the WSGI environ by mark_cacheable
 HIT_HEADER = "X-Cache"  # hit or miss: lets the benchmark and a curious operator tell
 # Written out once: building it with peewee on every request would cost more than running it.
@@ -115,12 +132,121 @@ def mark_cacheable(response):
     return response
 
 
+class ExportStore:
+    """Streamed responses kept as files, by (version, request key): what is too big to keep in
+    memory (a CSV export of 10^5 rows is 40 MB) but costs seconds to make again. A file is written
+    under a temporary name while the response streams and renamed into place (atomic on POSIX)
+    only once it was sent whole, so no request is served half a file; its headers go beside it.
+    The least recently served go first once the files pass `max_bytes`, and nothing is written
+    while the disk has less than twice that free: the store never fills a disk."""
+
+    def __init__(self, directory, max_bytes, scope):
+        self.directory, self.max_bytes, self.scope = pathlib.Path(directory), max_bytes, scope
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def _base(self, version, key):
+        # The database URL is part of the name: apps on other databases may share the folder.
+        return self.directory / hashlib.sha256(repr((self.scope, version, key)).encode()).hexdigest()
+
+    def open(self, version, key):
+        """(status, headers, open file) kept for this request, or None."""
+        base = self._base(version, key)
+        try:
+            handle = open(base.with_suffix(".body"), "rb")
+        except FileNotFoundError:
+            return None
+        try:
+            meta = json.loads(base.with_suffix(".json").read_text(encoding="utf-8"))
+            os.utime(handle.fileno())  # served now: the last to be dropped
+        except (OSError, ValueError):
+            handle.close()
+            return None
+        return meta["status"], [tuple(header) for header in meta["headers"]], handle
+
+    def writer(self, version, key, status, headers):
+        """A _Spill for this response, or None when the disk is short of space."""
+        try:
+            if shutil.disk_usage(self.directory).free < 2 * self.max_bytes:
+                return None
+        except OSError:
+            return None
+        return _Spill(self, self._base(version, key), status, headers)
+
+    def trim(self):
+        """Drop the least recently served files until the rest fit in `max_bytes`."""
+        kept = []
+        for body in self.directory.glob("*.body"):
+            try:
+                info = body.stat()
+            except FileNotFoundError:  # another worker dropped it meanwhile
+                continue
+            kept.append((info.st_mtime, info.st_size, body))
+        total = sum(size for _, size, _ in kept)
+        for _, size, body in sorted(kept, key=lambda item: item[0]):
+            if total <= self.max_bytes:
+                break
+            body.unlink(missing_ok=True)
+            body.with_suffix(".json").unlink(missing_ok=True)
+            total -= size
+
+
+class _Spill:
+    """One response being written to the store. Any OSError (a full disk, a folder gone) gives
+    up the file, never the response."""
+
+    def __init__(self, store, base, status, headers):
+        self.store, self.base, self.size = store, base, 0
+        self.meta = {"status": status, "headers": headers}
+        self.partial = store.directory / f".{uuid.uuid4().hex}.partial"
+        self.file = None
+
+    def write(self, data):
+        if self.partial is None:
+            return
+        self.size += len(data)
+        try:
+            if self.size > self.store.max_bytes:
+                raise OSError("larger than the whole store")
+            if self.file is None:
+                self.file = open(self.partial, "wb")
+            self.file.write(data)
+        except OSError as exc:
+            log.warning("not keeping an export on disk: %s", exc)
+            self.abandon()
+
+    def finish(self):
+        if self.partial is None:
+            return
+        try:
+            if self.file is None:
+                self.file = open(self.partial, "wb")
+            self.file.close()
+            meta = self.store.directory / f".{uuid.uuid4().hex}.partial-json"
+            meta.write_text(json.dumps(self.meta), encoding="utf-8")
+            os.replace(meta, self.base.with_suffix(".json"))
+            os.replace(self.partial, self.base.with_suffix(".body"))
+            self.partial = None
+            self.store.trim()
+        except OSError as exc:
+            log.warning("not keeping an export on disk: %s", exc)
+            self.abandon()
+
+    def abandon(self):
+        if self.file is not None:
+            self.file.close()
+        if self.partial is not None:
+            self.partial.unlink(missing_ok=True)
+        self.partial = None
+
+
 class _Tee:
     """A streamed body passed through chunk by chunk and kept on the side while it stays under
-    `limit` bytes; when it has been sent whole, `done(body)` gets it. Memory stays bounded."""
+    `limit` bytes; when it has been sent whole, `done(body)` gets it. Past `limit`, what was kept
+    goes to `spill` (a _Spill, or None: then it is let go) and so does the rest, and the spill is
+    finished only if the body was sent whole. Memory stays bounded."""
 
-    def __init__(self, body, limit, done):
-        self.body, self.limit, self.done = body, limit, done
+    def __init__(self, body, limit, done, spill=None):
+        self.body, self.limit, self.done, self.spill = body, limit, done, spill
         self.chunks, self.size = [], 0
 
     def __iter__(self):
@@ -129,21 +255,30 @@ class _Tee:
                 self.size += len(chunk)
                 if self.size <= self.limit:
                     self.chunks.append(chunk)
-                else:
-                    self.chunks = None  # too big to keep: let go of what was kept so far
+                else:  # too big to keep in memory: let go of what was kept so far
+                    if self.spill is not None:
+                        self.spill.write(b"".join([*self.chunks, chunk]))
+                    self.chunks = None
+            elif self.spill is not None:
+                self.spill.write(chunk)
             yield chunk
         if self.chunks is not None:
             self.done(b"".join(self.chunks))
-        self.chunks = None
+        elif self.spill is not None:
+            self.spill.finish()
+        self.chunks = self.spill = None
 
     def close(self):
+        if self.spill is not None:  # the client went away before the end: no file of half a body
+            self.spill.abandon()
+            self.spill = None
         if hasattr(self.body, "close"):
             self.body.close()
 
 
 class CachingMiddleware:
-    def __init__(self, app, cache):
-        self.app, self.cache = app, cache
+    def __init__(self, app, cache, exports=None):
+        self.app, self.cache, self.exports = app, cache, exports
 
     def current_version(self):
         """The version the database holds now, or None when it cannot say (Flask then answers)."""
@@ -163,6 +298,13 @@ class CachingMiddleware:
         if entry is not None:
             status, headers, body, _ = entry
             response = Response(body, status=status, headers=headers)
+            response.headers[HIT_HEADER] = "hit"
+            return response.make_conditional(environ)(environ, start_response)
+        kept = None if version is None or self.exports is None else self.exports.open(version, key)
+        if kept is not None:
+            status, headers, handle = kept
+            response = Response(FileBody(handle), status=status, headers=headers, direct_passthrough=True)
+            response.content_length = os.fstat(handle.fileno()).st_size
             response.headers[HIT_HEADER] = "hit"
             return response.make_conditional(environ)(environ, start_response)
         if method != "GET":
@@ -186,8 +328,9 @@ class CachingMiddleware:
         def keep(data):
             self.cache.put((version, key), int(status.split(" ", 1)[0]), kept, data)
 
-        if streamed:  # a CSV export: kept too if it turns out small, never held in memory if not
-            return _Tee(body, self.cache.max_entry_bytes, keep)
+        if streamed:  # a CSV export: kept in memory if it turns out small, on disk if not
+            spill = None if self.exports is None else self.exports.writer(version, key, int(status.split(" ", 1)[0]), kept)
+            return _Tee(body, self.cache.max_entry_bytes, keep, spill)
         chunks = list(body)  # not streamed: the body is in memory already
         if hasattr(body, "close"):
             body.close()
@@ -237,6 +380,22 @@ def init_app(app):
     cache = ResponseCache(max_bytes, int(app.config.get("RESPONSE_CACHE_ENTRY_BYTES", 4 << 20)))
     app.extensions[EXTENSION] = cache
     app.extensions[COUNTS] = CountCache()
+    app.extensions[EXPORTS] = exports = export_store(app)
     app.after_request(mark_cacheable)
-    app.wsgi_app = CachingMiddleware(app.wsgi_app, cache)
+    app.wsgi_app = CachingMiddleware(app.wsgi_app, cache, exports)
     return cache
+
+
+def export_store(app):
+    """The disk store of big exports, or None when it is turned off or its folder cannot be made."""
+    max_bytes = int(app.config.get("EXPORT_CACHE_BYTES", 0))
+    if max_bytes <= 0:
+        return None
+    configured = app.config.get("EXPORTS_DIR")
+    # By default one folder per user: another user's folder in the shared temp dir is not ours to write.
+    directory = configured or pathlib.Path(tempfile.gettempdir()) / f"civicfacts-exports-{os.getuid()}"
+    try:
+        return ExportStore(directory, max_bytes, app.config["DATABASE_URL"])
+    except OSError as exc:
+        log.warning("big exports are not kept on disk: %s", exc)
+        return None

@@ -22,6 +22,10 @@ def from_environment():
         "DATABASE_POOL_SIZE": int(os.environ.get("CIVICFACTS_DB_POOL_SIZE", "16")),
         # Bytes of responses kept per process, per dataset version (api/cache.py); 0 turns it off.
         "RESPONSE_CACHE_BYTES": int(os.environ.get("CIVICFACTS_RESPONSE_CACHE_BYTES", str(64 << 20))),
+        # Bytes of big CSV exports kept on disk per machine, per dataset version; 0 turns it off.
+        "EXPORT_CACHE_BYTES": int(os.environ.get("CIVICFACTS_EXPORT_CACHE_BYTES", str(1 << 30))),
+        # Where they are kept; unset: a folder in the system's temp dir.
+        "EXPORTS_DIR": os.environ.get("CIVICFACTS_EXPORTS_DIR") or None,
         "CURSOR_SECRET": os.environ.get("CIVICFACTS_CURSOR_SECRET", "civicfacts-cursor"),
         # Where the dataset downloads are built and kept; unset: a folder in the system's temp dir.
         "DOWNLOADS_DIR": os.environ.get("CIVICFACTS_DOWNLOADS_DIR") or None,

@@ -34,7 +34,7 @@ from peewee import SchemaManager, SqliteDatabase
 from api import models as m
 from api.datapackage import files, table_keys
 from api.db import without_time_limit
-from api.http import negotiate
+from api.http import FileBody, negotiate
 from api.pagination import keyset_batches
 from api.resources.collection import CivicBlueprint, current_dataset, documents_errors
 from api.schemas import StrictQuerySchema
@@ -155,26 +155,6 @@ def built(kind, dataset):
             if old != path:
                 old.unlink(missing_ok=True)
         return handle
-
-
-class FileBody:
-    """A response body read from an open file in chunks, never whole. It closes the file when
-    the server closes the body, or else when it is collected: a client that never reads the
-    body (a HEAD, a test) must not leave a file handle behind."""
-
-    CHUNK = 1 << 16
-
-    def __init__(self, handle):
-        self.handle = handle
-
-    def __iter__(self):
-        while chunk := self.handle.read(self.CHUNK):
-            yield chunk
-
-    def close(self):
-        self.handle.close()
-
-    __del__ = close
 
 
 def send(kind, mimetype):

@@ -105,15 +105,18 @@ def csv_all_table(run):
     if not rows:
         return []
     lines = ["", f"CSV of every figure ({run['figures']} rows), one request per side, timed to the last byte:", "",
-             "| side | seconds | rows/s | MiB sent | memory MiB before | peak memory MiB | largest process RSS MiB | complete |",
-             "|---|---:|---:|---:|---:|---:|---:|---|"]
+             "| side | seconds | rows/s | MiB sent | memory MiB before | peak memory MiB | largest process RSS MiB | complete | again, seconds |",
+             "|---|---:|---:|---:|---:|---:|---:|---|---:|"]
     for side, label in SIDES.items():
         out = rows.get(side)
         if out:
             size = f"{out['bytes'] / 1048576:.0f}" if out.get("bytes") else "–"
+            again = f"{out['repeat_seconds']:.1f} ({out.get('repeat_cache')})" if "repeat_seconds" in out else "–"
             lines.append(f"| {label} | {out['seconds']:.1f} | {out['rows_per_s']:.0f} | {size} | {mib(out.get('idle_rss_kib'))} | "
                          f"{mib(out['peak_rss_kib'])} | {mib(out.get('peak_one_rss_kib'))} | "
-                         f"{'yes' if out['complete'] else 'NO: ' + str(out.get('error') or 'rows missing')} |")
+                         f"{'yes' if out['complete'] else 'NO: ' + str(out.get('error') or 'rows missing')} | {again} |")
+    lines += ["", "The first request makes the export; ours writes it to disk as it streams (api/cache.py), so the "
+              "same export again is sent from that file (`again`). The target is judged on the first."]
     return lines
 
 
@@ -238,6 +241,8 @@ def targets(results):
             rss_ok = out["peak_rss_kib"] * 1024 < 200e6
             faster = d is not None and d["complete"] and out["complete"] and out["seconds"] < d["seconds"]
             vs = f"{out['seconds']:.1f} s vs Datasette {d['seconds']:.1f} s" if d else f"{out['seconds']:.1f} s"
+            if "repeat_seconds" in out:
+                vs += f"; the same export again, from disk: {out['repeat_seconds']:.1f} s"
             lines.append(f"   - {SIDES[side]}: peak {out['peak_rss_kib'] / 1024:.0f} MiB, {mib(out.get('idle_rss_kib'))} MiB before the export "
                          f"({verdict(rss_ok)}), {vs} ({verdict(faster)})"
                          + ("" if out["complete"] else " — INCOMPLETE"))

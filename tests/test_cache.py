@@ -7,7 +7,7 @@ from playhouse.test_utils import count_queries
 
 from api import create_app
 from api import models as m
-from api.cache import EXTENSION, ResponseCache
+from api.cache import EXPORTS, EXTENSION, ResponseCache
 from api.db import db
 from api.load import load
 from api.seeds import read_seeds
@@ -19,7 +19,7 @@ PATHS = ["/v1", "/v1/units", "/v1/figures?limit=5", RECORD, "/v1/search?q=김장
 
 def raw_get(client, *args, **kwargs):
     """A request the contract cannot check (a CSV body), read to the end and closed."""
-    response = client._client.get(*args, **kwargs)
+    response = getattr(client, "_client", client).get(*args, **kwargs)
     response.get_data()
     response.close()
     return response
@@ -65,7 +65,7 @@ def test_what_the_body_depends_on_is_part_of_the_key(client):
 
 
 def test_errors_and_streams_too_big_for_an_entry_are_not_kept(loaded, openapi):
-    app = create_app({"DATABASE_URL": loaded, "RESPONSE_CACHE_ENTRY_BYTES": 4000})
+    app = create_app({"DATABASE_URL": loaded, "RESPONSE_CACHE_ENTRY_BYTES": 4000, "EXPORT_CACHE_BYTES": 0})
     client = ValidatingClient(app.test_client(), openapi)
     for _ in range(2):
         assert client.get("/v1/figures/no-such-figure").headers.get("X-Cache") == "miss"
@@ -136,3 +136,94 @@ def test_a_csv_export_streams_rather_than_being_read_into_memory_first(client):
     assert response.is_streamed and "Content-Length" not in response.headers
     assert response.get_data().decode("utf-8-sig").startswith("id,type,name_ko")
     response.close()
+
+
+# --- exports too big for memory, kept on disk ---------------------------------------------
+
+EXPORT = "/v1/figures?format=csv"
+
+
+def export_app(url, directory, **config):
+    """An app whose every export of more than 4000 bytes goes to the disk store in `directory`."""
+    return create_app({"DATABASE_URL": url, "RESPONSE_CACHE_ENTRY_BYTES": 4000, "EXPORTS_DIR": str(directory), **config})
+
+
+def kept_files(directory):
+    return sorted(p.name for p in directory.iterdir())
+
+
+def test_an_export_too_big_for_memory_is_served_from_disk_the_second_time(loaded, openapi, tmp_path):
+    app = export_app(loaded, tmp_path / "exports")
+    client = ValidatingClient(app.test_client(), openapi)
+    miss = raw_get(client, EXPORT)
+    assert miss.headers["X-Cache"] == "miss" and "Content-Length" not in miss.headers and len(miss.get_data()) > 4000
+    with count_queries() as counter:
+        hit = raw_get(client, EXPORT)
+    assert hit.headers["X-Cache"] == "hit" and counter.count == 1  # the dataset version, nothing else
+    assert hit.get_data() == miss.get_data()
+    assert hit.headers["Content-Length"] == str(len(miss.get_data()))  # a file has a length to give
+    same = ("Content-Type", "Content-Disposition", "ETag", "Cache-Control", "Content-Security-Policy")
+    assert {k: hit.headers.get(k) for k in same} == {k: miss.headers.get(k) for k in same}
+    assert not app.extensions[EXTENSION].entries  # on disk, not in memory
+    assert [name.rsplit(".", 1)[1] for name in kept_files(tmp_path / "exports")] == ["body", "json"]
+    again = raw_get(client, EXPORT, headers={"If-None-Match": miss.headers["ETag"]})
+    assert again.status_code == 304 and again.headers["X-Cache"] == "hit" and again.get_data() == b""
+    head = client._client.head(EXPORT)
+    assert head.status_code == 200 and head.headers["X-Cache"] == "hit" and head.get_data() == b""
+
+
+def test_an_export_cut_short_is_not_kept(loaded, tmp_path):
+    directory = tmp_path / "exports"
+    client = export_app(loaded, directory).test_client()
+    response = client.get(EXPORT, buffered=False)
+    chunks = iter(response.response)
+    next(chunks), next(chunks)  # the header row and the first batch: past 4000 bytes, so spilling
+    assert any(name.endswith(".partial") for name in kept_files(directory))
+    response.close()  # the client went away
+    assert kept_files(directory) == []
+    assert raw_get(client, EXPORT).headers["X-Cache"] == "miss"
+
+
+def test_a_reload_is_not_answered_from_an_older_export(migrated, tmp_path):
+    from api.db import open_database
+
+    seeds = read_seeds(SEEDS)
+    writer = open_database(migrated)
+    with writer.bind_ctx(m.ALL_MODELS), writer.connection_context():
+        load(seeds, writer)
+    client = export_app(migrated, tmp_path / "exports").test_client()
+    first = raw_get(client, EXPORT)
+    assert raw_get(client, EXPORT).headers["X-Cache"] == "hit"
+    with writer.bind_ctx(m.ALL_MODELS), writer.connection_context():
+        load(seeds, writer)  # the same seeds again: a new Dataset row, a new load time
+    writer.close()
+    after = raw_get(client, EXPORT)
+    assert after.headers["X-Cache"] == "miss" and after.headers["ETag"] == first.headers["ETag"]
+    assert raw_get(client, EXPORT).headers["X-Cache"] == "hit"
+
+
+def test_the_disk_store_stays_within_its_bytes(loaded, tmp_path):
+    directory = tmp_path / "exports"
+    one = len(raw_get(export_app(loaded, tmp_path / "sizing").test_client(), EXPORT).get_data())
+    app = export_app(loaded, directory, EXPORT_CACHE_BYTES=int(one * 2.5))
+    client = app.test_client()
+    paths = [EXPORT, f"{EXPORT}&sort=id", f"{EXPORT}&sort=-id", f"{EXPORT}&sort=value"]
+    for path in paths:
+        assert raw_get(client, path).headers["X-Cache"] == "miss"
+        sizes = [p.stat().st_size for p in directory.glob("*.body")]
+        assert sum(sizes) <= int(one * 2.5)
+    assert len(list(directory.glob("*.body"))) == 2
+    assert raw_get(client, paths[-1]).headers["X-Cache"] == "hit"  # the last kept, the first dropped
+    assert raw_get(client, paths[0]).headers["X-Cache"] == "miss"
+    assert app.extensions[EXPORTS].max_bytes == int(one * 2.5)
+
+
+def test_a_store_that_cannot_write_still_sends_the_whole_export(loaded, tmp_path):
+    directory = tmp_path / "exports"
+    client = export_app(loaded, directory).test_client()
+    expected = raw_get(export_app(loaded, tmp_path / "other").test_client(), EXPORT).get_data()
+    shutil.rmtree(directory)  # a temp folder cleaned away under a running server
+    response = raw_get(client, EXPORT)
+    assert response.status_code == 200 and response.get_data() == expected
+    assert raw_get(client, EXPORT).headers["X-Cache"] == "miss"
+    assert not directory.exists()
