@@ -126,8 +126,10 @@ def request_key(environ):
 
 def mark_cacheable(response):
     """after_request: note, for the middleware, the version a cacheable response was made from."""
-    # A file sent as it is (a download, which api.downloads keeps on disk) is not copied here.
-    if request.method == "GET" and response.status_code == 200 and not response.direct_passthrough:
+    # A file sent as it is (a download, which api.downloads keeps on disk) is not copied here, nor
+    # what was made without the database (the docs): it is cheap, and it is served while the
+    # database is down, when no version can be read to keep it under.
+    if request.method == "GET" and response.status_code == 200 and not response.direct_passthrough and "db_transaction" in g:
         request.environ[MARK] = (version_of(read_dataset()), response.is_streamed)
     return response
 

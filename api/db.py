@@ -33,11 +33,14 @@ def _pool_options(pool_size):
     return {"max_connections": pool_size, "stale_timeout": POOL_STALE_SECONDS, "timeout": POOL_WAIT_SECONDS}
 
 
-def open_database(url, readonly=False, pool_size=0):
+def open_database(url, readonly=False, pool_size=0, statement_timeout_ms=0):
     """A peewee Database for `url` (sqlite:///path or postgresql://...).
 
     `readonly` opens SQLite with mode=ro (the file itself refuses writes) and PostgreSQL
-    with default_transaction_read_only, so no request can write. `pool_size` > 0 keeps
+    with default_transaction_read_only, so no request can write, and with
+    `statement_timeout_ms` as every statement's limit: a query outside a request's own
+    transaction (the response cache's check of the dataset version) must not wait for a
+    lock for ever either. `pool_size` > 0 keeps
     up to that many connections open between requests (playhouse.pool): a SQLite
     connection reads the schema again each time it is opened and a PostgreSQL one costs
     a handshake, which would be most of the time a cached response takes.
@@ -57,15 +60,17 @@ def open_database(url, readonly=False, pool_size=0):
     options = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT}
     if readonly:
         options["options"] = "-c default_transaction_read_only=on"
+        if statement_timeout_ms:
+            options["options"] += f" -c statement_timeout={int(statement_timeout_ms)}"
         if pool_size:
             settings = parse(url)
             return PooledPostgresqlDatabase(settings.pop("database"), **settings, **options, **_pool_options(pool_size))
     return connect(url, **options)
 
 
-def bind(url, readonly=False, pool_size=0):
+def bind(url, readonly=False, pool_size=0, statement_timeout_ms=0):
     """Point the shared proxy at the database named by `url` and return it."""
-    database = open_database(url, readonly=readonly, pool_size=pool_size)
+    database = open_database(url, readonly=readonly, pool_size=pool_size, statement_timeout_ms=statement_timeout_ms)
     previous = db.obj
     if isinstance(previous, PooledDatabase) and previous is not database:
         previous.close_all()  # nothing uses them once the proxy points elsewhere

@@ -220,6 +220,11 @@ def test_a_frozen_postgres_is_503_within_the_connect_timeout_then_recovers(own_p
     """A server that accepts connections and never answers (here: its postmaster stopped with
     SIGSTOP) is the unreachable case that hangs a naive client; connect_timeout ends the wait."""
     client = serving(own_postgres)
+    # A frozen postmaster takes no new connection, but the backends of open ones still answer:
+    # the pool's connections would go on serving. Close them, so the next request must connect.
+    from api.db import db
+
+    db.obj.close_idle()
     pid = own_postgres.postmaster_pid()
     os.kill(pid, signal.SIGSTOP)
     try:
