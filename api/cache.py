@@ -53,6 +53,7 @@ EXTENSION = "civicfacts_cache"
 COUNTS = "civicfacts_counts"
 EXPORTS = "civicfacts_exports"
 MARK = "civicfacts.cache_version"  # set in the WSGI environ by mark_cacheable
+SEEN = "civicfacts.version_seen"  # the version the middleware read before the request
 HIT_HEADER = "X-Cache"  # hit or miss: lets the benchmark and a curious operator tell
 # Written out once: building it with peewee on every request would cost more than running it.
 DATASET_SQL = 'SELECT "id", "version", "loaded_at", "seeds_dir" FROM "dataset" ORDER BY "id" DESC LIMIT 1'
@@ -126,11 +127,14 @@ def request_key(environ):
 
 def mark_cacheable(response):
     """after_request: note, for the middleware, the version a cacheable response was made from."""
-    # A file sent as it is (a download, which api.downloads keeps on disk) is not copied here, nor
-    # what was made without the database (the docs): it is cheap, and it is served while the
-    # database is down, when no version can be read to keep it under.
-    if request.method == "GET" and response.status_code == 200 and not response.direct_passthrough and "db_transaction" in g:
-        request.environ[MARK] = (version_of(read_dataset()), response.is_streamed)
+    # A file sent as it is (a download, which api.downloads keeps on disk) is not copied here.
+    if request.method == "GET" and response.status_code == 200 and not response.direct_passthrough:
+        # What was made without the database (the docs, the spec) goes under the version the
+        # middleware read before the request: reading it again here would make a down database
+        # a 500 on pages that are meant to be served while it is down.
+        version = version_of(read_dataset()) if "db_transaction" in g else request.environ.get(SEEN)
+        if version is not None:
+            request.environ[MARK] = (version, response.is_streamed)
     return response
 
 
@@ -311,6 +315,7 @@ class CachingMiddleware:
             return response.make_conditional(environ)(environ, start_response)
         if method != "GET":
             return self.app(environ, start_response)
+        environ[SEEN] = version
         return self._miss(environ, start_response, key)
 
     def _miss(self, environ, start_response, key):

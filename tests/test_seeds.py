@@ -19,6 +19,7 @@ import yaml
 from click.testing import CliRunner
 from peewee import AutoField, ForeignKeyField
 
+from api import load as api_load
 from api import models as m
 from api.cli import main
 from api.db import open_database
@@ -610,14 +611,18 @@ def test_a_failure_in_the_middle_of_the_write_changes_nothing(migrated, good, go
     new_seeds = read_seeds(good.path)
     seen = {}
 
-    def fail_halfway(*args, **kwargs):
+    real_insert = api_load._insert
+
+    def fail_halfway(database, model, rows):
+        if model is not m.Figure:
+            return real_insert(database, model, rows)
         # by now the old rows are deleted and the tables before Figure are written anew
         seen["sources"] = m.Source.select().count()
         seen["datasets"] = m.Dataset.select().count()
         seen["note"] = m.Organisation.get_by_id(changed_id).note
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(m.Figure, "insert_many", fail_halfway)
+    monkeypatch.setattr(api_load, "_insert", fail_halfway)
     with pytest.raises(RuntimeError, match="disk is full"):
         load_direct(new_seeds)
 
@@ -631,10 +636,14 @@ def test_a_failure_in_the_middle_of_a_cli_load_changes_nothing(migrated, good, g
     before = snapshot(migrated)
     good.change("figures", lambda r: r.update(note="changed"))
 
-    def fail(*args, **kwargs):
-        raise RuntimeError("connection lost")
+    real_insert = api_load._insert
 
-    monkeypatch.setattr(m.FigureSubject, "insert_many", fail)
+    def fail(database, model, rows):
+        if model is m.FigureSubject:
+            raise RuntimeError("connection lost")
+        return real_insert(database, model, rows)
+
+    monkeypatch.setattr(api_load, "_insert", fail)
     result = cli("load", "--database", migrated, good.path)
     assert result.exit_code != 0
     assert isinstance(result.exception, RuntimeError)
