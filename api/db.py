@@ -27,6 +27,37 @@ POOL_STALE_SECONDS = 300
 POOL_WAIT_SECONDS = 5
 
 
+# A pooled PostgreSQL connection given back this recently is handed out again without a ping.
+POOL_TRUST_SECONDS = 1.0
+
+
+class TrustingPostgresqlPool(PooledPostgresqlDatabase):
+    """playhouse.pool pings an idle PostgreSQL connection (`SELECT 1`, a round trip) every time
+    it is handed out: on a cached response, that was half of what the request asked of the
+    database. A connection given back less than POOL_TRUST_SECONDS ago, idle and open as far as
+    the driver knows, is handed out without the ping. If the server dropped it meanwhile (a
+    restart), the request that gets it fails with 503, like any request during a restart, and the
+    pool discards it when it comes back; older connections are still pinged."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._given_back = {}
+
+    def _can_reuse(self, conn):
+        reusable = super()._can_reuse(conn)
+        if reusable:
+            self._given_back[self.conn_key(conn)] = time.monotonic()
+        return reusable
+
+    def _is_closed(self, conn):
+        given_back = self._given_back.pop(self.conn_key(conn), None)
+        adapter = self._adapter
+        if given_back is not None and time.monotonic() - given_back < POOL_TRUST_SECONDS:
+            if not conn.closed and adapter.txn_status(conn) == adapter.txn_idle:
+                return False
+        return super()._is_closed(conn)
+
+
 def _pool_options(pool_size):
     # max_connections: at most this many at once per process (one per serving thread
     # suffices); a request past that waits up to POOL_WAIT_SECONDS for one to come back.
@@ -64,7 +95,7 @@ def open_database(url, readonly=False, pool_size=0, statement_timeout_ms=0):
             options["options"] += f" -c statement_timeout={int(statement_timeout_ms)}"
         if pool_size:
             settings = parse(url)
-            return PooledPostgresqlDatabase(settings.pop("database"), **settings, **options, **_pool_options(pool_size))
+            return TrustingPostgresqlPool(settings.pop("database"), **settings, **options, **_pool_options(pool_size))
     return connect(url, **options)
 
 

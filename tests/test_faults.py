@@ -235,3 +235,49 @@ def test_a_frozen_postgres_is_503_within_the_connect_timeout_then_recovers(own_p
     finally:
         os.kill(pid, signal.SIGCONT)
     assert_recovers(client)
+
+
+# --- the pool's trust in a connection just given back ---------------------------------
+
+
+def pooled_postgres(loaded):
+    if not loaded.startswith("postgresql"):
+        pytest.skip("the trusting pool is PostgreSQL's")
+    client = create_app({"DATABASE_URL": loaded}).test_client()
+    from api.db import TrustingPostgresqlPool, db
+
+    assert isinstance(db.obj, TrustingPostgresqlPool)
+    return client, db.obj
+
+
+def test_a_connection_given_back_just_now_is_handed_out_without_a_ping(loaded, monkeypatch):
+    client, pool = pooled_postgres(loaded)
+    pings = []
+    real = type(pool._adapter).is_connection_closed
+    monkeypatch.setattr(type(pool._adapter), "is_connection_closed", lambda self, conn: pings.append(1) or real(self, conn))
+    assert client.get("/v1/figures?limit=5").status_code == 200
+    assert client.get("/v1/figures?limit=5").status_code == 200
+    assert pings == []
+    monkeypatch.setattr("api.db.POOL_TRUST_SECONDS", 0)  # every connection too old to trust: pinged again
+    assert client.get("/v1/figures?limit=5").status_code == 200
+    assert pings
+
+
+def test_a_trusted_connection_the_server_dropped_costs_no_500(loaded):
+    client, pool = pooled_postgres(loaded)
+    assert client.get("/v1/figures?limit=5").status_code == 200
+    backends = [conn.info.backend_pid for _, _, conn in pool._connections]
+    assert backends, "the request gave its connection back to the pool"
+    import psycopg
+
+    with psycopg.connect(loaded, autocommit=True) as admin:
+        for pid in backends:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    statuses = []
+    for _ in range(4):
+        response = client.get("/v1/figures?limit=5")
+        statuses.append(response.status_code)
+        if response.status_code == 503:
+            assert response.mimetype == "application/problem+json"
+    assert set(statuses) <= {200, 503} and statuses[-2:] == [200, 200], statuses
+    assert all(conn.info.backend_pid not in backends for _, _, conn in pool._connections)
