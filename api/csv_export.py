@@ -17,19 +17,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def columns(schema):
     """The flat column names for a record schema, in its field order."""
-    out = []
-    for name in schema().fields:
-        if name == "name":
-            out += ["name_ko", "name_en", "name_en_translated"]
-        elif name == "sources":
-            out += ["source", "evidence"]
-        elif name == "period":
-            out += ["period_start", "period_end"]
-        elif name in ("eligibility", "benefits"):
-            out += [f"{name}_ko", f"{name}_en"]
-        else:
-            out.append(name)
-    return out
+    return [name for name, _ in _layout(schema)]
 
 
 def _item(value):
@@ -93,32 +81,34 @@ def _cell(key, field):
     return lambda record: _string(record[key])
 
 
-def cells(schema):
-    """One function per column of `columns(schema)`, each making that column's cell from a
-    represented record: the schema is read once per export, not once per row."""
+def _layout(schema):
+    """(column name, function making that column's cell from a represented record), in the
+    schema's field order: nested names, quotes, periods and texts are spread over columns."""
     out = []
     for key, field in schema().fields.items():
         if key == "name":
-            out += [_part(key, "ko"), _part(key, "en"), _part(key, "en_translated", _boolean)]
+            out += [("name_ko", _part(key, "ko")), ("name_en", _part(key, "en")),
+                    ("name_en_translated", _part(key, "en_translated", _boolean))]
         elif key == "sources":
-            out += [_sources, _joined(key, lambda c: c["evidence"], QUOTE_SEPARATOR)]
+            out += [("source", _sources), ("evidence", _joined(key, lambda c: c["evidence"], QUOTE_SEPARATOR))]
         elif key == "period":
-            out += [_part(key, "start"), _part(key, "end")]
+            out += [("period_start", _part(key, "start")), ("period_end", _part(key, "end"))]
         elif key == "eligibility":
-            out += [_part(key, "ko"), _part(key, "en")]
+            out += [("eligibility_ko", _part(key, "ko")), ("eligibility_en", _part(key, "en"))]
         elif key == "benefits":
-            out += [_joined(key, lambda b: b["ko"]), _joined(key, lambda b: b["en"])]
+            out += [("benefits_ko", _joined(key, lambda b: b["ko"])), ("benefits_en", _joined(key, lambda b: b["en"]))]
         else:
-            out.append(_cell(key, field))
+            out.append((key, _cell(key, field)))
     return out
 
 
 def stream(collection, schema, batches):
     """Yield the CSV text: BOM and header, then one chunk per batch of rows (pagination.Batch)."""
-    makers = cells(schema)
+    layout = _layout(schema)
+    makers = [make for _, make in layout]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(columns(schema))
+    writer.writerow([name for name, _ in layout])
     yield BOM + buffer.getvalue()
     for rows in batches:
         buffer.seek(0)
