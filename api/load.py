@@ -132,9 +132,9 @@ def _insert(database, model, rows):
     columns = ", ".join(f'"{field.column_name}"' for field in fields)
     marks = ", ".join([database.param] * len(fields))
     sql = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'
-    defaults = [field.default() if callable(field.default) else field.default for field in defaulted]
-    params = [[field.db_value(row[field.name]) for field in given] + [field.db_value(d) for field, d in zip(defaulted, defaults, strict=True)]
-              for row in rows]
+    # The same for every row: converted once.
+    defaults = [field.db_value(field.default() if callable(field.default) else field.default) for field in defaulted]
+    params = [[field.db_value(row[field.name]) for field in given] + defaults for row in rows]
     database.cursor().executemany(sql, params)
 
 
