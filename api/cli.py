@@ -19,7 +19,7 @@ def database_option(command):
 
 
 def open_bound(database_url):
-    from api.db import bind
+    from api.store.db import bind
 
     return bind(database_url or config.from_environment()["DATABASE_URL"])
 
@@ -50,7 +50,7 @@ def migrate(database_url):
 
 
 def read_or_exit(seeds_dir):
-    from api.seeds import SeedError, read_seeds
+    from api.ingest.read import SeedError, read_seeds
 
     try:
         seeds = read_seeds(seeds_dir)
@@ -81,7 +81,7 @@ def check(seeds_dir):
 @click.argument("seeds_dir", default="seeds", type=click.Path(file_okay=False))
 def load(database_url, seeds_dir):
     """Validate SEEDS_DIR and replace the database's content with it, all or nothing."""
-    from api.load import load as load_seeds
+    from api.ingest.load import load as load_seeds
 
     seeds = read_or_exit(seeds_dir)
     database = open_bound(database_url)
@@ -100,7 +100,7 @@ def load(database_url, seeds_dir):
 def spec(check, output):
     """Write the OpenAPI document generated from the code to OUTPUT (openapi.yaml)."""
     from api import create_app
-    from api.spec import spec_yaml
+    from api.web.openapi import spec_yaml
 
     text = spec_yaml(create_app({"DATABASE_URL": "sqlite:///:memory:"}))
     path = pathlib.Path(output)

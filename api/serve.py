@@ -17,7 +17,7 @@ import http
 
 import orjson
 
-from api.errors import PROBLEM_JSON, problem_body
+from api.web.errors import PROBLEM_JSON, problem_body
 
 SERVERS = ("granian", "gunicorn")
 MAX_REQUEST_LINE = 8190  # gunicorn's ceiling for limit_request_line

@@ -6,7 +6,7 @@
 The database is migrated with the app's own migrations and filled through its models'
 tables, columns and field conversions (bench/synthetic.py says what the records are), so the
 benchmark measures the schema the app really has. Search entries and the search index are
-built with api.search and api.search_index, as the loader builds them, so /v1/search and
+built with api.query.search and api.query.search_index, as the loader builds them, so /v1/search and
 `?q=` work on the synthetic data as on the seeds. The rows go in through the driver's bulk
 path (executemany on SQLite, COPY on PostgreSQL) in one transaction, secondary indexes
 built once at the end.
@@ -25,9 +25,9 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from api import models as m  # noqa: E402
-from api.search import FIELD_WEIGHTS, fold  # noqa: E402
-from api.search_index import IndexBuilder, record_number  # noqa: E402
+from api.query.search import FIELD_WEIGHTS, fold  # noqa: E402
+from api.query.search_index import IndexBuilder, record_number  # noqa: E402
+from api.store import models as m  # noqa: E402
 from bench.synthetic import GENERATOR_VERSION, Generator  # noqa: E402
 
 RECORD_FIELDS = ["id", "name_ko", "name_en", "name_en_translated", "other_names", "note", "position"]
@@ -182,8 +182,8 @@ def ensure_postgres_database(url):
 def generate(url, figures, seed=1, force=False, log=print):
     """Fill the database at `url`; returns {"version", "rows", "seconds", "skipped"}."""
     from api.cli import migration_runner
-    from api.db import db
-    from api.seeds import now
+    from api.ingest.load import now
+    from api.store.db import db
 
     postgres = url.startswith("postgres")
     if postgres:
@@ -246,7 +246,7 @@ def generate(url, figures, seed=1, force=False, log=print):
                 if record_type == "sources":
                     writer.write(m.Citation, LINK_FIELDS[m.Citation], held_citations)
                 log(f"  {record_type}: {total} ({time.perf_counter() - started:.0f}s, {writer.rows} rows so far)")
-            m.Dataset.create(version=version, loaded_at=now(), seeds_dir=None)
+            m.Dataset.create(version=version, loaded_at=now())
             log(f"  indexes ({time.perf_counter() - started:.0f}s)")
             for sql in indexes:
                 database.execute_sql(sql)

@@ -23,7 +23,7 @@ the same rows.
 
 import datetime
 
-from api import models as m
+from api.store import models as m
 
 GENERATOR_VERSION = 3  # bump when the rows change, so cached databases are rebuilt
 

@@ -21,7 +21,7 @@ def explorer_app(loaded, tmp_path):
 
     app = create_app({"DATABASE_URL": loaded, "TESTING": True, "DOWNLOADS_DIR": str(tmp_path / "downloads")})
     yield app
-    from api.db import db
+    from api.store.db import db
 
     if not db.is_closed():
         db.close()

@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from api.db import bind, open_database
+from api.store.db import bind, open_database
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -107,7 +107,7 @@ def migrated(database_url):
 
 @pytest.fixture(scope="session")
 def seed_set():
-    from api.seeds import read_seeds
+    from api.ingest.read import read_seeds
 
     return read_seeds(SEEDS)
 
@@ -115,8 +115,8 @@ def seed_set():
 @pytest.fixture
 def loaded(migrated, seed_set):
     """The migrated database with the real seeds loaded; yields its URL."""
-    from api.db import db
-    from api.load import load
+    from api.ingest.load import load
+    from api.store.db import db
 
     with db.obj.connection_context():
         load(seed_set, db.obj)
@@ -207,7 +207,7 @@ def app(loaded):
 
     app = create_app({"DATABASE_URL": loaded, "TESTING": True})
     yield app
-    from api.db import db
+    from api.store.db import db
 
     if not db.is_closed():
         db.close()

@@ -13,10 +13,11 @@ import time
 
 import pytest
 
-from api import create_app, guard
-from api.db import db, open_database
-from api.resources.docs import PAGE
+from api import create_app
 from api.serve import SERVERS
+from api.store.db import db, open_database
+from api.web import guard
+from api.web.resources.docs import PAGE
 from tests.conftest import ValidatingClient
 from tests.routes import ROUTE_PATHS, concrete
 

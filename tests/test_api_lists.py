@@ -8,8 +8,8 @@ from urllib.parse import unquote
 import pytest
 from playhouse.test_utils import count_queries
 
-from api import models as m
-from api.db import open_database
+from api.store import models as m
+from api.store.db import open_database
 
 FIGURE_COUNT = 28
 COLLECTION_COUNTS = {
@@ -406,7 +406,7 @@ def test_a_page_costs_the_same_number_of_queries_whatever_its_size(client):
             with count_queries() as counter:
                 body = get_json(client, f"/v1/{collection}?limit={limit}")
             assert len(body["data"]) == min(limit, count)
-            # The total is counted once per filter and dataset version (api.cache), so leave it out.
+            # The total is counted once per filter and dataset version (api.web.response_cache), so leave it out.
             costs[limit] = sum("COUNT(" not in q.msg[0] for q in counter.get_queries())
         assert costs[5] == costs[50], (collection, costs)
         assert costs[50] <= 12, (collection, costs)

@@ -6,11 +6,12 @@ import shutil
 from playhouse.test_utils import count_queries
 
 from api import create_app
-from api import models as m
-from api.cache import EXPORTS, EXTENSION, ResponseCache
-from api.db import db
-from api.load import load
-from api.seeds import read_seeds
+from api.ingest.load import load
+from api.ingest.read import read_seeds
+from api.store import models as m
+from api.store.db import db
+from api.web.export_store import EXPORTS
+from api.web.response_cache import EXTENSION, ResponseCache
 from tests.conftest import SEEDS, ValidatingClient
 
 RECORD = "/v1/figures/kimjang-festival-2023-sales-amount"
@@ -87,7 +88,7 @@ def test_a_reload_is_seen_at_once(migrated, openapi, tmp_path):
     client = ValidatingClient(create_app({"DATABASE_URL": migrated}).test_client(), openapi)
     for _ in range(2):
         assert client.get("/v1/sources?limit=500").get_json()["meta"]["dataset_version"] == a.version
-    from api.db import open_database
+    from api.store.db import open_database
 
     writer = open_database(migrated)
     with writer.bind_ctx(m.ALL_MODELS), writer.connection_context():
@@ -185,7 +186,7 @@ def test_an_export_cut_short_is_not_kept(loaded, tmp_path):
 
 
 def test_a_reload_is_not_answered_from_an_older_export(migrated, tmp_path):
-    from api.db import open_database
+    from api.store.db import open_database
 
     fewer = tmp_path / "seeds-without-07"
     shutil.copytree(SEEDS, fewer)

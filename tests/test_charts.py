@@ -1,7 +1,7 @@
 """The server-drawn SVG charts, on made-up figures: bars to scale, text alternatives in both
 languages, names escaped, and nothing drawn where there is nothing to draw."""
 
-from api.charts import comparison_chart, number_text, parts_chart
+from api.formats.charts import comparison_chart, number_text, parts_chart
 from tests.html_page import parse
 
 

@@ -1,4 +1,4 @@
-"""The arithmetic every figure must pass (api.checks), alone and as the seed reader applies it.
+"""The arithmetic every figure must pass (api.ingest.arithmetic), alone and as the seed reader applies it.
 
 Each check has a case that holds and a case that fails. The seed-level cases start from the
 minimal valid seed set in tests/seed_faults/minimal and change one figure.
@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 import yaml
 
-from api.checks import check_growth_rate, check_parts, check_value_text
-from api.seeds import SeedError, read_seeds
+from api.ingest.arithmetic import check_growth_rate, check_parts, check_value_text
+from api.ingest.read import SeedError, read_seeds
 
 MINIMAL = pathlib.Path(__file__).resolve().parent / "seed_faults" / "minimal"
 KIMJANG = "01_kimjang_festival.yaml"
@@ -302,9 +302,9 @@ def declare_a_parts_discrepancy(seeds_dir):
     (declare_a_parts_discrepancy, COMPANIES, "parts_sum"),
 ])
 def test_a_declared_discrepancy_loads_and_keeps_the_failed_check(seeds_dir, migrated, declare, figure_id, kind):
-    from api import models as m
-    from api.db import db
-    from api.load import load
+    from api.ingest.load import load
+    from api.store import models as m
+    from api.store.db import db
 
     declare(seeds_dir)
     seeds = read_seeds(seeds_dir)
@@ -322,9 +322,9 @@ def test_a_declared_discrepancy_loads_and_keeps_the_failed_check(seeds_dir, migr
 
 
 def test_checks_that_hold_are_stored_as_holding(seeds_dir, migrated):
-    from api import models as m
-    from api.db import db
-    from api.load import load
+    from api.ingest.load import load
+    from api.store import models as m
+    from api.store.db import db
 
     with db.obj.connection_context():
         load(read_seeds(seeds_dir), db.obj)

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 from peewee import AutoField
 
-from api import models as m
 from api.cli import main
-from api.db import open_database
+from api.store import models as m
+from api.store.db import open_database
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -59,7 +59,7 @@ def test_check_prints_the_counts_of_what_it_read():
 
 
 def test_check_warns_when_the_page_is_not_there(monkeypatch, tmp_path):
-    monkeypatch.setattr("api.seeds.default_pages_dir", lambda: tmp_path / "no-page-here")
+    monkeypatch.setattr("api.ingest.read.default_pages_dir", lambda: tmp_path / "no-page-here")
     result = cli("check", MINIMAL)
     assert result.exit_code == 0
     assert "evidence not verified" in result.stderr

@@ -18,8 +18,8 @@ import yaml
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from api import create_app
-from api.pagination import encode_cursor
-from api.spec import spec_yaml
+from api.query.pagination import encode_cursor
+from api.web.openapi import spec_yaml
 
 SPEC_PATH = pathlib.Path(__file__).resolve().parent.parent / "openapi.yaml"
 COLLECTIONS = ["sources", "organisations", "people", "places", "events", "programmes", "figures"]

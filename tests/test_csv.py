@@ -10,8 +10,8 @@ from decimal import Decimal
 
 import pytest
 
-from api import models as m
-from api.db import open_database
+from api.store import models as m
+from api.store.db import open_database
 
 COLLECTIONS = ["sources", "organisations", "people", "places", "events", "programmes", "figures"]
 

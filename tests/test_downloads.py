@@ -16,9 +16,10 @@ import frictionless
 import pytest
 from playhouse.test_utils import count_queries
 
-from api import downloads, pagination
-from api import models as m
-from api.db import open_database
+from api.query import pagination
+from api.store import models as m
+from api.store.db import open_database
+from api.web import downloads
 from tests.conftest import ValidatingClient
 
 ZIP = "/v1/downloads/dataset.zip"
@@ -47,9 +48,9 @@ def builds(monkeypatch):
     """How many times each kind of file was built."""
     counts = {"zip": 0, "sqlite": 0}
     for kind, build in list(downloads.BUILDERS.items()):
-        def counted(path, dataset, kind=kind, build=build):
+        def counted(path, dataset, record_types, kind=kind, build=build):
             counts[kind] += 1
-            build(path, dataset)
+            build(path, dataset, record_types)
         monkeypatch.setitem(downloads.BUILDERS, kind, counted)
     return counts
 
@@ -164,7 +165,7 @@ def test_each_file_is_built_once_per_dataset_and_again_after_a_reload(dl_client,
     fetch(dl_client, SQLITE)
     assert builds == {"zip": 1, "sqlite": 1}
 
-    from api.load import load
+    from api.ingest.load import load
 
     database = open_database(loaded)
     with database.bind_ctx(m.ALL_MODELS):
@@ -211,7 +212,7 @@ def test_workers_racing_to_build_make_one_file_and_all_serve_it_whole(download_a
 
 
 def test_a_build_that_fails_leaves_no_file_behind(download_app, monkeypatch, downloads_dir):
-    def broken(path, dataset):
+    def broken(path, dataset, record_types):
         path.write_bytes(b"half a zip")
         raise OSError("disk full")
 
@@ -245,7 +246,7 @@ def test_the_build_reads_in_batches_and_batches_change_nothing(download_app, mon
 
 
 def test_an_odd_dataset_version_cannot_escape_the_cache_or_the_header(dl_client, loaded, seed_set, downloads_dir):
-    from api.load import load
+    from api.ingest.load import load
 
     database = open_database(loaded)
     with database.bind_ctx(m.ALL_MODELS):

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from api.seeds import squash
+from api.ingest.validate import squash
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

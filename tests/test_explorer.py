@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from playhouse.test_utils import count_queries
 
-from api import models as m
-from api.charts import number_text
-from api.db import open_database
+from api.formats.charts import number_text
+from api.store import models as m
+from api.store.db import open_database
 from tests.html_page import parse, squash
 
 COLLECTIONS = list(m.RECORD_MODELS)
@@ -315,7 +315,7 @@ def copy_records(url, copies):
                 link.insert_many([{**without_id(row), "figure": f"{row['figure']}-copy-{k}"} for row in rows]).execute()
         # Data changes only by a load, and the API keeps its answers per load (api/cache.py): say so.
         loaded = m.Dataset.select().order_by(m.Dataset.id.desc()).get()
-        m.Dataset.create(version=loaded.version, loaded_at=loaded.loaded_at, seeds_dir=loaded.seeds_dir)
+        m.Dataset.create(version=loaded.version, loaded_at=loaded.loaded_at)
     database.close()
 
 
@@ -357,7 +357,7 @@ def test_list_pages_page_through_every_row(client, loaded):
 
 
 def test_a_filter_with_too_many_records_to_list_takes_an_id_instead(client, monkeypatch):
-    from api import filters
+    from api.web.explorer import forms as filters
 
     monkeypatch.setattr(filters, "MAX_CHOICES", 3)
     _, controls = form_of(client, "figures")

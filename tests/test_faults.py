@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import pytest
 
 from api import create_app
-from api.db import POSTGRES_CONNECT_TIMEOUT
+from api.store.db import POSTGRES_CONNECT_TIMEOUT
 from tests.conftest import SEEDS, migrate
 
 PG_BIN = next(iter(sorted(pathlib.Path("/usr/lib/postgresql").glob("*/bin"))), None)
@@ -41,8 +41,8 @@ def assert_unavailable(response, elapsed):
 
 
 def loaded_sqlite(tmp_path):
-    from api.load import load
-    from api.seeds import read_seeds
+    from api.ingest.load import load
+    from api.ingest.read import read_seeds
 
     url = f"sqlite:///{tmp_path}/faults.db"
     database = migrate(url)
@@ -80,7 +80,7 @@ def test_a_locked_database_is_503_then_recovers(loaded):
     assert client.get("/v1/figures?limit=5").status_code == 200
     # The app's pool keeps connections open between requests, and an open reader of a WAL
     # database stops anyone from taking it exclusively: close them, as a restart would.
-    from api.db import db
+    from api.store.db import db
 
     db.obj.close_idle()
     with locked(loaded):
@@ -103,8 +103,8 @@ def test_a_missing_sqlite_database_is_503_then_recovers_when_it_is_made(tmp_path
 
 
 def test_a_query_past_the_time_limit_is_cut_off(tmp_path, database_url, seed_set):
-    from api.db import db
-    from api.load import load
+    from api.ingest.load import load
+    from api.store.db import db
 
     database = migrate(database_url)
     with database.connection_context():
@@ -184,8 +184,8 @@ class OwnPostgres:
 
 
 def serving(own_postgres):
-    from api.load import load
-    from api.seeds import read_seeds
+    from api.ingest.load import load
+    from api.ingest.read import read_seeds
 
     database = migrate(own_postgres.url)
     with database.connection_context():
@@ -222,7 +222,7 @@ def test_a_frozen_postgres_is_503_within_the_connect_timeout_then_recovers(own_p
     client = serving(own_postgres)
     # A frozen postmaster takes no new connection, but the backends of open ones still answer:
     # the pool's connections would go on serving. Close them, so the next request must connect.
-    from api.db import db
+    from api.store.db import db
 
     db.obj.close_idle()
     pid = own_postgres.postmaster_pid()
@@ -244,7 +244,8 @@ def pooled_postgres(loaded):
     if not loaded.startswith("postgresql"):
         pytest.skip("the trusting pool is PostgreSQL's")
     client = create_app({"DATABASE_URL": loaded}).test_client()
-    from api.db import TrustingPostgresqlPool, db
+    from api.store.db import db
+    from api.store.fastpath import TrustingPostgresqlPool
 
     assert isinstance(db.obj, TrustingPostgresqlPool)
     return client, db.obj
@@ -258,7 +259,7 @@ def test_a_connection_given_back_just_now_is_handed_out_without_a_ping(loaded, m
     assert client.get("/v1/figures?limit=5").status_code == 200
     assert client.get("/v1/figures?limit=5").status_code == 200
     assert pings == []
-    monkeypatch.setattr("api.db.POOL_TRUST_SECONDS", 0)  # every connection too old to trust: pinged again
+    monkeypatch.setattr("api.store.fastpath.POOL_TRUST_SECONDS", 0)  # every connection too old to trust: pinged again
     assert client.get("/v1/figures?limit=5").status_code == 200
     assert pings
 

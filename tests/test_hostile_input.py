@@ -10,7 +10,7 @@ import base64
 
 import pytest
 
-from api.pagination import encode_cursor
+from api.query.pagination import encode_cursor
 from tests.conftest import BACKENDS, backend_database, migrate
 from tests.routes import ROUTE_PATHS, SERVED_PATHS, SPEC, concrete
 
@@ -25,8 +25,8 @@ def database_url(request, tmp_path_factory):
 @pytest.fixture(scope="module")
 def app(database_url, seed_set):
     from api import create_app
-    from api.db import db
-    from api.load import load
+    from api.ingest.load import load
+    from api.store.db import db
 
     database = migrate(database_url)
     with database.connection_context():

@@ -8,8 +8,8 @@ import datetime
 
 import pytest
 
-from api import models as m
-from api.db import open_database
+from api.store import models as m
+from api.store.db import open_database
 
 CSV = {"Accept": "text/csv"}
 # (path, headers): every kind of GET 200 the API answers.

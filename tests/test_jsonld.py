@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from api import models as m
+from api.store import models as m
 from tests.html_page import parse
 
 JSONLD = "application/ld+json"

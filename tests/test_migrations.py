@@ -1,4 +1,4 @@
-"""The migrations in migrations/ build exactly the schema api.models declares, on both backends.
+"""The migrations in migrations/ build exactly the schema api.store.models declares, on both backends.
 
 The migrated database is compared with a second one made straight from the models
 (`create_tables(ALL_MODELS)`): tables, columns (type, nullability, default), indexes and
@@ -12,9 +12,9 @@ import sqlite3
 from click.testing import CliRunner
 from playhouse.schema_diff import diff_models
 
-from api import models as m
 from api.cli import main
-from api.db import open_database
+from api.store import models as m
+from api.store.db import open_database
 
 MINIMAL = pathlib.Path(__file__).resolve().parent / "seed_faults" / "minimal"
 MODEL_TABLES = {model._meta.table_name for model in m.ALL_MODELS}

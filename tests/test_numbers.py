@@ -1,4 +1,4 @@
-"""Tests for api.numbers: every number printed on the source page, the errors, round trips."""
+"""Tests for api.ingest.numbers: every number printed on the source page, the errors, round trips."""
 
 import dataclasses
 from decimal import Decimal
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from api.numbers import (
+from api.ingest.numbers import (
     UNIT_WORDS,
     NumberFormatError,
     ParsedNumber,

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from api.seeds import read_page, squash
+from api.ingest.validate import read_page, squash
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PAGE = read_page(ROOT.parent / "shared" / "seeds")

@@ -24,7 +24,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from api import create_app
-from api.seeds import read_seeds
+from api.ingest.read import read_seeds
 from tests import reliability
 from tests.conftest import SEEDS
 

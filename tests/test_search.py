@@ -9,7 +9,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from api.search import fold
+from api.query.search import fold
 
 TYPES = {"source", "organisation", "person", "place", "event", "programme", "figure"}
 COLLECTION_OF = {

@@ -1,7 +1,7 @@
 """Search through the word index gives exactly what reading every text would, on both backends.
 
 The reference below is the search as it was before the index: a LIKE over every folded
-text, each hit scored by api.search.score, one hit per record. The queries are drawn from the seeds themselves
+text, each hit scored by api.query.search.score, one hit per record. The queries are drawn from the seeds themselves
 (every word, pieces of words, two-syllable Korean, pieces spanning a space) plus the awkward
 ones (LIKE wildcards, one character, case), so the two must agree hit for hit.
 """
@@ -11,8 +11,8 @@ import itertools
 import pytest
 from playhouse.test_utils import count_queries
 
-from api import models as m
-from api.search import fold, score, search
+from api.query.search import fold, score, search
+from api.store import models as m
 
 
 def reference_search(query, types=None):

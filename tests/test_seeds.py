@@ -19,11 +19,11 @@ import yaml
 from click.testing import CliRunner
 from peewee import AutoField, ForeignKeyField
 
-from api import load as api_load
-from api import models as m
 from api.cli import main
-from api.db import open_database
-from api.seeds import SeedError, read_seeds
+from api.ingest import load as api_load
+from api.ingest.read import SeedError, read_seeds
+from api.store import models as m
+from api.store.db import open_database
 from tests import reliability
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -515,8 +515,8 @@ def load_ok(url, path):
 
 def load_direct(seeds):
     """Load a SeedSet into the database the `migrated` fixture bound."""
-    from api.db import db
-    from api.load import load
+    from api.ingest.load import load
+    from api.store.db import db
 
     with db.obj.connection_context():
         return load(seeds, db.obj)
@@ -524,7 +524,7 @@ def load_direct(seeds):
 
 @needs_real_seeds
 def test_the_real_seeds_load_whole(loaded, seed_set):
-    from api.db import db
+    from api.store.db import db
 
     with db.obj.connection_context():
         for section, model in m.RECORD_MODELS.items():
@@ -611,7 +611,7 @@ def test_a_failure_in_the_middle_of_the_write_changes_nothing(migrated, good, go
     new_seeds = read_seeds(good.path)
     seen = {}
 
-    real_insert = api_load._insert
+    real_insert = api_load.insert_rows
 
     def fail_halfway(database, model, rows):
         if model is not m.Figure:
@@ -622,7 +622,7 @@ def test_a_failure_in_the_middle_of_the_write_changes_nothing(migrated, good, go
         seen["note"] = m.Organisation.get_by_id(changed_id).note
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(api_load, "_insert", fail_halfway)
+    monkeypatch.setattr(api_load, "insert_rows", fail_halfway)
     with pytest.raises(RuntimeError, match="disk is full"):
         load_direct(new_seeds)
 
@@ -636,14 +636,14 @@ def test_a_failure_in_the_middle_of_a_cli_load_changes_nothing(migrated, good, g
     before = snapshot(migrated)
     good.change("figures", lambda r: r.update(note="changed"))
 
-    real_insert = api_load._insert
+    real_insert = api_load.insert_rows
 
     def fail(database, model, rows):
         if model is m.FigureSubject:
             raise RuntimeError("connection lost")
         return real_insert(database, model, rows)
 
-    monkeypatch.setattr(api_load, "_insert", fail)
+    monkeypatch.setattr(api_load, "insert_rows", fail)
     result = cli("load", "--database", migrated, good.path)
     assert result.exit_code != 0
     assert isinstance(result.exception, RuntimeError)
@@ -713,7 +713,7 @@ def rows_about(record_id):
 
 
 def test_a_record_removed_from_the_seeds_is_removed_by_a_reload(migrated, good, good_seeds):
-    from api.db import db
+    from api.store.db import db
 
     entry = removable_record(good_seeds)
     record_id, model = entry.data["id"], m.RECORD_MODELS[entry.section]

@@ -1,0 +1,162 @@
+"""Read and validate `seeds/`: every problem reported at once.
+
+`read_seeds` turns the folder into a `SeedSet` or raises `SeedError` with every problem found
+(file, record, field, message): each file is parsed, each record checked against its schema
+(api/ingest/schemas.py), then the whole set (api/ingest/validate.py). Loading a SeedSet into
+the database is api/ingest/load.py.
+"""
+
+import hashlib
+import pathlib
+from decimal import Decimal, InvalidOperation
+
+import yaml
+from marshmallow import ValidationError
+
+from api.ingest import schemas
+from api.ingest.seedset import Entry, Problem, SeedError, SeedSet
+from api.ingest.validate import check_evidence, check_figures, check_references, default_pages_dir, read_page
+
+
+class _SeedLoader(yaml.SafeLoader):
+    """YAML as the seeds need it: dates stay text for the schema to check, and decimals
+    are read as Decimal so that 101.3 is 101.3, not 101.299999..."""
+
+
+_SeedLoader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
+}
+
+
+def _construct_decimal(loader, node):
+    text = loader.construct_scalar(node).replace("_", "")
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return text  # .inf, .nan, 1:30.5: left as text, for the schema to report rather than crash
+
+
+_SeedLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
+
+
+def dataset_version(files):
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def read_seeds(seeds_dir, pages_dir=None):
+    """Validate every file in `seeds_dir`; a `SeedSet`, or `SeedError` listing every problem."""
+    seeds_dir = pathlib.Path(seeds_dir)
+    files = sorted(p for p in seeds_dir.glob("*.y*ml") if p.suffix in {".yaml", ".yml"})
+    problems = []
+    if not files:
+        raise SeedError([Problem(str(seeds_dir), None, None, "no .yaml seed files here")])
+    seeds = SeedSet(version=dataset_version(files))
+    documents = []
+    for path in files:
+        document = _parse_file(path, problems)
+        if document is not None:
+            documents.append((str(path), document))
+    for name, document in documents:
+        if "units" in document or "terms" in document:
+            _read_vocabulary(name, document, seeds, problems)
+    for name, document in documents:
+        if not ("units" in document or "terms" in document):
+            _read_article(name, document, seeds, problems)
+    check_references(seeds, problems)
+    check_figures(seeds, problems)
+    page = read_page(pages_dir or default_pages_dir())
+    seeds.evidence_checked = page is not None
+    if page is not None:
+        check_evidence(seeds, page, problems)
+    if problems:
+        raise SeedError(problems)
+    return seeds
+
+
+def _parse_file(path, problems):
+    name = str(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(name, None, None, f"not UTF-8 text: byte {exc.start} cannot be decoded"))
+        return None
+    try:
+        document = yaml.load(text, Loader=_SeedLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problems.append(Problem(name, None, None, f"YAML syntax error{where}: {getattr(exc, 'problem', exc)}"))
+        return None
+    if document is None:
+        problems.append(Problem(name, None, None, "the file is empty"))
+        return None
+    if not isinstance(document, dict):
+        problems.append(Problem(name, None, None, "the file must hold a mapping of sections"))
+        return None
+    return document
+
+
+def _validate(schema, data, name, label, problems):
+    try:
+        return schema().load(data)
+    except ValidationError as exc:
+        for path, message in schemas.flatten_messages(exc.messages):
+            problems.append(Problem(name, label, path, message))
+        return None
+
+
+def _read_vocabulary(name, document, seeds, problems):
+    unknown = set(document) - {"units", "terms"}
+    for key in sorted(unknown):
+        problems.append(Problem(name, None, key, "unknown section in a vocabulary file"))
+    for i, unit in enumerate(document.get("units") or []):
+        loaded = _validate(schemas.UnitSeedSchema, unit, name, f"units[{i}]", problems)
+        if loaded:
+            seeds.units.append(loaded)
+    for scheme, terms in (document.get("terms") or {}).items():
+        if scheme not in schemas.VOCABULARY_SCHEMES:
+            problems.append(Problem(name, None, f"terms.{scheme}", "unknown vocabulary scheme"))
+            continue
+        for i, term in enumerate(terms or []):
+            loaded = _validate(schemas.TermSeedSchema, term, name, f"terms.{scheme}[{i}]", problems)
+            if loaded:
+                seeds.terms.setdefault(scheme, []).append(loaded)
+
+
+def _read_article(name, document, seeds, problems):
+    allowed = {"source", "citations", *schemas.RECORD_SECTIONS}
+    for key in sorted(set(document) - allowed):
+        problems.append(Problem(name, None, key, f"unknown section; expected one of {sorted(allowed)}"))
+    if "source" not in document:
+        problems.append(Problem(name, None, "source", "an article file needs its source"))
+    sections = [("sources", [document["source"]] if "source" in document else [])]
+    sections += [(section, document.get(section)) for section in schemas.RECORD_SECTIONS]
+    for section, items in sections:
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            problems.append(Problem(name, None, section, "must be a list of records"))
+            continue
+        schema = schemas.SourceSeedSchema if section == "sources" else schemas.RECORD_SECTIONS[section]
+        for i, item in enumerate(items):
+            label = f"{section}[{item.get('id', i) if isinstance(item, dict) else i}]"
+            loaded = _validate(schema, item, name, label, problems)
+            if loaded is None:
+                if isinstance(item, dict) and isinstance(item.get("id"), str):
+                    seeds.invalid_ids.add(item["id"])  # so references to it are not also "unknown"
+                continue
+            if loaded["id"] in seeds.entries:
+                first = seeds.entries[loaded["id"]]
+                problems.append(Problem(name, label, "id", f"duplicate id; first defined in {first.file} {first.label}"))
+                continue
+            seeds.entries[loaded["id"]] = Entry(section, loaded, name, len(seeds.entries))
+    for i, citation in enumerate(document.get("citations") or []):
+        loaded = _validate(schemas.ExtraCitationSchema, citation, name, f"citations[{i}]", problems)
+        if loaded:
+            seeds.citations.append((name, i, loaded))
+
+

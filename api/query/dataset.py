@@ -1,0 +1,23 @@
+"""Which dataset is loaded: the one row the loader writes last, read with one small query.
+
+Every request asks it (the response cache keys entries by it, ETags carry it), so it is
+written out as SQL once rather than built by peewee each time.
+"""
+
+from api.store import models as m
+
+DATASET_SQL = 'SELECT "id", "version", "loaded_at" FROM "dataset" ORDER BY "id" DESC LIMIT 1'
+
+
+def current(database):
+    """The loaded Dataset on `database` (in the caller's transaction), or None if none is loaded."""
+    row = database.execute_sql(DATASET_SQL).fetchone()
+    if row is None:
+        return None
+    return m.Dataset(id=row[0], version=row[1], loaded_at=m.Dataset.loaded_at.python_value(row[2]))
+
+
+def version_of(dataset):
+    """What identifies a loaded dataset: the version is a hash of the seeds, so loading the
+    same seeds again keeps it; the load time is part of it because the index shows it."""
+    return None if dataset is None else (dataset.id, dataset.version, str(dataset.loaded_at))

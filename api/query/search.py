@@ -1,0 +1,191 @@
+"""Search across every record type: substring matching that works for 2-syllable Korean.
+
+Search matches substrings of a folded copy of each searchable text (`SearchEntry.folded`),
+found through the word index of api/search_index.py rather than by reading every text, on
+SQLite and PostgreSQL alike; wildcards in the query are escaped by peewee's `contains`.
+"""
+
+import collections
+import re
+import unicodedata
+
+import numpy
+from peewee import SQL, fn
+
+from api.query import search_index as index
+from api.store import models as m
+
+# How much a match in each field counts: a hit in a name beats one in a quote.
+FIELD_WEIGHTS = {
+    "name.ko": 6,
+    "name.en": 6,
+    "other_names": 5,
+    "value_text": 4,
+    "subheadlines": 3,
+    "note": 2,
+    "sources.evidence": 2,
+}
+
+
+def fold(text):
+    """What matching compares: NFKC (full-width to ASCII), lower case, one space."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().lower()
+
+
+def matching_ids(record_type, query):
+    """A subquery of the ids of `record_type` records with any text containing `query`.
+
+    A query of nothing but white space folds to "", which every text contains: it matches
+    nothing rather than everything.
+    """
+    folded = fold(query)
+    ids = m.SearchEntry.select(m.SearchEntry.record_id)
+    if not folded:
+        return ids.where(SQL("1 = 0"))
+    return ids.where((m.SearchEntry.record_type == record_type) & m.SearchEntry.folded.contains(folded))
+
+
+Hit = collections.namedtuple("Hit", "record_type record_id field text score")
+MAX_CANDIDATES = 5000  # past this, checking candidate texts one by one costs more than a scan
+
+
+def score(weight, folded_text, folded_query):
+    """The field's weight times 10, plus 3 for the whole text, 2 for its start, 1 for the start
+    of a word inside it, 0 anywhere else: `MOU` finds the MOU before 'amount'. Korean compounds
+    are written without spaces (김장 inside 빛고을사랑나눔김장대전), so they still match, lower."""
+    if folded_text == folded_query:
+        bonus = 3
+    elif folded_text.startswith(folded_query):
+        bonus = 2
+    elif re.search(r"(?<!\w)" + re.escape(folded_query), folded_text):
+        bonus = 1
+    else:
+        bonus = 0
+    return weight * 10 + bonus
+
+
+class Results:
+    """Every record matching a query, best first: `total`, and `page(offset, limit)` of Hits.
+
+    Score: see `score`; one hit per record, its best (ties: the first field by name, then the
+    entry's order); records of equal score in (type, id) order.
+    """
+
+    def __init__(self, folded, ranked):
+        self.folded, self.ranked = folded, ranked  # record numbers, best first (a numpy array)
+        self.total = len(ranked)
+
+    def page(self, offset, limit):
+        numbers = self.ranked[offset : offset + limit].tolist()
+        if not numbers:
+            return []
+        entry = m.SearchEntry
+        best = {}
+        rows = entry.select(entry.record_no, entry.record_type, entry.record_id, entry.field, entry.text, entry.folded, entry.weight, entry.id)
+        for row in rows.where(entry.record_no.in_(numbers)).order_by(entry.id).namedtuples():
+            if self.folded not in row.folded:
+                continue
+            key = (-score(row.weight, row.folded, self.folded), row.field, row.id)
+            if row.record_no not in best or key < best[row.record_no][0]:
+                best[row.record_no] = (key, Hit(row.record_type, row.record_id, row.field, row.text, -key[0]))
+        return [best[n][1] for n in numbers if n in best]
+
+
+def _words(folded):
+    """{token id: bonus} of the vocabulary entries that match `folded` (api.query.search_index.bonus),
+    found through their 2-character pieces."""
+    token, piece = m.SearchToken, m.SearchTokenGram
+    pieces = index.grams(folded)
+    candidates = token.select(token.id, token.kind, token.token)
+    if pieces:
+        having = piece.select(piece.token).where(piece.gram.in_(sorted(pieces))).group_by(piece.token)
+        candidates = candidates.where(token.id.in_(having.having(fn.COUNT(piece.gram) == len(pieces))))
+    else:  # one character: no piece to look up, and the vocabulary is small next to the texts
+        candidates = candidates.where(token.token.contains(folded))
+    found = {}
+    for token_id, kind, word in candidates.tuples():
+        value = index.bonus(kind, word, folded)
+        if value is not None:
+            found[token_id] = value
+    return found
+
+
+def _postings(bonuses):
+    """{score: [arrays of record numbers]} of the postings of {token id: bonus}."""
+    found = collections.defaultdict(list)
+    if not bonuses:
+        return found
+    posting = m.SearchPosting
+    for token_id, weight, blob in posting.select(posting.token, posting.weight, posting.records).where(posting.token.in_(list(bonuses))).tuples():
+        found[weight * 10 + bonuses[token_id]].append(index.unpack(blob))
+    return found
+
+
+def _distinct(arrays):
+    """The sorted distinct numbers of `arrays`. By sorting: numpy.unique's hashing is many
+    times slower on these (large, sparse) numbers."""
+    numbers = numpy.sort(numpy.concatenate(arrays))
+    if len(numbers) < 2:
+        return numbers
+    keep = numpy.empty(len(numbers), dtype=bool)
+    keep[0] = True
+    numpy.not_equal(numbers[1:], numbers[:-1], out=keep[1:])
+    return numbers[keep]
+
+
+def _ranked(groups):
+    """Record numbers best first, from {score: [arrays]}: each record at its best score, records
+    of one score in numeric, that is (type, id), order."""
+    ranked, seen = [], numpy.empty(0, dtype=index.NUMBER)
+    for score in sorted(groups, reverse=True):
+        numbers = _distinct(groups[score])
+        new = numbers[~numpy.isin(numbers, seen, assume_unique=True, kind="sort")] if len(seen) else numbers
+        seen = _distinct([seen, new])
+        ranked.append(new)
+    return numpy.concatenate(ranked) if ranked else seen
+
+
+def _scan(folded, candidates=None):
+    """The ranking straight from the texts (of `candidates` only, if given): LIKE finds them,
+    `score` ranks them (word starts need a regular expression, which SQLite lacks)."""
+    entry = m.SearchEntry
+    hits = entry.select(entry.record_no, entry.weight, entry.folded).where(entry.folded.contains(folded))
+    if candidates is not None:
+        hits = hits.where(entry.record_no.in_(candidates.tolist()))
+    best = {}
+    for record_no, weight, text in hits.tuples():
+        best[record_no] = max(best.get(record_no, 0), score(weight, text, folded))
+    groups = collections.defaultdict(list)
+    for record_no, value in best.items():
+        groups[value].append(record_no)
+    return _ranked({value: [numpy.array(numbers, dtype=index.NUMBER)] for value, numbers in groups.items()})
+
+
+def _several_words(folded):
+    """A query with a space spans words: the records having a word containing each of its
+    words (in the same field weight) are the candidates, whose texts are then checked."""
+    candidates = None
+    for word in folded.split(" "):
+        has = {}
+        for score, arrays in _postings(_words(word)).items():
+            weight = score // 10
+            has[weight] = _distinct([has.get(weight, numpy.empty(0, dtype=index.NUMBER)), *arrays])
+        if candidates is not None:
+            has = {w: a[numpy.isin(a, candidates[w], assume_unique=True, kind="sort")] for w, a in has.items() if w in candidates}
+        candidates = {w: a for w, a in has.items() if len(a)}
+        if not candidates:
+            return numpy.empty(0, dtype=index.NUMBER)
+    records = _distinct(list(candidates.values()))
+    return _scan(folded, records if len(records) <= MAX_CANDIDATES else None)
+
+
+def search(query, types=None):
+    """Results for `query` (see Results), only of `types` if given."""
+    folded = fold(query)
+    if not folded:
+        return Results(folded, numpy.empty(0, dtype=index.NUMBER))  # white space only: see matching_ids
+    ranked = _several_words(folded) if " " in folded else _ranked(_postings(_words(folded)))
+    if types:
+        wanted = [index.TYPE_RANK[t] for t in types]
+        ranked = ranked[numpy.isin(ranked >> index.TYPE_BITS, wanted)]
+    return Results(folded, ranked)

@@ -1,0 +1,98 @@
+"""Every use of peewee's or a driver's internals, fenced in one place.
+
+Each is here because the public API cost too much on a hot path (measured: see each
+docstring), and each is pinned by tests/test_fastpath.py, which fails if a peewee or
+playhouse upgrade changes what it relies on. Nothing else in the project touches a private
+attribute of peewee.
+"""
+
+import time
+
+from peewee import CharField, ForeignKeyField, IntegerField, TextField
+from playhouse.pool import PooledPostgresqlDatabase
+
+# A pooled PostgreSQL connection given back this recently is handed out again without a ping.
+POOL_TRUST_SECONDS = 1.0
+
+
+class TrustingPostgresqlPool(PooledPostgresqlDatabase):
+    """playhouse.pool pings an idle PostgreSQL connection (`SELECT 1`, a round trip) every time
+    it is handed out: on a cached response, that was half of what the request asked of the
+    database. A connection given back less than POOL_TRUST_SECONDS ago, idle and open as far as
+    the driver knows, is handed out without the ping. If the server dropped it meanwhile (a
+    restart), the request that gets it fails with 503, like any request during a restart, and the
+    pool discards it when it comes back; older connections are still pinged.
+
+    Relies on playhouse.pool's private hooks `_can_reuse` and `_is_closed`, and on the
+    adapter's `txn_status`/`txn_idle`."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._given_back = {}
+
+    def _can_reuse(self, conn):
+        reusable = super()._can_reuse(conn)
+        if reusable:
+            self._given_back[self.conn_key(conn)] = time.monotonic()
+        return reusable
+
+    def _is_closed(self, conn):
+        given_back = self._given_back.pop(self.conn_key(conn), None)
+        adapter = self._adapter
+        if given_back is not None and time.monotonic() - given_back < POOL_TRUST_SECONDS:
+            if not conn.closed and adapter.txn_status(conn) == adapter.txn_idle:
+                return False
+        return super()._is_closed(conn)
+
+
+def as_sent(field):
+    """`field`, selected so that its value comes back as the driver sends it. Text and integers
+    need no conversion on either backend (sqlite3 and psycopg hand back str and int), and peewee's
+    per-value conversion of them was a fifth of what a CSV export cost; booleans (0/1 on SQLite),
+    dates, decimals and JSON are still converted."""
+    target = field.rel_field if isinstance(field, ForeignKeyField) else field
+    plain = isinstance(target, (CharField, IntegerField)) or type(target) is TextField
+    return field.coerce(False) if plain else field
+
+
+def fetched(query):
+    """The rows of `query` (a `.namedtuples()` select) read with one fetchall and converted a
+    column at a time: peewee's cursor wrapper reads and converts one row per call, which was a
+    third of what a CSV export cost. The rows are the named tuples peewee would have made.
+
+    Relies on `Select._get_cursor_wrapper` and the wrapper's `initialize`, `convert`,
+    `converters` and `impl` (NamedTupleCursorWrapper)."""
+    cursor = query.model._meta.database.execute(query)
+    wrapper = query._get_cursor_wrapper(cursor)
+    wrapper.initialize()
+    rows = cursor.fetchall()
+    if not rows or not wrapper.convert:
+        return [wrapper.impl._make(row) for row in rows]
+    columns = list(zip(*rows, strict=True))
+    for i in wrapper.convert:
+        columns[i] = map(wrapper.converters[i], columns[i])
+    return list(map(wrapper.impl, *columns))
+
+
+def insert_rows(database, model, rows):
+    """Write `rows` (dicts with the same keys) with one prepared INSERT run for every row
+    (DB-API executemany). The word index is some 17,000 rows, and peewee's insert_many builds
+    the SQL text value by value, which made that most of what a load cost.
+
+    Relies on `Database.param` and the driver cursor's `executemany`; values go through each
+    field's public `db_value`."""
+    if not rows:
+        return
+    given = [model._meta.fields[name] for name in rows[0]]
+    defaulted = [
+        field for field in model._meta.sorted_fields
+        if field.name not in rows[0] and field.default is not None and not field.primary_key
+    ]
+    fields = given + defaulted
+    columns = ", ".join(f'"{field.column_name}"' for field in fields)
+    marks = ", ".join([database.param] * len(fields))
+    sql = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'
+    # The same for every row: converted once.
+    defaults = [field.db_value(field.default() if callable(field.default) else field.default) for field in defaulted]
+    params = [[field.db_value(row[field.name]) for field in given] + defaults for row in rows]
+    database.cursor().executemany(sql, params)

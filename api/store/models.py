@@ -1,0 +1,324 @@
+"""The tables of civicfacts and their domain verbs.
+
+Seven record types (sources, organisations, people, places, events, programmes, figures)
+share one shape: a readable slug `id`, a name in Korean and English (the English marked
+when it is our translation), a `note`, and citations. Links between records are tables of
+their own, so that every relation the page states can be queried in both directions.
+"""
+
+import json
+
+import orjson
+from peewee import (
+    BlobField,
+    BooleanField,
+    CharField,
+    CompositeKey,
+    DateField,
+    DateTimeField,
+    DecimalField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
+
+from api.store.db import BaseModel
+
+
+class JSONField(TextField):
+    """JSON kept as text, so SQLite and PostgreSQL store it the same way."""
+
+    def db_value(self, value):
+        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    def python_value(self, value):
+        return None if value is None else orjson.loads(value)  # reading is on every request: the fast parser
+
+
+class BytesField(BlobField):
+    """A BLOB / bytea that goes to the driver as plain bytes: BlobField wraps a value in the
+    Binary type of the database the model is bound to, which another database (the SQLite
+    download built from PostgreSQL) cannot take."""
+
+    def db_value(self, value):
+        return None if value is None else bytes(value)
+
+
+class Dataset(BaseModel):
+    """The one loaded dataset: a hash of the seed content and when it was loaded."""
+
+    version = CharField()
+    loaded_at = DateTimeField()
+
+
+class Unit(BaseModel):
+    code = CharField(primary_key=True)
+    label_ko = TextField()
+    label_en = TextField()
+    note = TextField(null=True)
+    position = IntegerField(default=0)
+
+
+class Term(BaseModel):
+    """A controlled vocabulary entry: kinds of record and roles in links."""
+
+    scheme = CharField()  # organisation_kind, event_kind, participant_role, ...
+    code = CharField()
+    label_ko = TextField()
+    label_en = TextField()
+    position = IntegerField(default=0)
+
+    class Meta:
+        primary_key = CompositeKey("scheme", "code")
+
+
+class Record(BaseModel):
+    """Fields every record type has. Each record type names its collection (the plural, as in
+    /v1/figures) and its type (the singular, as records carry it in `type`)."""
+
+    collection = None
+    record_type = None
+
+    id = CharField(primary_key=True)
+    name_ko = TextField(index=True)  # indexed, as every sort key is
+    name_en = TextField(index=True)
+    name_en_translated = BooleanField(default=False)
+    other_names = JSONField(default=list)  # names as printed elsewhere, misprints included
+    note = TextField(null=True)
+    position = IntegerField(default=0, index=True)  # the order the seeds give
+
+
+class Organisation(Record):
+    collection, record_type = "organisations", "organisation"
+
+    kind = CharField(index=True)
+    parent = ForeignKeyField("self", null=True, backref="children", on_delete="SET NULL")
+
+
+class Person(Record):
+    collection, record_type = "people", "person"
+
+
+class Place(Record):
+    collection, record_type = "places", "place"
+
+    kind = CharField(index=True)
+    parent = ForeignKeyField("self", null=True, backref="children", on_delete="SET NULL")
+
+
+class Source(Record):
+    """One article. `name` is its headline."""
+
+    collection, record_type = "sources", "source"
+
+    publication = ForeignKeyField(Organisation, backref="articles")
+    subheadlines = JSONField(default=list)
+    byline = TextField(null=True)  # as printed
+    author = ForeignKeyField(Person, null=True, backref="articles")
+    published_on = DateField(null=True, index=True)
+    page_position = IntegerField()
+
+
+class Programme(Record):
+    collection, record_type = "programmes", "programme"
+
+    kind = CharField(index=True)
+    parent = ForeignKeyField("self", null=True, backref="parts", on_delete="CASCADE")
+    eligibility = JSONField(null=True)  # {"ko": ..., "en": ...}
+    benefits = JSONField(default=list)  # [{"ko": ..., "en": ...}]
+    start_date = DateField(null=True, index=True)
+    end_date = DateField(null=True, index=True)
+
+
+class Event(Record):
+    collection, record_type = "events", "event"
+
+    kind = CharField(index=True)
+    start_date = DateField(null=True, index=True)
+    end_date = DateField(null=True, index=True)
+    place = ForeignKeyField(Place, null=True, backref="events")
+
+
+class Figure(Record):
+    collection, record_type = "figures", "figure"
+
+    value = DecimalField(max_digits=30, decimal_places=6, auto_round=False, null=True, index=True)
+    unit = ForeignKeyField(Unit, null=True, backref="figures", index=True)
+    value_text = TextField()
+    qualifier = CharField(index=True)
+    period_start = DateField(null=True, index=True)
+    period_end = DateField(null=True, index=True)
+    as_of = DateField(null=True, index=True)
+    discrepancy = TextField(null=True)  # a mismatch the source itself contains
+
+    class Meta:
+        # unit= walks this in page order and stops after one page, instead of sorting every figure of the unit.
+        indexes = ((("unit", "position"), False),)
+
+
+class Citation(BaseModel):
+    record_type = CharField()
+    record_id = CharField()
+    source = ForeignKeyField(Source, backref="citations", on_delete="CASCADE")
+    evidence = TextField()
+    position = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("record_type", "record_id", "position"), False),)
+
+
+class Affiliation(BaseModel):
+    person = ForeignKeyField(Person, backref="affiliations", on_delete="CASCADE")
+    organisation = ForeignKeyField(Organisation, backref="members", on_delete="CASCADE")
+    title_ko = TextField(null=True)  # as printed: 단장, 교수, 사장, ...
+    title_en = TextField(null=True)
+    position = IntegerField(default=0)
+
+
+class EventParticipant(BaseModel):
+    """An organisation or a person taking part in an event, in a role."""
+
+    event = ForeignKeyField(Event, backref="participants", on_delete="CASCADE")
+    organisation = ForeignKeyField(Organisation, null=True, backref="participations", on_delete="CASCADE")
+    person = ForeignKeyField(Person, null=True, backref="participations", on_delete="CASCADE")
+    role = CharField(index=True)
+    position = IntegerField(default=0)
+
+
+class EventProgramme(BaseModel):
+    event = ForeignKeyField(Event, backref="programme_links", on_delete="CASCADE")
+    programme = ForeignKeyField(Programme, backref="event_links", on_delete="CASCADE")
+    position = IntegerField(default=0)
+
+
+class ProgrammeOperator(BaseModel):
+    programme = ForeignKeyField(Programme, backref="operators", on_delete="CASCADE")
+    organisation = ForeignKeyField(Organisation, backref="operated", on_delete="CASCADE")
+    role = CharField(index=True)
+    position = IntegerField(default=0)
+
+
+class ProgrammePlace(BaseModel):
+    programme = ForeignKeyField(Programme, backref="place_links", on_delete="CASCADE")
+    place = ForeignKeyField(Place, backref="programme_links", on_delete="CASCADE")
+    position = IntegerField(default=0)
+
+
+class FigureSubject(BaseModel):
+    """What a figure is about: any record, named by type and id."""
+
+    figure = ForeignKeyField(Figure, backref="subject_links", on_delete="CASCADE")
+    subject_type = CharField()
+    subject_id = CharField(index=True)
+    position = IntegerField(default=0)
+
+
+class FigurePart(BaseModel):
+    """`part` is one line of a breakdown whose parts add up to `whole`."""
+
+    whole = ForeignKeyField(Figure, backref="part_links", on_delete="CASCADE")
+    part = ForeignKeyField(Figure, backref="whole_links", on_delete="CASCADE")
+    position = IntegerField(default=0)
+
+
+class FigureComparison(BaseModel):
+    """`figure` is a change stated between `base` (before) and `current` (after)."""
+
+    figure = ForeignKeyField(Figure, backref="comparisons", on_delete="CASCADE")
+    kind = CharField()  # growth_rate
+    base = ForeignKeyField(Figure, backref="compared_as_base", on_delete="CASCADE")
+    current = ForeignKeyField(Figure, backref="compared_as_current", on_delete="CASCADE")
+
+
+class FigureCheck(BaseModel):
+    """The result of a consistency check the loader ran on a figure."""
+
+    figure = ForeignKeyField(Figure, backref="checks", on_delete="CASCADE")
+    kind = CharField()  # parts_sum, growth_rate
+    holds = BooleanField()
+    detail = TextField()
+
+
+class SearchEntry(BaseModel):
+    """One searchable text of one record: a name, another name, a value as printed."""
+
+    record_type = CharField()
+    record_id = CharField()
+    field = CharField()
+    text = TextField()
+    folded = TextField()  # lower-cased, white space squashed: what queries match against
+    weight = IntegerField()  # how much a match in this field counts (api.query.search.FIELD_WEIGHTS)
+    record_no = IntegerField(index=True)  # the record's number in api.query.search_index (rank order)
+
+    class Meta:
+        indexes = ((("record_type", "record_id"), False),)
+
+
+class SearchToken(BaseModel):
+    """A word of the searchable texts, a first word or a one-word text (api.query.search_index)."""
+
+    kind = IntegerField()
+    token = TextField()
+
+    class Meta:
+        indexes = ((("kind", "token"), True),)
+
+
+class SearchTokenGram(BaseModel):
+    """A 2-character piece of a SearchToken: how the words containing a query are found."""
+
+    gram = CharField()
+    token = IntegerField()  # SearchToken.id
+
+    class Meta:
+        indexes = ((("gram", "token"), False),)
+
+
+class SearchPosting(BaseModel):
+    """The records with this word in a text of this weight: sorted record numbers, 4 bytes each."""
+
+    token = IntegerField()  # SearchToken.id; no foreign key, so a bulk load need not check each row
+    weight = IntegerField()
+    records = BytesField()
+
+    class Meta:
+        indexes = ((("token", "weight"), False),)
+
+
+# The record types in the order the API lists them; everything else derives from their names.
+RECORD_MODELS = {model.collection: model for model in (Source, Organisation, Person, Place, Event, Programme, Figure)}
+# Singular type names, as records carry them in `type`.
+RECORD_TYPES = {name: model.record_type for name, model in RECORD_MODELS.items()}
+TYPE_COLLECTIONS = {singular: plural for plural, singular in RECORD_TYPES.items()}
+
+LINK_MODELS = [
+    Citation,
+    Affiliation,
+    EventParticipant,
+    EventProgramme,
+    ProgrammeOperator,
+    ProgrammePlace,
+    FigureSubject,
+    FigurePart,
+    FigureComparison,
+    FigureCheck,
+]
+
+# Derived from the records at load time, for search only.
+SEARCH_MODELS = [SearchEntry, SearchToken, SearchTokenGram, SearchPosting]
+
+# In dependency order: what a table refers to comes before it.
+ALL_MODELS = [
+    Dataset,
+    Unit,
+    Term,
+    Person,
+    Organisation,
+    Place,
+    Source,
+    Programme,
+    Event,
+    Figure,
+    *LINK_MODELS,
+    *SEARCH_MODELS,
+]

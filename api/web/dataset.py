@@ -1,0 +1,23 @@
+"""The dataset a request reads: looked up once per request, in its snapshot."""
+
+from flask import g
+from flask_smorest import abort
+
+from api.query.dataset import current
+from api.store.db import db
+
+
+def read_dataset():
+    """The loaded Dataset in this request's snapshot (None if none is loaded), read once."""
+    if "dataset" not in g:
+        g.dataset = current(db)
+    return g.dataset
+
+
+def current_dataset():
+    """The loaded Dataset, or a 503 saying none is loaded yet."""
+    dataset = read_dataset()
+    if dataset is None:
+        abort(503, message="No dataset is loaded yet: run `civicfacts load`.")
+    g.dataset_version = dataset.version  # responses.add_caching puts it in the ETag
+    return dataset

@@ -1,0 +1,117 @@
+"""The envelopes responses come in: a list's data, links and meta; one record's data and
+links; the index, the unit vocabulary and search hits."""
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from api.formats.schemas import TYPES, NameSchema, TextSchema
+
+
+class LinksSchema(ma.Schema):
+    self = fields.String(required=True)
+    next = fields.String(allow_none=True, required=True)
+
+
+class SelfLinkSchema(ma.Schema):
+    self = fields.String(required=True)
+
+
+class MetaSchema(ma.Schema):
+    total = fields.Integer(required=True, metadata={"description": "Rows matching the filter, on every page"})
+    limit = fields.Integer(required=True)
+    dataset_version = fields.String(required=True)
+
+
+INCLUDED = fields.List(
+    fields.Dict(),
+    metadata={"description": "Related records asked for with ?include=, each shaped as in its own collection"},
+)
+
+
+def list_schema(record_schema, name):
+    return ma.Schema.from_dict(
+        {
+            "data": fields.List(fields.Nested(record_schema), required=True),
+            "links": fields.Nested(LinksSchema, required=True),
+            "meta": fields.Nested(MetaSchema, required=True),
+            "included": INCLUDED,
+        },
+        name=name,
+    )
+
+
+def one_schema(record_schema, name):
+    return ma.Schema.from_dict(
+        {
+            "data": fields.Nested(record_schema, required=True),
+            "links": fields.Nested(SelfLinkSchema, required=True),
+            "included": INCLUDED,
+        },
+        name=name,
+    )
+
+
+class MatchSchema(ma.Schema):
+    field = fields.String(required=True, metadata={"example": "name.ko"})
+    text = fields.String(required=True, metadata={"example": "2023 빛고을사랑나눔김장대전"})
+
+
+class SearchHitSchema(ma.Schema):
+    type = fields.String(required=True, validate=validate.OneOf(TYPES))
+    id = fields.String(required=True)
+    name = fields.Nested(NameSchema, required=True)
+    matched = fields.Nested(MatchSchema, required=True)
+    score = fields.Integer(required=True)
+    href = fields.String(required=True)
+
+
+class SearchListSchema(ma.Schema):
+    data = fields.List(fields.Nested(SearchHitSchema), required=True)
+    links = fields.Nested(LinksSchema, required=True)
+    meta = fields.Nested(MetaSchema, required=True)
+
+
+class UnitSchema(ma.Schema):
+    code = fields.String(required=True, metadata={"example": "KRW"})
+    label = fields.Nested(TextSchema, required=True, metadata={"example": {"ko": "원", "en": "Korean won", "en_translated": True}})
+    note = fields.String(allow_none=True, required=True)
+    figures = fields.Integer(required=True, metadata={"description": "How many figures use this unit"})
+
+
+class UnitListSchema(ma.Schema):
+    data = fields.List(fields.Nested(UnitSchema), required=True)
+    links = fields.Nested(LinksSchema, required=True)
+    meta = fields.Nested(MetaSchema, required=True)
+
+
+class CollectionLinkSchema(ma.Schema):
+    href = fields.String(required=True)
+    count = fields.Integer(required=True)
+
+
+class DatasetSchema(ma.Schema):
+    version = fields.String(required=True)
+    loaded_at = fields.String(required=True, metadata={"format": "date-time"})
+
+
+class IndexLinksSchema(ma.Schema):
+    units = fields.String(required=True, metadata={"description": "The unit vocabulary"})
+    search = fields.String(required=True, metadata={"description": "Search across every collection"})
+    openapi = fields.String(required=True, metadata={"description": "This contract, as JSON"})
+    docs = fields.String(required=True, metadata={"description": "Interactive documentation"})
+    explorer = fields.String(required=True, metadata={"description": "The explorer: the dataset as HTML pages for people"})
+    download_zip = fields.String(
+        required=True, metadata={"description": "The whole dataset: a CSV file per table in a zip, with a Frictionless datapackage.json"}
+    )
+    download_sqlite = fields.String(required=True, metadata={"description": "The whole dataset as a SQLite database"})
+
+
+class IndexDataSchema(ma.Schema):
+    collections = fields.Dict(keys=fields.String(), values=fields.Nested(CollectionLinkSchema), required=True)
+    dataset = fields.Nested(DatasetSchema, required=True)
+    links = fields.Nested(IndexLinksSchema, required=True)
+
+
+class IndexSchema(ma.Schema):
+    data = fields.Nested(IndexDataSchema, required=True)
+    links = fields.Nested(SelfLinkSchema, required=True)

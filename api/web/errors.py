@@ -1,0 +1,110 @@
+"""One error shape: RFC 9457 `application/problem+json`, whoever raises the error.
+
+flask-smorest routes every HTTPException through `Api.handle_http_exception`, which
+`CivicApi` (api/web/openapi.py) points at `http_problem`; the rest reach Flask's error
+handlers, registered here.
+Validation errors from webargs arrive as `{"query": {"limit": [...]}}` and leave as a
+list naming each parameter.
+"""
+
+import http
+import logging
+
+import marshmallow as ma
+import orjson
+from flask import Response, request
+from peewee import InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_SECONDS = "5"
+log = logging.getLogger(__name__)
+
+
+class ProblemDetailSchema(ma.Schema):
+    parameter = ma.fields.String(metadata={"description": "The query parameter or field at fault"})
+    message = ma.fields.String(required=True)
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details."""
+
+    type = ma.fields.String(required=True, metadata={"description": "A URI naming the kind of problem"})
+    title = ma.fields.String(required=True)
+    status = ma.fields.Integer(required=True)
+    detail = ma.fields.String(required=True)
+    instance = ma.fields.String(required=True, metadata={"description": "The path that was requested"})
+    errors = ma.fields.List(ma.fields.Nested(ProblemDetailSchema), metadata={"description": "One entry per fault"})
+
+
+def problem_body(status, detail, instance, errors=None):
+    """The problem details of an error (also written by api/serve.py for the errors gunicorn
+    answers itself, before any request reaches the app)."""
+    phrase = http.HTTPStatus(status).phrase
+    body = {
+        "type": f"https://civicfacts.example/problems/{phrase.lower().replace(' ', '-')}",
+        "title": phrase,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def problem(status, detail, errors=None, headers=None):
+    """A problem+json response."""
+    body = problem_body(status, detail, request.path if request else "", errors)
+    response = Response(orjson.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def flatten_validation(messages):
+    """webargs' {"query": {"limit": ["msg"]}} -> [{"parameter": "limit", "message": "msg"}]."""
+    errors = []
+    for location_errors in messages.values():
+        items = location_errors.items() if isinstance(location_errors, dict) else [("", location_errors)]
+        for name, texts in items:
+            texts = texts if isinstance(texts, list) else [str(texts)]
+            for text in texts:
+                message = text if isinstance(text, str) else str(text)
+                errors.append({"parameter": str(name), "message": message})
+    return errors
+
+
+def http_problem(error):
+    """The problem+json response for an HTTPException, whoever raised it."""
+    data = getattr(error, "data", None) or {}
+    headers = dict(error.get_headers())
+    headers.pop("Content-Type", None)
+    headers.update(data.get("headers") or {})
+    if error.code == 503:
+        headers.setdefault("Retry-After", RETRY_AFTER_SECONDS)  # a 429's comes from flask-limiter: when its window ends
+    errors = data.get("errors")
+    if errors is None and "messages" in data:
+        errors = flatten_validation(data["messages"])
+    detail = data.get("message") or error.description or error.name
+    if errors and "message" not in data:
+        detail = "; ".join(f"{e['parameter']}: {e['message']}" if e.get("parameter") else e["message"] for e in errors)
+    return problem(error.code, detail, errors, headers)
+
+
+def database_unavailable(error):
+    log.warning("database unavailable: %s", error)
+    return problem(503, "The database is unavailable; try again shortly.", headers={"Retry-After": RETRY_AFTER_SECONDS})
+
+
+def unexpected(error):
+    if isinstance(error, HTTPException):
+        return error
+    log.exception("unhandled error", exc_info=error)
+    return problem(500, InternalServerError.description)
+
+
+def register(app):
+    app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(InterfaceError, database_unavailable)
+    app.register_error_handler(Exception, unexpected)

@@ -1,0 +1,226 @@
+"""The explorer: the dataset as HTML pages for people, at `/` and under `/explore/`.
+
+Rendered on the server with Jinja (autoescaped), with no script and no external asset (one
+stylesheet, served from here), so every page works without JavaScript and under a strict
+Content-Security-Policy. Korean and English stand side by side, each marked with its `lang`.
+Pages read through api/query/records.py (`represent`, `fetch`): a fixed number of queries a
+page, never one per row. A collection's filters are its API filters, as a plain GET form
+(forms.py); a field left blank means "any".
+"""
+
+import functools
+import hashlib
+import pathlib
+import re
+
+from flask import Response, render_template, request, url_for
+from flask.views import MethodView
+from flask_smorest import abort
+
+from api.formats.charts import comparison_chart, number_text, parts_chart
+from api.formats.jsonld import JSONLD, to_jsonld
+from api.query.pagination import order_by
+from api.query.records import represent
+from api.store import models as m
+from api.web.blueprint import OK_HEADERS, CivicBlueprint, documents_errors, url_with
+from api.web.dataset import current_dataset
+from api.web.downloads import download_links
+from api.web.explorer.forms import FORM_SCHEMAS, controls, related, vocabulary
+from api.web.params import StrictQuerySchema
+from api.web.resources import COLLECTIONS
+from api.web.responses import negotiate
+
+HTML = "text/html"
+CSS = "text/css"
+# Stricter than the docs' policy: no script at all, styles only from the stylesheet.
+STYLESHEET = pathlib.Path(__file__).parent / "static" / "explorer.css"
+PAGE_SIZE = 50
+# The fields a list shows beside the name, whose records it names.
+SUMMARY = {
+    "sources": ("publication",), "organisations": ("parent",), "people": ("affiliations",), "places": ("parent",),
+    "events": ("place",), "programmes": ("parent", "operators"), "figures": ("subjects",),
+}
+
+blp = CivicBlueprint(
+    "explorer", __name__, template_folder="templates",
+    description="The explorer: HTML pages for people (Korean and English), with filters, charts, quotes and downloads.",
+)
+NO_PARAMS = type("ExploreQuerySchema", (StrictQuerySchema,), {})
+
+
+def html(description):
+    return {200: {"description": description, "content": {HTML: {"schema": {"type": "string"}}}, "headers": OK_HEADERS}}
+
+
+# --- what pages share -----------------------------------------------------------------
+
+
+def record_url(ref):
+    return url_for("explorer.Record", collection=m.TYPE_COLLECTIONS[ref["type"]], record_id=ref["id"])
+
+
+def render(template, **context):
+    terms, units = vocabulary()
+    body = render_template(
+        f"explorer/{template}", record_url=record_url, terms=terms, units=units, downloads=download_links(),
+        collections=list(COLLECTIONS), dataset=current_dataset(), number_text=number_text, **context,
+    )
+    return Response(body, mimetype=HTML)  # api/guard.py gives it the explorer's CSP
+
+
+def highlight(text, needles):
+    """`text` as [(part, is_hit)], the hits being the first of `needles` found in it."""
+    for needle in needles:
+        if needle and needle in text:
+            parts = re.split(f"({re.escape(needle)})", text)
+            return [(part, i % 2 == 1) for i, part in enumerate(parts) if part]
+    return [(text, False)]
+
+
+def needles(record):
+    """What to pick out in a record's quotes: a figure's print, else its names."""
+    if record["type"] == "figure":
+        return [record["value_text"], record["value_text"].replace(" ", "")]
+    return [record["name"]["ko"], *record["other_names"], record["name"]["en"]]
+
+
+# --- the home page, the stylesheet and the lists --------------------------------------
+
+
+@blp.route("/")
+class Home(MethodView):
+    @blp.arguments(NO_PARAMS, location="query")
+    @blp.doc(responses=html("The explorer's home page"))
+    @documents_errors(blp, 304, 406, 503)
+    def get(self, args):
+        """Explorer: home
+
+        An HTML page for people: what the dataset holds (counts of each record type), the
+        source articles, and the downloads. Korean and English; no script needed.
+        """
+        negotiate([HTML])
+        counts = {name: c.model.select().count() for name, c in COLLECTIONS.items()}
+        articles = represent("sources", m.Source.select().order_by(m.Source.page_position, m.Source.id))
+        return render("home.html", counts=counts, articles=articles)
+
+
+@functools.cache
+def stylesheet():
+    body = STYLESHEET.read_bytes()
+    return body, hashlib.sha256(body).hexdigest()[:32]
+
+
+@blp.route("/explore/explorer.css")
+class Stylesheet(MethodView):
+    @blp.arguments(NO_PARAMS, location="query")
+    @blp.doc(responses={200: {"description": "The explorer's style sheet", "content": {CSS: {"schema": {"type": "string"}}},
+                              "headers": OK_HEADERS}})
+    @documents_errors(blp, 304, 406)
+    def get(self, args):
+        """Explorer: style sheet
+
+        The one style sheet every explorer page loads.
+        """
+        negotiate([CSS])
+        body, etag = stylesheet()
+        response = Response(body, mimetype=CSS)
+        response.set_etag(etag)
+        return response
+
+
+def list_page(collection, args):
+    keys = collection.sort_keys(args.get("sort"))
+    query = collection.filtered(args)
+    total = query.count()
+    rows = list(collection.after_cursor(query, keys, args).order_by(*order_by(keys)).limit(PAGE_SIZE + 1))
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    records = represent(collection.name, rows)
+    chosen = {key: value for key, value in request.args.items() if value and key != "cursor"}
+    return render(
+        "list.html", collection=collection.name, records=records, total=total, controls=controls(collection),
+        related=related(records, SUMMARY[collection.name]), filtered=bool(chosen),
+        csv_url=url_for(f"{collection.name}.List", format="csv", **chosen),
+        next_url=url_with(cursor=collection.cursor_for(rows[-1], keys, args)) if more else None,
+    )
+
+
+def list_view(collection):
+    class ListPage(MethodView):
+        @blp.arguments(FORM_SCHEMAS[collection.name], location="query")
+        @blp.doc(responses=html(f"A page of {collection.name}, as HTML"))
+        @documents_errors(blp, 304, 406, 503)
+        def get(self, args):
+            negotiate([HTML])
+            current_dataset()
+            return list_page(collection, args)
+
+    ListPage.get.__doc__ = (
+        f"Explorer: {collection.name}\n\nAn HTML page of {collection.name}, {PAGE_SIZE} a page, with the filters of "
+        f"/v1/{collection.name} as a form (a blank field means any), and a link to the same list as CSV."
+    )
+    ListPage.__name__ = f"{collection.name.capitalize()}Page"
+    return ListPage
+
+
+for _name, _collection in COLLECTIONS.items():
+    blp.route(f"/explore/{_name}", endpoint=_name)(list_view(_collection))
+
+
+# --- one record -----------------------------------------------------------------------
+
+
+@blp.route(f"/explore/<any({', '.join(COLLECTIONS)}):collection>/<slug:record_id>")
+class Record(MethodView):
+    @blp.arguments(NO_PARAMS, location="query")
+    @blp.doc(responses=html("One record, as HTML"))
+    @documents_errors(blp, 304, 404, 406, 503)
+    def get(self, args, collection, record_id):
+        """Explorer: one record
+
+        Every field of the record, its sources with the quotes highlighted, links to every
+        related record; for a figure also its value as printed and as normalised, its
+        qualifier and period, its consistency checks and charts of its parts or comparison.
+        The page embeds the record's JSON-LD (schema.org).
+        """
+        negotiate([HTML])
+        current_dataset()
+        model = COLLECTIONS[collection].model
+        row = model.get_or_none(model.id == record_id)
+        if row is None:
+            abort(404, message=f"There is no {m.RECORD_TYPES[collection]} with id {record_id!r}.")
+        record = represent(collection, [row])[0]
+        linked = related([record])
+        quotes = [
+            {"source": linked[("source", c["source"])], "parts": highlight(c["evidence"], needles(record))}
+            for c in record["sources"]
+        ]
+        return render(
+            "record.html", collection=collection, record=record, related=linked, quotes=quotes,
+            charts=charts(record, linked), cited=cited_here(record, linked), jsonld=to_jsonld(record, request.host_url), jsonld_type=JSONLD,
+            api_url=url_for(f"{collection}.One", record_id=record_id),
+        )
+
+
+def charts(record, linked):
+    if record["type"] != "figure":
+        return []
+    out = [parts_chart(record, [linked[("figure", p["id"])] for p in record["parts"]])]
+    for comparison in record["comparisons"]:
+        pair = (linked[("figure", comparison[side]["id"])] for side in ("base", "current"))
+        out.append(comparison_chart(record, *pair))
+    return [chart for chart in out if chart is not None]
+
+
+def cited_here(record, linked):
+    """For an article: each record it is cited for, with its quotes from it, in page order."""
+    if record["type"] != "source":
+        return []
+    citations = m.Citation.select().where(m.Citation.source == record["id"]).order_by(m.Citation.id)
+    by_record = {}
+    for c in citations:
+        by_record.setdefault((c.record_type, c.record_id), []).append(c.evidence)
+    return [
+        {"record": linked[key], "quotes": [highlight(q, needles(linked[key])) for q in quotes]}
+        for key, quotes in by_record.items() if key in linked
+    ]

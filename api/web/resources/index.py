@@ -1,0 +1,142 @@
+"""/v1 (the index), /v1/units and /v1/search."""
+
+from flask import current_app, request, url_for
+from flask.views import MethodView
+from flask_smorest import abort
+from peewee import fn
+
+from api.query.pagination import CursorError, decode_cursor, encode_cursor
+from api.query.search import search
+from api.store import models as m
+from api.web import envelopes, params
+from api.web.blueprint import OK_HEADERS, PAGE_HEADERS, CivicBlueprint, documents_errors, url_with
+from api.web.dataset import current_dataset
+from api.web.downloads import download_links
+from api.web.responses import JSON, negotiate
+
+blp = CivicBlueprint("index", __name__, url_prefix="/v1", description="The index, the unit vocabulary and search across every collection.")
+NO_PARAMS = type("NoQuerySchema", (params.StrictQuerySchema,), {})
+
+
+@blp.route("")
+class Index(MethodView):
+    @blp.arguments(NO_PARAMS, location="query")
+    @blp.response(200, envelopes.IndexSchema, headers=OK_HEADERS)
+    @documents_errors(blp, 304, 406, 503)
+    def get(self, args):
+        """The index
+
+        Links to every collection with its count, and the dataset version and load time.
+        """
+        negotiate([JSON])
+        dataset = current_dataset()
+        collections = {
+            name: {"href": url_for(f"{name}.List", _external=True), "count": model.select().count()}
+            for name, model in m.RECORD_MODELS.items()
+        }
+        return {
+            "data": {
+                "collections": collections,
+                "dataset": {"version": dataset.version, "loaded_at": dataset.loaded_at.isoformat() + "Z"},
+                "links": {
+                    "units": url_for("index.Units", _external=True),
+                    "search": url_for("index.Search", _external=True),
+                    "openapi": url_for("docs.OpenapiJson", _external=True),
+                    "docs": url_for("docs.Docs", _external=True),
+                    "explorer": url_for("explorer.Home", _external=True),
+                    **download_links(),
+                },
+            },
+            "links": {"self": request.base_url},
+        }
+
+
+@blp.route("/units")
+class Units(MethodView):
+    @blp.arguments(NO_PARAMS, location="query")
+    @blp.response(200, envelopes.UnitListSchema, headers=OK_HEADERS)
+    @documents_errors(blp, 304, 406, 503)
+    def get(self, args):
+        """The unit vocabulary
+
+        Every unit a figure may be in, labelled in Korean and English, with how many figures use it.
+        """
+        negotiate([JSON])
+        dataset = current_dataset()
+        used = dict(m.Figure.select(m.Figure.unit, fn.COUNT(m.Figure.id)).group_by(m.Figure.unit).tuples())
+        units = [
+            {"code": u.code, "label": {"ko": u.label_ko, "en": u.label_en, "en_translated": True}, "note": u.note, "figures": used.get(u.code, 0)}
+            for u in m.Unit.select().order_by(m.Unit.position)
+        ]
+        return {
+            "data": units,
+            "links": {"self": request.url, "next": None},
+            "meta": {"total": len(units), "limit": len(units), "dataset_version": dataset.version},
+        }
+
+
+@blp.route("/search")
+class Search(MethodView):
+    @blp.arguments(params.SearchQuerySchema, location="query")
+    @blp.response(200, envelopes.SearchListSchema, headers=PAGE_HEADERS)
+    @documents_errors(blp, 304, 406, 503)
+    def get(self, args):
+        """Search every collection
+
+        Korean of two or more syllables matches inside words (김장 finds 빛고을사랑나눔김장대전);
+        English matches regardless of case. Hits are typed, ranked (a name beats a quote; a
+        whole or leading match beats one inside) and say which field matched.
+        """
+        negotiate([JSON])
+        dataset = current_dataset()
+        results = search(args["q"], args.get("type"))
+        offset = 0
+        if args.get("cursor"):
+            offset = _offset(args["cursor"])
+        limit = args["limit"]
+        page = results.page(offset, limit)
+        names = _names(page)
+        data = [
+            {
+                "type": h.record_type, "id": h.record_id, "name": names[(h.record_type, h.record_id)],
+                "matched": {"field": h.field, "text": h.text}, "score": h.score,
+                "href": url_for(f"{m.TYPE_COLLECTIONS[h.record_type]}.One", record_id=h.record_id, _external=True),
+            }
+            for h in page
+        ]
+        more = offset + limit < results.total
+        next_url = url_with(cursor=_cursor(offset + limit)) if more else None
+        headers = {"Link": f'<{next_url}>; rel="next"'} if next_url else {}
+        body = {
+            "data": data,
+            "links": {"self": request.url, "next": next_url},
+            "meta": {"total": results.total, "limit": limit, "dataset_version": dataset.version},
+        }
+        return body, 200, headers
+
+
+def _names(hits):
+    names = {}
+    by_type = {}
+    for h in hits:
+        by_type.setdefault(h.record_type, []).append(h.record_id)
+    for record_type, ids in by_type.items():
+        model = m.RECORD_MODELS[m.TYPE_COLLECTIONS[record_type]]
+        for row in model.select(model.id, model.name_ko, model.name_en, model.name_en_translated).where(model.id.in_(ids)):
+            names[(record_type, row.id)] = {"ko": row.name_ko, "en": row.name_en, "en_translated": row.name_en_translated}
+    return names
+
+
+# Search results are ranked, not keyed by one column, so their cursor is a signed offset.
+def _cursor(offset):
+    return encode_cursor(current_app.config["CURSOR_SECRET"], "search", "", [offset])
+
+
+def _offset(cursor):
+    try:
+        (offset,) = decode_cursor(current_app.config["CURSOR_SECRET"], cursor, "search", "")
+        if type(offset) is not int or offset < 0:  # bool is an int to isinstance
+            raise CursorError("not a search cursor")
+        return offset
+    except (CursorError, ValueError) as exc:
+        abort(400, message=f"cursor: {exc}", errors=[{"parameter": "cursor", "message": str(exc)}])

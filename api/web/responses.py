@@ -1,0 +1,111 @@
+"""HTTP behaviour every route shares: JSON encoding, content negotiation, caching, CORS.
+
+ETags are strong and computed from the dataset version and the bytes of the body (or, for
+streamed CSV, from the dataset version and the request), so they change when the
+representation does and with every new dataset; werkzeug's `make_conditional` answers
+If-None-Match with 304.
+"""
+
+import hashlib
+from decimal import Decimal
+
+import orjson
+from flask import g, request
+from flask.json.provider import JSONProvider
+from flask_cors import CORS
+from werkzeug.exceptions import NotAcceptable
+from werkzeug.routing import BaseConverter
+
+from api.query.records import number
+from api.web.params import SLUG
+
+JSON = "application/json"
+CSV = "text/csv"
+
+
+class SlugConverter(BaseConverter):
+    """`<slug:record_id>`: a record id. Anything else is no record's URL, so routing answers 404
+    before any query runs (a NUL or odd Unicode in a path never reaches the database)."""
+
+    regex = SLUG[1:-1].replace("(-", "(?:-")
+    pattern = SLUG  # the same, as the spec's JSON Schema pattern
+
+
+def _default(value):
+    if isinstance(value, Decimal):
+        return number(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+class OrjsonProvider(JSONProvider):
+    """orjson: fast, and writes Korean as UTF-8 rather than \\uXXXX escapes."""
+
+    def dumps(self, obj, **kwargs):
+        return orjson.dumps(obj, default=_default).decode()
+
+    def loads(self, s, **kwargs):
+        return orjson.loads(s)
+
+    def response(self, *args, **kwargs):
+        obj = self._prepare_response_obj(args, kwargs)
+        return self._app.response_class(orjson.dumps(obj, default=_default), mimetype=JSON)
+
+
+def negotiate(offered, fmt=None):
+    """The media type to answer with: `?format=` wins, then Accept; 406 if none fits."""
+    if fmt is not None:
+        return {"json": JSON, "csv": CSV}[fmt]
+    if not request.accept_mimetypes:
+        return offered[0]
+    best = request.accept_mimetypes.best_match(offered)
+    if best is None:
+        raise NotAcceptable(f"This resource is available as {', '.join(offered)}; the Accept header allows none of them.")
+    return best
+
+
+def add_caching(response):
+    if request.method not in ("GET", "HEAD") or response.status_code != 200:
+        return response
+    response.headers["Cache-Control"] = "public, max-age=60"
+    response.vary.update(["Accept", "Accept-Language"])
+    if not response.get_etag()[0]:
+        if response.is_streamed:
+            return response
+        # One record's body does not name the dataset version, yet a reload may change what
+        # the record means (its relations' targets); the version seeds its tag too.
+        version = g.get("dataset_version", "").encode()
+        response.set_etag(hashlib.sha256(version + b" " + response.get_data()).hexdigest()[:32])
+    return response.make_conditional(request)
+
+
+def init_app(app):
+    app.json = OrjsonProvider(app)
+    app.url_map.converters["slug"] = SlugConverter
+    # send_wildcard: answer `*` rather than echo each Origin, so one cached response serves every site.
+    CORS(
+        app, resources={r"/*": {"origins": "*"}}, send_wildcard=True,
+        methods=["GET", "HEAD", "OPTIONS"], expose_headers=["ETag", "Link"],
+    )
+    app.after_request(add_caching)
+
+
+class FileBody:
+    """A response body read from an open file in chunks, never whole. It closes the file when
+    the server closes the body, or else when it is collected: a client that never reads the
+    body (a HEAD, a test) must not leave a file handle behind."""
+
+    CHUNK = 1 << 16
+
+    def __init__(self, handle):
+        self.handle = handle
+
+    def __iter__(self):
+        while chunk := self.handle.read(self.CHUNK):
+            yield chunk
+
+    def close(self):
+        self.handle.close()
+
+    __del__ = close

@@ -1,0 +1,70 @@
+"""How a request uses the database: one read-only transaction, one snapshot, a time limit.
+
+Every request reads inside one read-only transaction: a reload of the dataset commits in
+one transaction too, so a request sees the old dataset or the new one, never a mix. A
+query that runs past QUERY_TIMEOUT_MS is cut off (and answered 503) rather than left to
+hold a worker.
+"""
+
+from flask import current_app, g, request
+
+from api.store.db import db, end_deadline, is_postgres, start_deadline, use
+
+# The docs need no database: they are answered even while it is down.
+NO_DATABASE_BLUEPRINTS = {"docs"}
+EXTENSION = "civicfacts_database"
+
+
+def use_app_database(app=None):
+    """Point the shared proxy at this app's database. One app per process in production, so
+    this is a no-op there; tests run several apps (on several databases) in one process."""
+    use((app or current_app).extensions[EXTENSION])
+
+
+def _begin_request(timeout_ms):
+    db.connect(reuse_if_open=True)
+    g.db_transaction = db.atomic()
+    g.db_transaction.__enter__()
+    if is_postgres():
+        # One snapshot for the whole request, however many queries it makes.
+        db.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        if timeout_ms:
+            db.execute_sql(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+        # A query takes the snapshot now; from then on nothing in the request can make the
+        # transaction read-write again (SET TRANSACTION READ WRITE must precede any query).
+        db.execute_sql("SELECT 1")
+    else:
+        start_deadline(timeout_ms)
+
+
+def _end_request():
+    transaction = g.pop("db_transaction", None)
+    try:
+        if transaction is not None:
+            transaction.__exit__(None, None, None)
+    finally:
+        if not db.is_closed():
+            end_deadline()
+            db.close()
+
+
+def init_app(app, database):
+    """Open a read-only, single-snapshot transaction on `database` around every request."""
+    app.extensions[EXTENSION] = database
+    use(database)
+
+    @app.before_request
+    def begin():
+        use_app_database(app)
+        # A request no route matched, and the docs, need no database: they are answered
+        # (404, 405, the docs page) even while the database is down, and cost it nothing.
+        if request.url_rule is None or request.blueprint in NO_DATABASE_BLUEPRINTS:
+            return
+        _begin_request(app.config.get("QUERY_TIMEOUT_MS", 5000))
+
+    @app.teardown_request
+    def end(exc):
+        try:
+            _end_request()
+        except Exception:  # noqa: BLE001 - closing must never turn a response into a 500
+            app.logger.exception("closing the request's database connection failed")

@@ -1,0 +1,85 @@
+"""api/store/fastpath.py leans on peewee's and playhouse's internals for speed. Each test here
+pins one of them against the public API it shortcuts, so a peewee upgrade that changes what
+the shortcut relies on fails here, by name, rather than somewhere downstream."""
+
+import datetime
+import decimal
+
+import pytest
+from playhouse.pool import PooledPostgresqlDatabase
+
+from api.query.records import record_columns
+from api.store import models as m
+from api.store.db import db
+from api.store.fastpath import TrustingPostgresqlPool, as_sent, fetched, insert_rows
+
+
+def test_the_pool_overrides_hooks_that_playhouse_still_calls():
+    for name in ("_can_reuse", "_is_closed", "conn_key"):
+        assert callable(getattr(PooledPostgresqlDatabase, name, None)), f"playhouse.pool no longer has {name}"
+        assert name == "conn_key" or name in TrustingPostgresqlPool.__dict__
+    adapter = PooledPostgresqlDatabase("x")._adapter
+    assert callable(adapter.txn_status) and adapter.txn_idle is not None
+
+
+def test_a_connection_given_back_just_now_is_handed_out_again_without_a_ping(loaded):
+    if not loaded.startswith("postgres"):
+        pytest.skip("the trusting pool is PostgreSQL's")
+    from playhouse.db_url import parse
+
+    settings = parse(loaded)
+    pool = TrustingPostgresqlPool(settings.pop("database"), **settings, max_connections=1)
+    pings = []
+    untrusting = PooledPostgresqlDatabase._is_closed
+
+    def counted(self, conn):
+        pings.append(conn)
+        return untrusting(self, conn)
+
+    try:
+        pool.connect()
+        first = pool.connection()
+        pool.close()
+        PooledPostgresqlDatabase._is_closed = counted  # what the subclass falls back to when it does not trust
+        pool.connect()
+        assert pool.connection() is first and pings == []
+        pool.close()
+    finally:
+        PooledPostgresqlDatabase._is_closed = untrusting
+        pool.close_all()
+
+
+def test_fetched_gives_the_named_tuples_peewee_gives(loaded):
+    with db.connection_context():
+        for model in m.RECORD_MODELS.values():
+            query = model.select(*record_columns(model)).order_by(model.id).namedtuples()
+            assert fetched(query) == list(query), model.__name__
+        figures = fetched(m.Figure.select(*record_columns(m.Figure)).namedtuples())
+    typed = {type(getattr(f, name)) for f in figures for name in ("value", "period_start", "name_en_translated") if getattr(f, name) is not None}
+    assert typed == {decimal.Decimal, datetime.date, bool}  # converted as peewee converts them
+
+
+def test_as_sent_columns_come_back_as_the_driver_sends_them(loaded):
+    with db.connection_context():
+        plain = m.Figure.select(as_sent(m.Figure.id), as_sent(m.Figure.position), as_sent(m.Figure.unit)).tuples().first()
+        converted = m.Figure.select(as_sent(m.Figure.value), as_sent(m.Figure.name_en_translated)).where(m.Figure.value.is_null(False))
+        value, translated = converted.tuples().first()
+    assert [type(v) for v in plain[:2]] == [str, int]
+    assert isinstance(value, decimal.Decimal) and isinstance(translated, bool)
+
+
+def test_insert_rows_writes_what_insert_many_writes(migrated):
+    rows = [
+        {"code": "KRW", "label_ko": "원", "label_en": "Korean won", "note": None, "position": 0},
+        {"code": "t", "label_ko": "톤", "label_en": "tonne", "note": "metric", "position": 1},
+    ]
+    with db.connection_context():
+        with db.atomic() as transaction:
+            insert_rows(db.obj, m.Unit, rows)
+            fast = list(m.Unit.select().order_by(m.Unit.code).dicts())
+            transaction.rollback()
+        with db.atomic() as transaction:
+            m.Unit.insert_many(rows).execute()
+            slow = list(m.Unit.select().order_by(m.Unit.code).dicts())
+            transaction.rollback()
+    assert fast == slow and len(fast) == 2
