@@ -34,7 +34,9 @@ def create_app(config=None):
     app.config["CURSOR_SECRET"] = str(app.config.get("CURSOR_SECRET", "civicfacts-cursor")).encode()
     app.url_map.strict_slashes = True
     database = open_database(
-        app.config["DATABASE_URL"], readonly=True, pool_size=int(app.config.get("DATABASE_POOL_SIZE", 0)),
+        app.config["DATABASE_URL"],
+        readonly=True,
+        pool_size=int(app.config.get("DATABASE_POOL_SIZE", 0)),
         statement_timeout_ms=int(app.config.get("QUERY_TIMEOUT_MS", 0)),
     )
     guard.init_app(app)

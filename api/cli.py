@@ -13,7 +13,10 @@ MIGRATIONS_DIR = pathlib.Path(__file__).resolve().parent.parent / "migrations"
 
 def database_option(command):
     return click.option(
-        "--database", "database_url", default=None, metavar="URL",
+        "--database",
+        "database_url",
+        default=None,
+        metavar="URL",
         help="sqlite:///path.db or postgresql://user@host:port/name (default: $DATABASE_URL, else sqlite:///civicfacts.db)",
     )(command)
 
@@ -119,8 +122,13 @@ def spec(check, output):
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="Processes; one per core")
 @click.option("--threads", default=1, show_default=True, type=int, help="Threads per process (more only help while waiting on PostgreSQL)")
-@click.option("--server", type=click.Choice(SERVERS), default="granian", show_default=True,
-              help="granian measured faster in bench/RESULTS.md; gunicorn (pip install '.[gunicorn]') for comparison")
+@click.option(
+    "--server",
+    type=click.Choice(SERVERS),
+    default="granian",
+    show_default=True,
+    help="granian measured faster in bench/RESULTS.md; gunicorn (pip install '.[gunicorn]') for comparison",
+)
 @click.option("--access-log/--no-access-log", default=False, show_default=True)
 def serve(host, port, workers, threads, server, access_log):
     """Serve the API with the production WSGI server (granian)."""

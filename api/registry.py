@@ -42,20 +42,21 @@ class RecordType:
 
 
 RECORD_TYPES = (
-    RecordType(m.Source, schemas.SourceSchema,
-               "The source articles: publication, headline, byline, date and the records each is cited for."),
-    RecordType(m.Organisation, schemas.OrganisationSchema,
-               "Organisations the page names, with kind, parent, other (and misprinted) names and members."),
-    RecordType(m.Person, schemas.PersonSchema,
-               "People the page names, with affiliations (title as printed) and the events they took part in."),
-    RecordType(m.Place, schemas.PlaceSchema,
-               "Places the page names, with what lies within them and what happened or runs there."),
-    RecordType(m.Event, schemas.EventSchema,
-               "Events the page reports, with dates, place, participants and their roles."),
-    RecordType(m.Programme, schemas.ProgrammeSchema,
-               "Programmes and schemes: operators with roles, places covered, parts, eligibility and benefits."),
-    RecordType(m.Figure, schemas.FigureSchema,
-               "Every number printed on the page: value_text as printed, value exact, with unit, qualifier, period and quote."),
+    RecordType(m.Source, schemas.SourceSchema, "The source articles: publication, headline, byline, date and the records each is cited for."),
+    RecordType(
+        m.Organisation, schemas.OrganisationSchema, "Organisations the page names, with kind, parent, other (and misprinted) names and members."
+    ),
+    RecordType(m.Person, schemas.PersonSchema, "People the page names, with affiliations (title as printed) and the events they took part in."),
+    RecordType(m.Place, schemas.PlaceSchema, "Places the page names, with what lies within them and what happened or runs there."),
+    RecordType(m.Event, schemas.EventSchema, "Events the page reports, with dates, place, participants and their roles."),
+    RecordType(
+        m.Programme, schemas.ProgrammeSchema, "Programmes and schemes: operators with roles, places covered, parts, eligibility and benefits."
+    ),
+    RecordType(
+        m.Figure,
+        schemas.FigureSchema,
+        "Every number printed on the page: value_text as printed, value exact, with unit, qualifier, period and quote.",
+    ),
 )
 BY_NAME = {record_type.name: record_type for record_type in RECORD_TYPES}
 BY_TYPE = {record_type.type: record_type for record_type in RECORD_TYPES}

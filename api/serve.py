@@ -34,10 +34,17 @@ def serve_with_granian(host, port, workers, threads=1, access_log=False):
     from granian.constants import Interfaces
 
     Granian(
-        "api:create_app", factory=True, interface=Interfaces.WSGI, address=host, port=port, workers=workers,
+        "api:create_app",
+        factory=True,
+        interface=Interfaces.WSGI,
+        address=host,
+        port=port,
+        workers=workers,
         # granian's default for WSGI is hundreds of threads per process, which only fight
         # over the GIL: bench/RESULTS.md has the measurements behind one per process.
-        blocking_threads=threads, respawn_failed_workers=True, log_access=access_log,
+        blocking_threads=threads,
+        respawn_failed_workers=True,
+        log_access=access_log,
     ).serve()
 
 

@@ -150,8 +150,9 @@ def open_for_generation(url):
     if url.startswith("sqlite"):
         path = url.split("sqlite:///", 1)[1]
         pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return SqliteDatabase(path, pragmas={"journal_mode": "delete", "synchronous": 0, "cache_size": -262144,
-                                             "temp_store": "memory", "foreign_keys": 0})
+        return SqliteDatabase(
+            path, pragmas={"journal_mode": "delete", "synchronous": 0, "cache_size": -262144, "temp_store": "memory", "foreign_keys": 0}
+        )
     return connect(url)
 
 
@@ -161,7 +162,8 @@ def drop_indexes(database, postgres):
     if postgres:
         rows = database.execute_sql(
             """SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()
-               AND indexname NOT IN (SELECT conname FROM pg_constraint)""").fetchall()
+               AND indexname NOT IN (SELECT conname FROM pg_constraint)"""
+        ).fetchall()
     else:
         rows = database.execute_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL").fetchall()
     for name, _ in rows:
@@ -204,10 +206,16 @@ def generate(url, figures, seed=1, force=False, log=print):
                 model.delete().execute()
             indexes = drop_indexes(database, postgres)
             vocabulary = gen.vocabulary
-            writer.write(m.Unit, ["code", "label_ko", "label_en", "note", "position"],
-                         [(u["code"], u["ko"], u["en"], u.get("note"), k) for k, u in enumerate(vocabulary["units"])])
-            writer.write(m.Term, ["scheme", "code", "label_ko", "label_en", "position"],
-                         [(scheme, t["code"], t["ko"], t["en"], k) for scheme, terms in vocabulary["terms"].items() for k, t in enumerate(terms)])
+            writer.write(
+                m.Unit,
+                ["code", "label_ko", "label_en", "note", "position"],
+                [(u["code"], u["ko"], u["en"], u.get("note"), k) for k, u in enumerate(vocabulary["units"])],
+            )
+            writer.write(
+                m.Term,
+                ["scheme", "code", "label_ko", "label_en", "position"],
+                [(scheme, t["code"], t["ko"], t["en"], k) for scheme, terms in vocabulary["terms"].items() for k, t in enumerate(terms)],
+            )
             written, held_citations = set(), []
             builder = IndexBuilder()
             for record_type in ORDER:

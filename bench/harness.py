@@ -141,8 +141,9 @@ class Server:
 
     def start(self, timeout=60):
         self.log_file = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.proc = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdout=self.log_file,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.argv, cwd=self.cwd, env=self.env, stdout=self.log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -223,7 +224,8 @@ function done(summary, latency, requests)
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))
 end
 """
-MIX_LUA = r"""
+MIX_LUA = (
+    r"""
 local paths = {}
 local counter = 0
 function init(args)
@@ -233,14 +235,15 @@ function request()
   counter = counter + 1
   return wrk.format("GET", paths[(counter - 1) % #paths + 1])
 end
-""" + DONE_LUA
+"""
+    + DONE_LUA
+)
 
 
 def wrk(port, paths, connections, duration, timeout, scripts):
     """One wrk run; paths[0] alone, or round-robin over paths. Returns its summary dict."""
     script = scripts["mix"] if len(paths) > 1 else scripts["done"]
-    argv = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", f"--timeout={timeout}s", "--latency", "-s", script,
-            f"http://{HOST}:{port}{paths[0]}"]
+    argv = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", f"--timeout={timeout}s", "--latency", "-s", script, f"http://{HOST}:{port}{paths[0]}"]
     if len(paths) > 1:
         argv += ["--", *paths]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + timeout + 60)
@@ -269,10 +272,16 @@ def python_round(port, paths, seconds):
     elapsed = time.perf_counter() - started
     latencies.sort()
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
-    return {"requests": len(latencies), "duration_us": int(elapsed * 1e6), "bytes": size, "rps": len(latencies) / elapsed,
-            "errors": {"status": errors}, "errors_total": errors, "tool": "python",
-            "latency_us": {"p50": pick(0.5), "p90": pick(0.9), "p99": pick(0.99), "max": latencies[-1],
-                           "mean": statistics.fmean(latencies)}}
+    return {
+        "requests": len(latencies),
+        "duration_us": int(elapsed * 1e6),
+        "bytes": size,
+        "rps": len(latencies) / elapsed,
+        "errors": {"status": errors},
+        "errors_total": errors,
+        "tool": "python",
+        "latency_us": {"p50": pick(0.5), "p90": pick(0.9), "p99": pick(0.99), "max": latencies[-1], "mean": statistics.fmean(latencies)},
+    }
 
 
 def unloaded_ms(port, path, budget=5.0, most=5):

@@ -172,11 +172,27 @@ class Bench:
 
     def datasette(self, sqlite_path, n):
         port = free_port()
-        argv = [str(DATASETTE), "serve", "-i", str(sqlite_path), "-h", HOST, "-p", str(port),
-                "--setting", "suggest_facets", "off",
-                # Its defaults stop a query after 1 s and a CSV at 100 MB: at 10^6 figures its
-                # search and its full export would fail rather than be measured.
-                "--setting", "sql_time_limit_ms", "120000", "--setting", "max_csv_mb", "0"]
+        argv = [
+            str(DATASETTE),
+            "serve",
+            "-i",
+            str(sqlite_path),
+            "-h",
+            HOST,
+            "-p",
+            str(port),
+            "--setting",
+            "suggest_facets",
+            "off",
+            # Its defaults stop a query after 1 s and a CSV at 100 MB: at 10^6 figures its
+            # search and its full export would fail rather than be measured.
+            "--setting",
+            "sql_time_limit_ms",
+            "120000",
+            "--setting",
+            "max_csv_mb",
+            "0",
+        ]
         return Server("datasette", argv, port, log_path=self.data_dir / "logs" / f"datasette-n{n}.log", ready_path="/-/versions.json")
 
     def nginx(self, root, bodies, n):
@@ -185,9 +201,7 @@ class Bench:
         root = pathlib.Path(root)
         for sub in ("tmp", "logs"):
             (root / sub).mkdir(exist_ok=True)
-        locations = "\n".join(
-            f"    location = /q/{name} {{ default_type {ctype}; alias {path}; }}" for name, (path, ctype) in bodies.items()
-        )
+        locations = "\n".join(f"    location = /q/{name} {{ default_type {ctype}; alias {path}; }}" for name, (path, ctype) in bodies.items())
         temp = " ".join([])
         conf = f"""worker_processes {self.args.workers or 2};
 daemon off;
@@ -229,10 +243,18 @@ http {{
     def run_n(self, n):
         sqlite_path, generation = self.generate(n)
         depth = max(1, min(KEYSET_DEPTH, n // PAGE))
-        result = {"figures": n, "dataset_version": dataset_version(n, 1), "generation": generation,
-                  "keyset_depth": depth, "started": datetime.datetime.now().isoformat(timespec="seconds"),
-                  "connections": self.args.connections, "duration_s": self.args.duration, "queries": {}, "rounds": self.args.rounds,
-                  "tool": "wrk" if self.have_wrk else "python"}
+        result = {
+            "figures": n,
+            "dataset_version": dataset_version(n, 1),
+            "generation": generation,
+            "keyset_depth": depth,
+            "started": datetime.datetime.now().isoformat(timespec="seconds"),
+            "connections": self.args.connections,
+            "duration_s": self.args.duration,
+            "queries": {},
+            "rounds": self.args.rounds,
+            "tool": "wrk" if self.have_wrk else "python",
+        }
         servers = {"ours_sqlite": self.ours("ours_sqlite", f"sqlite:///{sqlite_path}", n)}
         if not self.args.smoke:
             servers["ours_sqlite_nocache"] = self.ours("ours_sqlite_nocache", f"sqlite:///{sqlite_path}", n)
@@ -313,11 +335,20 @@ http {{
                         try:
                             server.start()
                             paths = ours_paths(server.port, 1)
-                            for name in (("filtered", "search_ko") if nocache else ("record", "first_page")):
+                            for name in ("filtered", "search_ko") if nocache else ("record", "first_page"):
                                 log(f"  servers: {server_name} {workers}x{threads} {database}{' cache off' if nocache else ''}")
                                 out = self.measure(name, side, server, {side: server}, [paths[name]])
-                                rows.append({"server": server_name, "database": database, "workers": workers, "threads": threads,
-                                             "nocache": nocache, "query": name, "result": out})
+                                rows.append(
+                                    {
+                                        "server": server_name,
+                                        "database": database,
+                                        "workers": workers,
+                                        "threads": threads,
+                                        "nocache": nocache,
+                                        "query": name,
+                                        "result": out,
+                                    }
+                                )
                         finally:
                             server.stop()
         finally:
@@ -367,8 +398,11 @@ http {{
                     raise RuntimeError(f"{side} {path}: HTTP {status}")
                 if side == "ours_sqlite":
                     bodies[name] = (www / f"{name}.body", headers.get("content-type", "application/octet-stream").split(";")[0])
-                checks.setdefault(name, {})[side] = {"bytes": size, "rows_selected": selected,
-                                                     "first_ms": round((time.perf_counter() - started) * 1000, 1)}
+                checks.setdefault(name, {})[side] = {
+                    "bytes": size,
+                    "rows_selected": selected,
+                    "first_ms": round((time.perf_counter() - started) * 1000, 1),
+                }
             log(f"  {name}: " + ", ".join(f"{s} {c['bytes']} B, {c['rows_selected']} rows" for s, c in checks[name].items()))
         return bodies
 
@@ -392,27 +426,37 @@ http {{
         finally:
             peak = sampler.stop()
         out.update(self._cpu_delta(before, self._cpu_snapshot(servers)))
-        out.update(connections=conns, duration_s=duration, unloaded_ms=service_ms, peak_rss_kib=peak, peak_one_rss_kib=sampler.peak_one_rss_kib,
-                   loadavg_before=load_before)
+        out.update(
+            connections=conns,
+            duration_s=duration,
+            unloaded_ms=service_ms,
+            peak_rss_kib=peak,
+            peak_one_rss_kib=sampler.peak_one_rss_kib,
+            loadavg_before=load_before,
+        )
         errors = f" ERRORS {out['errors']}" if out["errors_total"] else ""
-        log(f"  {name:12} {side:14} {out['rps']:9.1f} req/s  p50 {out['latency_us']['p50'] / 1000:8.1f} ms  "
-            f"p99 {out['latency_us']['p99'] / 1000:8.1f} ms  rss {peak / 1024:7.1f} MiB  others' cpu {out['others_cpu']:.0%}{errors}")
+        log(
+            f"  {name:12} {side:14} {out['rps']:9.1f} req/s  p50 {out['latency_us']['p50'] / 1000:8.1f} ms  "
+            f"p99 {out['latency_us']['p99'] / 1000:8.1f} ms  rss {peak / 1024:7.1f} MiB  others' cpu {out['others_cpu']:.0%}{errors}"
+        )
         return out
 
     def _cpu_snapshot(self, servers):
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         me = resource.getrusage(resource.RUSAGE_SELF)
-        return {"t": time.monotonic(), "busy": machine_busy_ticks(),
-                "servers": sum(s.cpu_ticks() for s in servers.values()),
-                "self": (children.ru_utime + children.ru_stime + me.ru_utime + me.ru_stime) * CLK_TCK}
+        return {
+            "t": time.monotonic(),
+            "busy": machine_busy_ticks(),
+            "servers": sum(s.cpu_ticks() for s in servers.values()),
+            "self": (children.ru_utime + children.ru_stime + me.ru_utime + me.ru_stime) * CLK_TCK,
+        }
 
     def _cpu_delta(self, a, b):
         wall = b["t"] - a["t"]
         capacity = wall * CLK_TCK * (os.cpu_count() or 1)
         ours = (b["servers"] - a["servers"]) + (b["self"] - a["self"])
         others = max(0.0, (b["busy"] - a["busy"]) - ours)
-        return {"machine_cpu": (b["busy"] - a["busy"]) / capacity if capacity else 0.0,
-                "others_cpu": others / capacity if capacity else 0.0}
+        return {"machine_cpu": (b["busy"] - a["busy"]) / capacity if capacity else 0.0, "others_cpu": others / capacity if capacity else 0.0}
 
     def csv_all(self, servers, paths, result):
         """Every figure as CSV, one request per side, timed to the last byte, RSS sampled."""
@@ -434,11 +478,21 @@ http {{
             peak = sampler.stop()
             rows = counter.lines - 1 if counter.lines else 0
             complete = error is None and rows == result["figures"]
-            out[side] = {"seconds": seconds, "bytes": size, "rows": rows, "peak_rss_kib": peak, "peak_one_rss_kib": sampler.peak_one_rss_kib,
-                         "idle_rss_kib": idle, "error": error,
-                         "complete": complete, "rows_per_s": rows / seconds if seconds else 0.0}
-            log(f"  csv_all      {side:14} {rows} rows in {seconds:.1f}s, rss {peak / 1024:.1f} MiB"
-                + ("" if complete else f" INCOMPLETE ({error or 'rows missing'})"))
+            out[side] = {
+                "seconds": seconds,
+                "bytes": size,
+                "rows": rows,
+                "peak_rss_kib": peak,
+                "peak_one_rss_kib": sampler.peak_one_rss_kib,
+                "idle_rss_kib": idle,
+                "error": error,
+                "complete": complete,
+                "rows_per_s": rows / seconds if seconds else 0.0,
+            }
+            log(
+                f"  csv_all      {side:14} {rows} rows in {seconds:.1f}s, rss {peak / 1024:.1f} MiB"
+                + ("" if complete else f" INCOMPLETE ({error or 'rows missing'})")
+            )
             if side != "datasette" and complete:
                 # The same export again: ours is then sent from the file the first one left on disk.
                 started = time.perf_counter()

@@ -32,39 +32,143 @@ PER_100 = {"sources": 12, "events": 15, "programmes": 10, "organisations": 10, "
 NEWSPAPERS = 8  # the first organisations are the newspapers that publish the sources
 
 PLACES = [
-    ("광주", "Gwangju"), ("나주", "Naju"), ("목포", "Mokpo"), ("여수", "Yeosu"), ("순천", "Suncheon"),
-    ("담양", "Damyang"), ("화순", "Hwasun"), ("장성", "Jangseong"), ("영광", "Yeonggwang"), ("함평", "Hampyeong"),
-    ("무안", "Muan"), ("해남", "Haenam"), ("강진", "Gangjin"), ("완도", "Wando"), ("진도", "Jindo"),
-    ("보성", "Boseong"), ("고흥", "Goheung"), ("광양", "Gwangyang"), ("곡성", "Gokseong"), ("구례", "Gurye"),
-    ("영암", "Yeongam"), ("장흥", "Jangheung"), ("신안", "Sinan"), ("동구", "Dong-gu"), ("서구", "Seo-gu"),
-    ("남구", "Nam-gu"), ("북구", "Buk-gu"), ("광산구", "Gwangsan-gu"),
+    ("광주", "Gwangju"),
+    ("나주", "Naju"),
+    ("목포", "Mokpo"),
+    ("여수", "Yeosu"),
+    ("순천", "Suncheon"),
+    ("담양", "Damyang"),
+    ("화순", "Hwasun"),
+    ("장성", "Jangseong"),
+    ("영광", "Yeonggwang"),
+    ("함평", "Hampyeong"),
+    ("무안", "Muan"),
+    ("해남", "Haenam"),
+    ("강진", "Gangjin"),
+    ("완도", "Wando"),
+    ("진도", "Jindo"),
+    ("보성", "Boseong"),
+    ("고흥", "Goheung"),
+    ("광양", "Gwangyang"),
+    ("곡성", "Gokseong"),
+    ("구례", "Gurye"),
+    ("영암", "Yeongam"),
+    ("장흥", "Jangheung"),
+    ("신안", "Sinan"),
+    ("동구", "Dong-gu"),
+    ("서구", "Seo-gu"),
+    ("남구", "Nam-gu"),
+    ("북구", "Buk-gu"),
+    ("광산구", "Gwangsan-gu"),
 ]
 TOPICS = [
-    ("김장", "kimjang"), ("인공지능", "artificial intelligence"), ("청년", "youth"), ("일자리", "jobs"),
-    ("복지", "welfare"), ("관광", "tourism"), ("농업", "agriculture"), ("수산", "fisheries"), ("문화", "culture"),
-    ("교육", "education"), ("의료", "healthcare"), ("환경", "environment"), ("에너지", "energy"),
-    ("교통", "transport"), ("주거", "housing"), ("창업", "start-ups"), ("수출", "exports"), ("물류", "logistics"),
-    ("안전", "safety"), ("체육", "sports"), ("예술", "arts"), ("도서관", "libraries"), ("보육", "childcare"),
-    ("노인", "older people"), ("장애인", "disability"), ("다문화", "multicultural families"),
-    ("귀농", "return to farming"), ("전통시장", "traditional markets"), ("소상공인", "small business"),
-    ("사회적경제", "social economy"), ("탄소중립", "carbon neutrality"), ("수소", "hydrogen"),
-    ("자동차", "automotive"), ("반도체", "semiconductors"), ("바이오", "biotech"), ("메타버스", "metaverse"),
-    ("디지털", "digital"), ("스마트팜", "smart farms"), ("해양", "marine"), ("산림", "forestry"),
-    ("하천", "rivers"), ("상수도", "water supply"), ("폐기물", "waste"), ("재난", "disasters"),
-    ("방역", "disease control"), ("학교폭력", "school violence"), ("독서", "reading"), ("봉사", "volunteering"),
+    ("김장", "kimjang"),
+    ("인공지능", "artificial intelligence"),
+    ("청년", "youth"),
+    ("일자리", "jobs"),
+    ("복지", "welfare"),
+    ("관광", "tourism"),
+    ("농업", "agriculture"),
+    ("수산", "fisheries"),
+    ("문화", "culture"),
+    ("교육", "education"),
+    ("의료", "healthcare"),
+    ("환경", "environment"),
+    ("에너지", "energy"),
+    ("교통", "transport"),
+    ("주거", "housing"),
+    ("창업", "start-ups"),
+    ("수출", "exports"),
+    ("물류", "logistics"),
+    ("안전", "safety"),
+    ("체육", "sports"),
+    ("예술", "arts"),
+    ("도서관", "libraries"),
+    ("보육", "childcare"),
+    ("노인", "older people"),
+    ("장애인", "disability"),
+    ("다문화", "multicultural families"),
+    ("귀농", "return to farming"),
+    ("전통시장", "traditional markets"),
+    ("소상공인", "small business"),
+    ("사회적경제", "social economy"),
+    ("탄소중립", "carbon neutrality"),
+    ("수소", "hydrogen"),
+    ("자동차", "automotive"),
+    ("반도체", "semiconductors"),
+    ("바이오", "biotech"),
+    ("메타버스", "metaverse"),
+    ("디지털", "digital"),
+    ("스마트팜", "smart farms"),
+    ("해양", "marine"),
+    ("산림", "forestry"),
+    ("하천", "rivers"),
+    ("상수도", "water supply"),
+    ("폐기물", "waste"),
+    ("재난", "disasters"),
+    ("방역", "disease control"),
+    ("학교폭력", "school violence"),
+    ("독서", "reading"),
+    ("봉사", "volunteering"),
 ]
-SURNAMES = [("김", "Kim"), ("이", "Lee"), ("박", "Park"), ("최", "Choi"), ("정", "Jung"), ("강", "Kang"),
-            ("조", "Cho"), ("윤", "Yoon"), ("장", "Jang"), ("임", "Lim"), ("한", "Han"), ("오", "Oh")]
-GIVEN = [("민", "min"), ("서", "seo"), ("준", "jun"), ("지", "ji"), ("현", "hyeon"), ("우", "u"), ("하", "ha"),
-         ("윤", "yun"), ("도", "do"), ("예", "ye"), ("수", "su"), ("진", "jin"), ("영", "yeong"), ("호", "ho")]
-TITLES = [("단장", "head"), ("교수", "professor"), ("사장", "president"), ("과장", "section chief"),
-          ("대표", "chief executive"), ("기자", "reporter"), ("시장", "mayor"), ("원장", "director")]
-ACTIONS = [("확대", "expands"), ("추진", "pushes"), ("개최", "holds"), ("선정", "is selected for"),
-           ("협약", "signs an agreement on"), ("지원", "supports")]
+SURNAMES = [
+    ("김", "Kim"),
+    ("이", "Lee"),
+    ("박", "Park"),
+    ("최", "Choi"),
+    ("정", "Jung"),
+    ("강", "Kang"),
+    ("조", "Cho"),
+    ("윤", "Yoon"),
+    ("장", "Jang"),
+    ("임", "Lim"),
+    ("한", "Han"),
+    ("오", "Oh"),
+]
+GIVEN = [
+    ("민", "min"),
+    ("서", "seo"),
+    ("준", "jun"),
+    ("지", "ji"),
+    ("현", "hyeon"),
+    ("우", "u"),
+    ("하", "ha"),
+    ("윤", "yun"),
+    ("도", "do"),
+    ("예", "ye"),
+    ("수", "su"),
+    ("진", "jin"),
+    ("영", "yeong"),
+    ("호", "ho"),
+]
+TITLES = [
+    ("단장", "head"),
+    ("교수", "professor"),
+    ("사장", "president"),
+    ("과장", "section chief"),
+    ("대표", "chief executive"),
+    ("기자", "reporter"),
+    ("시장", "mayor"),
+    ("원장", "director"),
+]
+ACTIONS = [
+    ("확대", "expands"),
+    ("추진", "pushes"),
+    ("개최", "holds"),
+    ("선정", "is selected for"),
+    ("협약", "signs an agreement on"),
+    ("지원", "supports"),
+]
 # (ko, en) measures by unit; the unit of figure i is UNIT_CYCLE[i % 20].
 MEASURES = {
-    "KRW": [("예산", "budget"), ("판매금액", "sales amount"), ("지원금", "subsidy"), ("매출액", "revenue"),
-            ("투자액", "investment"), ("사업비", "project cost")],
+    "KRW": [
+        ("예산", "budget"),
+        ("판매금액", "sales amount"),
+        ("지원금", "subsidy"),
+        ("매출액", "revenue"),
+        ("투자액", "investment"),
+        ("사업비", "project cost"),
+    ],
     "person": [("참여 인원", "participants"), ("방문객 수", "visitors")],
     "company": [("참여 기업", "companies taking part"), ("지원 기업 수", "companies supported")],
     "t": [("판매량", "amount sold")],
@@ -77,9 +181,23 @@ MEASURES = {
     "edition": [("개최 회차", "edition")],
     None: [("사업 규모", "scale of the project")],
 }
-UNIT_CYCLE = ["KRW"] * 6 + ["person"] * 2 + ["company"] * 2 + [
-    "t", "kg", "percent", "percent", "product", "organisation", "rank", "year", "edition", None,
-]
+UNIT_CYCLE = (
+    ["KRW"] * 6
+    + ["person"] * 2
+    + ["company"] * 2
+    + [
+        "t",
+        "kg",
+        "percent",
+        "percent",
+        "product",
+        "organisation",
+        "rank",
+        "year",
+        "edition",
+        None,
+    ]
+)
 assert len(UNIT_CYCLE) == 20
 
 
@@ -163,11 +281,12 @@ class Generator:
         other = [f"{PLACES[p][0]}{TOPICS[t][0]}"] if h(i, s + 9) % 5 == 0 else []
         note = None
         if h(i, s + 10) % 10 < 3:
-            note = (f"{y}년 {PLACES[p][0]} {TOPICS[t][0]} 관련 기록. As reported for {PLACES[p][1]} in {y}; "
-                    f"the article gives no more detail on {TOPICS[t][1]}.")
+            note = (
+                f"{y}년 {PLACES[p][0]} {TOPICS[t][0]} 관련 기록. As reported for {PLACES[p][1]} in {y}; "
+                f"the article gives no more detail on {TOPICS[t][1]}."
+            )
         n_cites = 2 if h(i, s + 11) % 5 == 0 else 1
-        evidence = [f"{name_ko}{'은' if k == 0 else '도'} {y}년 {PLACES[p][0]}에서 {TOPICS[t][0]} 분야로 발표됐다"
-                    for k in range(n_cites)]
+        evidence = [f"{name_ko}{'은' if k == 0 else '도'} {y}년 {PLACES[p][0]}에서 {TOPICS[t][0]} 분야로 발표됐다" for k in range(n_cites)]
         cites = [(singular, record_id, self.source_of(record_type, i, k), evidence[k], k) for k in range(n_cites)]
         texts = [("name.ko", name_ko), ("name.en", name_en)] + [("other_names", o) for o in other]
         if note:

@@ -44,25 +44,43 @@ def backend_of(url):
 
 # What each module tries, in the report's order.
 SECTIONS = {
-    "test_fuzz": ("Fuzzing the contract", "schemathesis generates requests from openapi.yaml, positive and negative, "
-                  "through its examples, coverage and fuzzing phases, and runs every built-in check on every response: "
-                  "no 5xx, every status, header, content type and body as the spec documents it (each 4xx is "
-                  "problem+json), schema-valid requests accepted and invalid ones refused, 405 for methods the API lacks."),
-    "test_hostile_input": ("A corpus of bad input", "Each case is sent to the API on SQLite and on PostgreSQL and must get "
-                           "a clear 4xx problem+json naming the parameter, or its documented answer; the test client checks "
-                           "every response against openapi.yaml too. The routes come from the app's url_map, so a new "
-                           "route is covered without editing the tests."),
-    "test_seeds": ("Faults in the seeds", "Broken copies of the seeds are read and loaded: each fault must be reported "
-                   "with its file, record and field, `civicfacts load` must exit non-zero, and the database must be "
-                   "left exactly as it was (byte for byte on SQLite, with its -wal and -shm files; row for row on "
-                   "PostgreSQL)."),
-    "test_reload": ("Reloading under load", "Reader threads hammer a real HTTP server while `civicfacts load` replaces "
-                    "the dataset, in processes of its own, again and again; every response must be one whole version."),
-    "test_faults": ("Faults in the database", "The database is locked, missing, stopped, frozen or too slow: the API "
-                    "must answer 503 problem+json with Retry-After within seconds, and recover by itself. PostgreSQL is "
-                    "stopped and frozen only in a server the test starts itself."),
-    "test_abuse": ("Abuse", "Rate limits per client IP, request and query-string size limits, security headers under "
-                   "the test client and under `civicfacts serve` (granian and gunicorn), and read-only database connections."),
+    "test_fuzz": (
+        "Fuzzing the contract",
+        "schemathesis generates requests from openapi.yaml, positive and negative, "
+        "through its examples, coverage and fuzzing phases, and runs every built-in check on every response: "
+        "no 5xx, every status, header, content type and body as the spec documents it (each 4xx is "
+        "problem+json), schema-valid requests accepted and invalid ones refused, 405 for methods the API lacks.",
+    ),
+    "test_hostile_input": (
+        "A corpus of bad input",
+        "Each case is sent to the API on SQLite and on PostgreSQL and must get "
+        "a clear 4xx problem+json naming the parameter, or its documented answer; the test client checks "
+        "every response against openapi.yaml too. The routes come from the app's url_map, so a new "
+        "route is covered without editing the tests.",
+    ),
+    "test_seeds": (
+        "Faults in the seeds",
+        "Broken copies of the seeds are read and loaded: each fault must be reported "
+        "with its file, record and field, `civicfacts load` must exit non-zero, and the database must be "
+        "left exactly as it was (byte for byte on SQLite, with its -wal and -shm files; row for row on "
+        "PostgreSQL).",
+    ),
+    "test_reload": (
+        "Reloading under load",
+        "Reader threads hammer a real HTTP server while `civicfacts load` replaces "
+        "the dataset, in processes of its own, again and again; every response must be one whole version.",
+    ),
+    "test_faults": (
+        "Faults in the database",
+        "The database is locked, missing, stopped, frozen or too slow: the API "
+        "must answer 503 problem+json with Retry-After within seconds, and recover by itself. PostgreSQL is "
+        "stopped and frozen only in a server the test starts itself.",
+    ),
+    "test_abuse": (
+        "Abuse",
+        "Rate limits per client IP, request and query-string size limits, security headers under "
+        "the test client and under `civicfacts serve` (granian and gunicorn), and read-only database connections.",
+    ),
 }
 
 
@@ -128,8 +146,7 @@ class ReportPlugin:
         if kind == "suite":
             reporter = session.config.pluginmanager.get_plugin("terminalreporter")
             if reporter is not None:
-                reporter.write_line(
-                    f"\n{REPORT.relative_to(ROOT)} disagreed with this full run and was rewritten from it: commit it", red=True)
+                reporter.write_line(f"\n{REPORT.relative_to(ROOT)} disagreed with this full run and was rewritten from it: commit it", red=True)
             # A full run on a clean checkout (CI) must find the committed report current.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -174,10 +191,27 @@ def _cases(by_backend):
 
 
 # Test names are lower case with underscores; these read better as written elsewhere.
-WORDS = {"sql": "SQL", "utf8": "UTF-8", "nul": "NUL", "etag": "ETag", "ip": "IP", "json": "JSON", "10kb": "10 kB",
-         "api": "API", "postgres": "PostgreSQL", "sqlite": "SQLite", "cli": "CLI", "like": "LIKE", "accept": "Accept",
-         "retry after": "Retry-After", "problem json": "problem+json", "civicfacts load": "`civicfacts load`",
-         "x forwarded for": "X-Forwarded-For", "requests": "request's", "value text": "value_text"}
+WORDS = {
+    "sql": "SQL",
+    "utf8": "UTF-8",
+    "nul": "NUL",
+    "etag": "ETag",
+    "ip": "IP",
+    "json": "JSON",
+    "10kb": "10 kB",
+    "api": "API",
+    "postgres": "PostgreSQL",
+    "sqlite": "SQLite",
+    "cli": "CLI",
+    "like": "LIKE",
+    "accept": "Accept",
+    "retry after": "Retry-After",
+    "problem json": "problem+json",
+    "civicfacts load": "`civicfacts load`",
+    "x forwarded for": "X-Forwarded-For",
+    "requests": "request's",
+    "value text": "value_text",
+}
 
 
 def _title(function):
@@ -259,9 +293,14 @@ LIMITS = [
 def _fuzz_lines(counts, examples, heading):
     rows = _counter_rows(counts, "fuzz")
     total = {b: sum(r.get(b, 0) for r in rows.values()) for b in (*BACKENDS, "none")}
-    lines = ["", f"{heading}: up to {examples} cases per operation in the fuzzing phase, besides the coverage and "
-             "examples phases (an operation without parameters has few to generate); requests sent per operation:", "",
-             "| operation | SQLite | PostgreSQL | none |", "|---|---|---|---|"]
+    lines = [
+        "",
+        f"{heading}: up to {examples} cases per operation in the fuzzing phase, besides the coverage and "
+        "examples phases (an operation without parameters has few to generate); requests sent per operation:",
+        "",
+        "| operation | SQLite | PostgreSQL | none |",
+        "|---|---|---|---|",
+    ]
     lines += [f"| `{operation}` | {_cases(by_backend)} |" for operation, by_backend in rows.items()]
     lines.append(f"| **all** | {_cases(total)} |")
     return lines

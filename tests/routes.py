@@ -40,7 +40,7 @@ def route_paths():
         suffix = f"?{query}" if query else ""
         anys = {name: sorted(conv.items) for name, conv in rule._converters.items() if isinstance(conv, AnyConverter)}
         if anys:
-            (name, values), = anys.items()
+            ((name, values),) = anys.items()
             paths += [(rule.rule, spec_path(rule).replace("{" + name + "}", value) + suffix) for value in values]
         else:
             paths.append((rule.rule, spec_path(rule) + suffix))

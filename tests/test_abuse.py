@@ -223,8 +223,9 @@ def served(request, loaded):
     port = free_port()
     cli = pathlib.Path(sys.executable).parent / "civicfacts"
     env = {**os.environ, "DATABASE_URL": loaded}
-    server = subprocess.Popen([cli, "serve", "--server", request.param, "--port", str(port), "--workers", "1"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        [cli, "serve", "--server", request.param, "--port", str(port), "--workers", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + 30
         while True:

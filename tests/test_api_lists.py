@@ -13,7 +13,13 @@ from api.store.db import open_database
 
 FIGURE_COUNT = 28
 COLLECTION_COUNTS = {
-    "sources": 7, "organisations": 30, "people": 17, "places": 11, "events": 9, "programmes": 25, "figures": FIGURE_COUNT,
+    "sources": 7,
+    "organisations": 30,
+    "people": 17,
+    "places": 11,
+    "events": 9,
+    "programmes": 25,
+    "figures": FIGURE_COUNT,
 }
 
 
@@ -146,14 +152,22 @@ def test_a_tampered_or_foreign_cursor_is_a_400(client):
 
 def test_figure_filters(client):
     festival = [
-        "kimjang-festival-2023-participants", "kimjang-festival-2023-sales-weight", "kimjang-festival-2023-sales-amount",
-        "kimjang-festival-2022-sales-amount", "kimjang-festival-2023-sales-growth", "kimjang-festival-first-year",
-        "kimjang-festival-2023-participating-organisations", "kimjang-festival-2023-donated-kimchi",
+        "kimjang-festival-2023-participants",
+        "kimjang-festival-2023-sales-weight",
+        "kimjang-festival-2023-sales-amount",
+        "kimjang-festival-2022-sales-amount",
+        "kimjang-festival-2023-sales-growth",
+        "kimjang-festival-first-year",
+        "kimjang-festival-2023-participating-organisations",
+        "kimjang-festival-2023-donated-kimchi",
         "kimjang-unesco-inscription-anniversary",
     ]
     festival_run = [
-        "kimjang-festival-2023-participants", "kimjang-festival-2023-sales-weight", "kimjang-festival-2023-sales-amount",
-        "kimjang-festival-2023-participating-organisations", "kimjang-festival-2023-donated-kimchi",
+        "kimjang-festival-2023-participants",
+        "kimjang-festival-2023-sales-weight",
+        "kimjang-festival-2023-sales-amount",
+        "kimjang-festival-2023-participating-organisations",
+        "kimjang-festival-2023-donated-kimchi",
     ]
     cases = {
         "subject=kimjang-festival-2023": festival,
@@ -171,27 +185,37 @@ def test_figure_filters(client):
         "to=2021-12-31": ["gwangju-social-enterprise-sales-per-worker", "gwangju-social-enterprise-sales-per-worker-rank"],
         "to=2021-12-30": [],
         "from=2023-11-30&to=2023-11-30": [
-            "kimjang-festival-2023-participants", "kimjang-festival-2023-sales-weight", "kimjang-festival-2023-sales-amount",
-            "kimjang-festival-2023-participating-organisations", "kimjang-festival-2023-donated-kimchi",
-            "small-business-online-support-companies-2023", "small-business-online-support-products-2023",
-            "small-business-online-support-training-companies-2023", "small-business-online-support-detail-page-companies-2023",
-            "small-business-online-support-live-commerce-companies-2023", "small-business-online-support-mall-listing-companies-2023",
+            "kimjang-festival-2023-participants",
+            "kimjang-festival-2023-sales-weight",
+            "kimjang-festival-2023-sales-amount",
+            "kimjang-festival-2023-participating-organisations",
+            "kimjang-festival-2023-donated-kimchi",
+            "small-business-online-support-companies-2023",
+            "small-business-online-support-products-2023",
+            "small-business-online-support-training-companies-2023",
+            "small-business-online-support-detail-page-companies-2023",
+            "small-business-online-support-live-commerce-companies-2023",
+            "small-business-online-support-mall-listing-companies-2023",
             "small-business-online-support-digital-content-companies-2023",
             "small-business-online-support-digital-transformation-companies-2023",
         ],
         "min=1000000000": ["kimjang-festival-2023-sales-amount", "kimjang-festival-2022-sales-amount"],
         "min=1470000000.000001": [],
         "max=5": [
-            "social-economy-policy-evaluation-edition", "social-economy-policy-evaluation-fields",
-            "gwangju-social-enterprise-sales-per-worker-rank", "gwangju-social-economy-fair-edition",
+            "social-economy-policy-evaluation-edition",
+            "social-economy-policy-evaluation-fields",
+            "gwangju-social-enterprise-sales-per-worker-rank",
+            "gwangju-social-economy-fair-edition",
         ],
         "max=1.5": [],
         "min=33.6&max=33.6": ["kimjang-festival-2023-sales-growth"],
         "min=101.3&max=101.3": ["gwangju-social-economy-enterprises-per-100k"],
         "min=33.61&max=49.9": [],
         "qualifier=at_least": [
-            "kimjang-festival-2023-participants", "kimjang-festival-2023-participating-organisations",
-            "kimjang-festival-2023-donated-kimchi", "urban-corporation-kimjang-sharing-participants",
+            "kimjang-festival-2023-participants",
+            "kimjang-festival-2023-participating-organisations",
+            "kimjang-festival-2023-donated-kimchi",
+            "urban-corporation-kimjang-sharing-participants",
         ],
         "qualifier=approximate": [],
         "unit=KRW&min=1000000000&source=kimjang-festival-article": ["kimjang-festival-2023-sales-amount", "kimjang-festival-2022-sales-amount"],
@@ -226,8 +250,13 @@ def test_event_filters(client):
 
 
 SME_PARTS = [
-    "gwangju-local-tax-support-scheme", "special-support-area-dedicated-programmes", "government-funding-support-programme",
-    "non-rnd-support-programme", "rnd-support-programme", "crisis-support-centre-programme", "national-tax-relief-scheme",
+    "gwangju-local-tax-support-scheme",
+    "special-support-area-dedicated-programmes",
+    "government-funding-support-programme",
+    "non-rnd-support-programme",
+    "rnd-support-programme",
+    "crisis-support-centre-programme",
+    "national-tax-relief-scheme",
     "employment-support-programme",
 ]
 
@@ -256,9 +285,9 @@ def test_programme_active_on_with_known_dates(client, app):
     database = open_database(app.config["DATABASE_URL"])
     with database.bind_ctx([m.Programme]), database.connection_context():
         m.Programme.update(start_date=datetime.date(2023, 1, 1), end_date=datetime.date(2023, 12, 31)).where(
-            m.Programme.id == "rnd-support-programme").execute()
-        m.Programme.update(start_date=datetime.date(2023, 6, 1), end_date=None).where(
-            m.Programme.id == "employment-support-programme").execute()
+            m.Programme.id == "rnd-support-programme"
+        ).execute()
+        m.Programme.update(start_date=datetime.date(2023, 6, 1), end_date=None).where(m.Programme.id == "employment-support-programme").execute()
     database.close()
     cases = {
         "active_on=2022-12-31": [],
@@ -283,11 +312,18 @@ def test_organisation_people_and_place_filters(client):
         "organisations?kind=company&parent=gwangju-metropolitan-city": [],
         "people?organisation=veyond-metaverse": ["jeong-jun", "adam-choi"],
         "people?organisation=gwangju-council-industry-construction-committee": [
-            "kim-na-un", "hong-gi-won", "kang-su-hun", "kim-yong-im", "park-su-gi", "an-pyeong-hwan",
+            "kim-na-un",
+            "hong-gi-won",
+            "kang-su-hun",
+            "kim-yong-im",
+            "park-su-gi",
+            "an-pyeong-hwan",
         ],
         "people?organisation=unesco": [],
         "places?kind=industrial_complex": [
-            "hanam-industrial-complex", "jingok-industrial-complex", "pyeongdong-1-2-industrial-complex",
+            "hanam-industrial-complex",
+            "jingok-industrial-complex",
+            "pyeongdong-1-2-industrial-complex",
             "pyeongdong-3-industrial-complex",
         ],
         "places?kind=country": ["canada"],
@@ -304,10 +340,13 @@ def test_organisation_people_and_place_filters(client):
 def test_q_filters_the_collection(client):
     assert ids(client, "/v1/events?q=김장") == ["kimjang-festival-2023", "urban-corporation-kimjang-sharing"]
     assert ids(client, "/v1/figures?q=9676만원") == [
-        "gwangju-social-enterprise-sales-per-worker", "gwangju-social-enterprise-sales-per-worker-rank",
+        "gwangju-social-enterprise-sales-per-worker",
+        "gwangju-social-enterprise-sales-per-worker-rank",
     ]
     assert ids(client, "/v1/places?q=산단") == [
-        "hanam-industrial-complex", "jingok-industrial-complex", "pyeongdong-1-2-industrial-complex",
+        "hanam-industrial-complex",
+        "jingok-industrial-complex",
+        "pyeongdong-1-2-industrial-complex",
         "pyeongdong-3-industrial-complex",
     ]
     assert ids(client, "/v1/organisations?q=KONKUK") == ["konkuk-university"]

@@ -30,9 +30,7 @@ def seed_records():
             for record in document.get(section) or []:
                 records[record["id"]] = (section, record)
         for citation in document.get("citations") or []:
-            extra.setdefault(citation["record"], []).append(
-                {"source": citation["source"], "evidence": citation["evidence"]}
-            )
+            extra.setdefault(citation["record"], []).append({"source": citation["source"], "evidence": citation["evidence"]})
     return records, extra
 
 
@@ -193,11 +191,13 @@ def test_figure_values_are_json_numbers_integer_when_whole(client):
     assert b'"value":33.6,' in growth.get_data()
     growth = growth.get_json()["data"]
     assert growth["value_text"] == "33.6%" and growth["unit"] == "percent"
-    assert growth["comparisons"] == [{
-        "kind": "growth_rate",
-        "base": {"type": "figure", "id": "kimjang-festival-2022-sales-amount"},
-        "current": {"type": "figure", "id": "kimjang-festival-2023-sales-amount"},
-    }]
+    assert growth["comparisons"] == [
+        {
+            "kind": "growth_rate",
+            "base": {"type": "figure", "id": "kimjang-festival-2022-sales-amount"},
+            "current": {"type": "figure", "id": "kimjang-festival-2023-sales-amount"},
+        }
+    ]
     assert [c["kind"] for c in growth["checks"]] == ["growth_rate"] and growth["checks"][0]["holds"] is True
 
 
@@ -252,8 +252,10 @@ def test_programme_shape(client):
     assert scheme["kind"] == "support_scheme" and scheme["parent"] is None
     assert scheme["operators"] == []
     assert [p["id"] for p in scheme["places"]] == [
-        "hanam-industrial-complex", "jingok-industrial-complex",
-        "pyeongdong-1-2-industrial-complex", "pyeongdong-3-industrial-complex",
+        "hanam-industrial-complex",
+        "jingok-industrial-complex",
+        "pyeongdong-1-2-industrial-complex",
+        "pyeongdong-3-industrial-complex",
     ]
     assert len(scheme["parts"]) == 8 and {p["type"] for p in scheme["parts"]} == {"programme"}
     assert scheme["eligibility"]["ko"] == "중소기업특별지원지역내 기업"
@@ -268,8 +270,10 @@ def test_programme_shape(client):
 
     research = get_json(client, "/v1/programmes/ai-healthcare-digital-twin-joint-research")["data"]
     assert [(o["id"], o["role"]) for o in research["operators"]] == [
-        ("ai-industry-cluster-agency", "operator"), ("veyond-metaverse", "operator"),
-        ("mims-lab", "partner"), ("nyujak", "partner"),
+        ("ai-industry-cluster-agency", "operator"),
+        ("veyond-metaverse", "operator"),
+        ("mims-lab", "partner"),
+        ("nyujak", "partner"),
     ]
 
 

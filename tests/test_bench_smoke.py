@@ -15,7 +15,10 @@ def test_the_benchmark_smoke_run_measures_every_query_and_writes_its_report(tmp_
     # The harness stops its own servers; the timeout only keeps a broken one from hanging CI.
     run = subprocess.run(
         [sys.executable, "-m", "bench.run", "--smoke", "--fresh", "--data-dir", str(tmp_path), "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=240,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())

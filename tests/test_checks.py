@@ -25,23 +25,25 @@ SALES_2023 = {"value": Decimal(1470000000), "unit": "KRW", "value_text": "14억 
 
 
 def figure(value, value_text, qualifier="exact", unit=None):
-    return {"value": None if value is None else Decimal(value), "value_text": value_text,
-            "qualifier": qualifier, "unit": unit}
+    return {"value": None if value is None else Decimal(value), "value_text": value_text, "qualifier": qualifier, "unit": unit}
 
 
 # value vs value_text ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "text", "qualifier"), [
-    (1470000000, "14억 7000만원", "exact"),
-    (1470000000, "14억7000만원", "exact"),
-    (12000, "1만2000여명", "at_least"),
-    (5000, "약 5000명", "approximate"),
-    (100, "100명 이상", "at_least"),
-    ("33.6", "33.6%", "exact"),
-    (1523, "1523개 제품", "exact"),
-    (1523, "1,523개", "exact"),
-])
+@pytest.mark.parametrize(
+    ("value", "text", "qualifier"),
+    [
+        (1470000000, "14억 7000만원", "exact"),
+        (1470000000, "14억7000만원", "exact"),
+        (12000, "1만2000여명", "at_least"),
+        (5000, "약 5000명", "approximate"),
+        (100, "100명 이상", "at_least"),
+        ("33.6", "33.6%", "exact"),
+        (1523, "1523개 제품", "exact"),
+        (1523, "1,523개", "exact"),
+    ],
+)
 def test_value_text_holds(value, text, qualifier):
     result = check_value_text(figure(value, text, qualifier))
     assert result.kind == "value_text"
@@ -150,13 +152,16 @@ def test_growth_rate_off_in_the_last_printed_place_fails():
     assert "33.6% ≠ 33.7%" in result.detail
 
 
-@pytest.mark.parametrize(("value", "text", "holds"), [
-    ("34", "34%", True),  # printed to no places: 33.636 -> 34
-    ("33", "33%", False),  # truncated, not rounded
-    ("33.64", "33.64%", True),  # two places: 33.636 -> 33.64
-    ("33.63", "33.63%", False),
-    ("33.636", "33.636%", True),
-])
+@pytest.mark.parametrize(
+    ("value", "text", "holds"),
+    [
+        ("34", "34%", True),  # printed to no places: 33.636 -> 34
+        ("33", "33%", False),  # truncated, not rounded
+        ("33.64", "33.64%", True),  # two places: 33.636 -> 33.64
+        ("33.63", "33.63%", False),
+        ("33.636", "33.636%", True),
+    ],
+)
 def test_growth_rate_is_compared_at_the_precision_it_was_printed_with(value, text, holds):
     result = check_growth_rate(figure(value, text, unit="percent"), SALES_2022, SALES_2023)
     assert result.holds is holds, result.detail
@@ -230,8 +235,7 @@ def test_the_minimal_seeds_pass_every_check(seeds_dir):
 def test_seeds_reject_a_value_that_disagrees_with_its_text(seeds_dir):
     set_fields(seeds_dir / KIMJANG, "kimjang-festival-2023-sales-amount", value=1470000001)
     problem = only_problem(seeds_dir)
-    assert (problem.file, problem.record, problem.field) == (
-        str(seeds_dir / KIMJANG), "figures[kimjang-festival-2023-sales-amount]", "value")
+    assert (problem.file, problem.record, problem.field) == (str(seeds_dir / KIMJANG), "figures[kimjang-festival-2023-sales-amount]", "value")
     assert "1470000001" in problem.message
 
 
@@ -245,8 +249,7 @@ def test_seeds_reject_a_wrong_qualifier(seeds_dir):
 def test_seeds_reject_parts_that_do_not_sum(seeds_dir):
     set_fields(seeds_dir / MARKET, "online-market-digital-transition-companies", value=31, value_text="31개사")
     problem = only_problem(seeds_dir)
-    assert (problem.file, problem.record, problem.field) == (
-        str(seeds_dir / MARKET), f"figures[{COMPANIES}]", "parts")
+    assert (problem.file, problem.record, problem.field) == (str(seeds_dir / MARKET), f"figures[{COMPANIES}]", "parts")
     assert "717 ≠ 716" in problem.message
 
 
@@ -260,8 +263,7 @@ def test_seeds_reject_parts_in_another_unit(seeds_dir):
 def test_seeds_reject_a_growth_rate_that_does_not_match_its_bases(seeds_dir):
     set_fields(seeds_dir / KIMJANG, GROWTH, value=33.7, value_text="33.7%")
     problem = only_problem(seeds_dir)
-    assert (problem.file, problem.record, problem.field) == (
-        str(seeds_dir / KIMJANG), f"figures[{GROWTH}]", "comparisons")
+    assert (problem.file, problem.record, problem.field) == (str(seeds_dir / KIMJANG), f"figures[{GROWTH}]", "comparisons")
     assert "33.6% ≠ 33.7%" in problem.message
 
 
@@ -297,10 +299,13 @@ def declare_a_parts_discrepancy(seeds_dir):
     set_fields(seeds_dir / MARKET, COMPANIES, discrepancy="The lines add up to 717, not the 716 printed.")
 
 
-@pytest.mark.parametrize(("declare", "figure_id", "kind"), [
-    (declare_a_growth_discrepancy, GROWTH, "growth_rate"),
-    (declare_a_parts_discrepancy, COMPANIES, "parts_sum"),
-])
+@pytest.mark.parametrize(
+    ("declare", "figure_id", "kind"),
+    [
+        (declare_a_growth_discrepancy, GROWTH, "growth_rate"),
+        (declare_a_parts_discrepancy, COMPANIES, "parts_sum"),
+    ],
+)
 def test_a_declared_discrepancy_loads_and_keeps_the_failed_check(seeds_dir, migrated, declare, figure_id, kind):
     from api.ingest.load import load
     from api.store import models as m

@@ -25,8 +25,9 @@ REAL_SEEDS_PRESENT = any(SEEDS.glob("01_*.yaml"))
 def civicfacts(*args):
     """The command in a process of its own, from the repository root, as a user runs it."""
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    return subprocess.run([sys.executable, "-m", "api.cli", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60, env=env, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=60, env=env, check=False
+    )
 
 
 def cli(*args):
@@ -54,8 +55,7 @@ def test_check_seeds_exits_0_and_prints_counts(seed_set):
 def test_check_prints_the_counts_of_what_it_read():
     result = cli("check", MINIMAL)
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip().endswith(
-        "2 sources, 3 organisations, 1 people, 1 places, 2 events, 12 figures, 2 programmes")
+    assert result.stdout.strip().endswith("2 sources, 3 organisations, 1 people, 1 places, 2 events, 12 figures, 2 programmes")
 
 
 def test_check_warns_when_the_page_is_not_there(monkeypatch, tmp_path):
@@ -71,8 +71,7 @@ def broken(tmp_path):
     first = seeds / "01_kimjang_festival.yaml"
     first.write_text(first.read_text(encoding="utf-8").replace("value: 12000\n", "value: 13000\n"), encoding="utf-8")
     second = seeds / "02_small_business_online_market.yaml"
-    second.write_text(second.read_text(encoding="utf-8").replace("kind: public_agency", "kind: civic_centre"),
-                      encoding="utf-8")
+    second.write_text(second.read_text(encoding="utf-8").replace("kind: public_agency", "kind: civic_centre"), encoding="utf-8")
     (seeds / "03_euc_kr.yaml").write_bytes("source:\n  id: 광주\n".encode("cp949"))
     return seeds
 
@@ -82,10 +81,14 @@ def test_check_on_a_broken_folder_exits_1_with_every_problem_on_stderr(broken):
     assert result.returncode == 1
     assert result.stdout == ""
     lines = result.stderr.splitlines()
-    assert f"{broken}/01_kimjang_festival.yaml: figures[kimjang-festival-2023-participants]: value: " \
-           "value 13000 disagrees with value_text '1만2000여명', which reads 12000" in lines
-    assert f"{broken}/02_small_business_online_market.yaml: organisations[sodam-square-gwangju]: kind: " \
-           "'civic_centre' is not in the organisation_kind vocabulary" in lines
+    assert (
+        f"{broken}/01_kimjang_festival.yaml: figures[kimjang-festival-2023-participants]: value: "
+        "value 13000 disagrees with value_text '1만2000여명', which reads 12000" in lines
+    )
+    assert (
+        f"{broken}/02_small_business_online_market.yaml: organisations[sodam-square-gwangju]: kind: "
+        "'civic_centre' is not in the organisation_kind vocabulary" in lines
+    )
     assert f"{broken}/03_euc_kr.yaml: not UTF-8 text: byte 14 cannot be decoded" in lines
     assert lines[-1].startswith("3 problem(s)")
 

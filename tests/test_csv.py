@@ -58,9 +58,28 @@ def test_csv_is_asked_for_by_accept_or_format(client, collection, ask):
 def test_figure_columns_are_flat(client):
     header, _ = table(client.get("/v1/figures?format=csv"))
     assert header == [
-        "id", "type", "name_ko", "name_en", "name_en_translated", "other_names", "note", "source", "evidence",
-        "value", "unit", "value_text", "qualifier", "period_start", "period_end", "as_of", "subjects", "parts", "part_of",
-        "comparisons", "checks", "discrepancy",
+        "id",
+        "type",
+        "name_ko",
+        "name_en",
+        "name_en_translated",
+        "other_names",
+        "note",
+        "source",
+        "evidence",
+        "value",
+        "unit",
+        "value_text",
+        "qualifier",
+        "period_start",
+        "period_end",
+        "as_of",
+        "subjects",
+        "parts",
+        "part_of",
+        "comparisons",
+        "checks",
+        "discrepancy",
     ]
     header, _ = table(client.get("/v1/programmes?format=csv"))
     assert {"eligibility_ko", "eligibility_en", "benefits_ko", "benefits_en", "operators", "places"} <= set(header)
@@ -121,14 +140,22 @@ def test_it_opens_in_a_spreadsheet_as_written(client):
 def test_text_a_spreadsheet_would_run_is_defused_and_numbers_are_not(client, app):
     """A cell starting with = + - @ runs as a formula in a spreadsheet (CSV injection): such text
     gets a leading apostrophe. Numbers, negative ones too, are written untouched."""
-    write_to_test_database(app, m.Figure, {"update": {
-        "kimjang-festival-2023-sales-amount": {
-            "note": '=HYPERLINK("http://evil.example","click")', "name_en": "+SUM(1,2)", "other_names": ["@cmd", "plain"],
-            "discrepancy": "-2+3",
+    write_to_test_database(
+        app,
+        m.Figure,
+        {
+            "update": {
+                "kimjang-festival-2023-sales-amount": {
+                    "note": '=HYPERLINK("http://evil.example","click")',
+                    "name_en": "+SUM(1,2)",
+                    "other_names": ["@cmd", "plain"],
+                    "discrepancy": "-2+3",
+                },
+                "kimjang-festival-2023-sales-growth": {"value": Decimal("-12.5"), "value_text": "\t=1+1"},
+                "gwangju-social-economy-enterprises-per-100k": {"value": Decimal("0.000001")},
+            }
         },
-        "kimjang-festival-2023-sales-growth": {"value": Decimal("-12.5"), "value_text": "\t=1+1"},
-        "gwangju-social-economy-enterprises-per-100k": {"value": Decimal("0.000001")},
-    }})
+    )
     _, rows = table(client.get("/v1/figures?format=csv"))
     by_id = {r["id"]: r for r in rows}
     amount = by_id["kimjang-festival-2023-sales-amount"]
@@ -148,8 +175,17 @@ def test_text_a_spreadsheet_would_run_is_defused_and_numbers_are_not(client, app
 def test_thousands_of_rows_stream_in_full_and_in_order(client, app):
     """The export reads in batches (keyset, 500 rows each); every row comes out once."""
     extra = [
-        {"id": f"synthetic-figure-{n:04d}", "name_ko": f"합성 {n}", "name_en": f"Synthetic {n}", "other_names": [],
-         "position": 1000 + n, "value": Decimal(n), "value_text": f"{n}개", "qualifier": "exact", "as_of": datetime.date(2023, 1, 1)}
+        {
+            "id": f"synthetic-figure-{n:04d}",
+            "name_ko": f"합성 {n}",
+            "name_en": f"Synthetic {n}",
+            "other_names": [],
+            "position": 1000 + n,
+            "value": Decimal(n),
+            "value_text": f"{n}개",
+            "qualifier": "exact",
+            "as_of": datetime.date(2023, 1, 1),
+        }
         for n in range(1234)
     ]
     write_to_test_database(app, m.Figure, {"insert": extra})

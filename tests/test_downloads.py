@@ -48,9 +48,11 @@ def builds(monkeypatch):
     """How many times each kind of file was built."""
     counts = {"zip": 0, "sqlite": 0}
     for kind, build in list(downloads.BUILDERS.items()):
+
         def counted(path, dataset, record_types, kind=kind, build=build):
             counts[kind] += 1
             build(path, dataset, record_types)
+
         monkeypatch.setitem(downloads.BUILDERS, kind, counted)
     return counts
 

@@ -27,8 +27,7 @@ def check_evidence(seeds_dir):
     # the documented command, `python3 ../shared/tools/check_evidence.py seeds`, run from the
     # repository root with this interpreter (which has PyYAML)
     relative = pathlib.Path("..") / CHECKER.relative_to(ROOT.parent)
-    return subprocess.run([sys.executable, str(relative), str(seeds_dir)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60, check=False)
+    return subprocess.run([sys.executable, str(relative), str(seeds_dir)], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
 
 
 def counts(output):
@@ -52,8 +51,7 @@ def test_the_checker_passes_on_the_seeds():
 def test_the_checker_fails_on_a_quote_that_is_not_on_the_page(tmp_path):
     seeds = shutil.copytree(MINIMAL, tmp_path / "seeds")
     article = seeds / "01_kimjang_festival.yaml"
-    article.write_text(article.read_text(encoding="utf-8").replace("1만2000여명이 참여해", "1만3000여명이 참여해"),
-                       encoding="utf-8")
+    article.write_text(article.read_text(encoding="utf-8").replace("1만2000여명이 참여해", "1만3000여명이 참여해"), encoding="utf-8")
     result = check_evidence(seeds)
     assert result.returncode == 1
     assert "NOT IN SOURCE" in result.stdout and "1만3000여명이 참여해" in result.stdout
@@ -65,8 +63,7 @@ def test_the_checker_fails_on_a_quote_that_is_not_on_the_page(tmp_path):
 def test_every_record_in_the_seeds_cites_the_page(seed_set):
     seeds = seed_set  # read_seeds(SEEDS), once a session
     assert seeds.evidence_checked
-    uncited = [e.data["id"] for e in seeds.entries.values()
-               if not any(c["evidence"].strip() for c in e.data["sources"])]
+    uncited = [e.data["id"] for e in seeds.entries.values() if not any(c["evidence"].strip() for c in e.data["sources"])]
     assert uncited == []
     quotes = [c["evidence"] for e in seeds.entries.values() for c in e.data["sources"]]
     assert all(q.strip() for q in quotes + [c["evidence"] for _, _, c in seeds.citations])

@@ -168,8 +168,12 @@ def test_an_article_page_lists_every_record_taken_from_it_with_its_quotes(client
 
 
 def test_unknown_records_and_collections_are_404_problem_json(client):
-    for url in ("/explore/figures/no-such-figure", "/explore/nowhere/kimjang-festival-2023", "/explore/figures/BAD%20ID",
-                "/explore/events/kimjang-festival-2023-sales-amount"):
+    for url in (
+        "/explore/figures/no-such-figure",
+        "/explore/nowhere/kimjang-festival-2023",
+        "/explore/figures/BAD%20ID",
+        "/explore/events/kimjang-festival-2023-sales-amount",
+    ):
         response = client.get(url)
         assert response.status_code == 404 and response.mimetype == "application/problem+json", url
 
@@ -193,15 +197,22 @@ def test_every_choice_of_every_filter_lists_what_the_api_lists(client):
             values = [o.attrs["value"] for o in control.find_all("option") if o.attrs["value"]]
             assert values, (collection, name)
             for value in values:
-                shown = listed_ids(page(client, f"/explore/{collection}?" + "&".join(
-                    f"{k}={value if k == name else ''}" for k in blank)), collection)
+                shown = listed_ids(page(client, f"/explore/{collection}?" + "&".join(f"{k}={value if k == name else ''}" for k in blank)), collection)
                 expected = [r["id"] for r in api(client, f"/v1/{collection}?limit=50&{name}={value}")["data"]]
                 assert shown == expected, (collection, name, value)
 
 
-@pytest.mark.parametrize("query", [
-    "q=김장", "min=1000&max=100000000", "from=2023-12-01&to=2023-12-31", "sort=-value", "unit=KRW&sort=-value", "qualifier=at_least",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "q=김장",
+        "min=1000&max=100000000",
+        "from=2023-12-01&to=2023-12-31",
+        "sort=-value",
+        "unit=KRW&sort=-value",
+        "qualifier=at_least",
+    ],
+)
 def test_free_text_number_date_and_sort_filters_match_the_api(client, query):
     shown = listed_ids(page(client, f"/explore/figures?{query}"), "figures")
     assert shown == [r["id"] for r in api(client, f"/v1/figures?limit=50&{query}")["data"]]
@@ -225,8 +236,10 @@ def test_the_form_keeps_the_chosen_filter_and_links_the_same_list_as_csv(client)
     assert response.mimetype == "text/csv" and response.get_data(as_text=True).count("\r\n") - 1 == len(listed_ids(document, "figures"))
 
 
-@pytest.mark.parametrize(("query", "parameter"), [("unit=KR%20W", "unit"), ("min=lots", "min"), ("from=2023-13-45", "from"),
-                                                   ("colour=red", "colour"), ("subject=Not_A_Slug", "subject")])
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [("unit=KR%20W", "unit"), ("min=lots", "min"), ("from=2023-13-45", "from"), ("colour=red", "colour"), ("subject=Not_A_Slug", "subject")],
+)
 def test_a_bad_filter_is_a_400_problem_naming_it(client, query, parameter):
     response = client.get(f"/explore/figures?{query}")
     assert response.status_code == 400 and response.mimetype == "application/problem+json"
@@ -274,8 +287,7 @@ def heading_levels(document):
 
 
 def test_pages_have_one_h1_headings_in_order_and_a_label_for_every_control(client):
-    urls = ["/", *(f"/explore/{c}" for c in COLLECTIONS),
-            *(record_url(r) for c in COLLECTIONS for r in api(client, f"/v1/{c}?limit=2")["data"])]
+    urls = ["/", *(f"/explore/{c}" for c in COLLECTIONS), *(record_url(r) for c in COLLECTIONS for r in api(client, f"/v1/{c}?limit=2")["data"])]
     for url in urls:
         document = page(client, url)
         levels = heading_levels(document)
@@ -367,11 +379,20 @@ def test_a_filter_with_too_many_records_to_list_takes_an_id_instead(client, monk
     assert shown == [r["id"] for r in api(client, "/v1/figures?source=kimjang-festival-article")["data"]]
 
 
-@pytest.mark.parametrize(("url", "status"), [
-    ("/explore/figures?q=%00", 400), ("/explore/figures?q=%zz", 400), ("/explore/figures?q=%ff", 400),
-    ("/explore/figures?unit=KRW&unit=t", 400), ("/?page=2", 400), ("/explore/explorer.css?v=1", 400),
-    ("/explore/figures/kimjang%00", 404), ("/explore/figures/..%2f..%2fetc", 404), ("/explore/figures?cursor=forged", 400),
-])
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/explore/figures?q=%00", 400),
+        ("/explore/figures?q=%zz", 400),
+        ("/explore/figures?q=%ff", 400),
+        ("/explore/figures?unit=KRW&unit=t", 400),
+        ("/?page=2", 400),
+        ("/explore/explorer.css?v=1", 400),
+        ("/explore/figures/kimjang%00", 404),
+        ("/explore/figures/..%2f..%2fetc", 404),
+        ("/explore/figures?cursor=forged", 400),
+    ],
+)
 def test_hostile_input_to_the_explorer_is_a_4xx_problem(client, url, status):
     response = client.get(url)
     assert response.status_code == status and response.mimetype == "application/problem+json", (url, response.status_code)

@@ -57,8 +57,7 @@ def test_a_newcomer_goes_from_home_to_a_number_its_chart_its_quote_its_article_a
 
     # From the figure to its subject...
     subject = figure["subjects"][0]
-    page.locator(f".subjects a[href='/explore/{subject['type']}s/{subject['id']}'], "
-                 f".subjects a[href$='/{subject['id']}']").first.click()
+    page.locator(f".subjects a[href='/explore/{subject['type']}s/{subject['id']}'], .subjects a[href$='/{subject['id']}']").first.click()
     assert page.url.endswith(f"/{subject['id']}")
     name = api(visit, page.url.replace(visit.base_url + "/explore", "/v1"))["data"]["name"]
     assert name["ko"] in page.locator("h1").inner_text()
@@ -121,9 +120,16 @@ def test_everything_downloads_from_the_home_page(visit, tmp_path):
     assert visit.problems == []
 
 
-PAGES = ["/", "/explore/figures", "/explore/events?kind=workshop", f"/explore/figures/{BREAKDOWN}", f"/explore/figures/{GROWTH}",
-         "/explore/sources/kimjang-festival-article", "/explore/programmes/sme-special-support-area-scheme",
-         "/explore/organisations/gwangju-metropolitan-city"]
+PAGES = [
+    "/",
+    "/explore/figures",
+    "/explore/events?kind=workshop",
+    f"/explore/figures/{BREAKDOWN}",
+    f"/explore/figures/{GROWTH}",
+    "/explore/sources/kimjang-festival-article",
+    "/explore/programmes/sme-special-support-area-scheme",
+    "/explore/organisations/gwangju-metropolitan-city",
+]
 
 
 def test_axe_core_finds_no_accessibility_violation(explorer_visit):

@@ -110,8 +110,10 @@ def test_a_query_past_the_time_limit_is_cut_off(tmp_path, database_url, seed_set
     with database.connection_context():
         load(seed_set, database)
     app = create_app({"DATABASE_URL": database_url, "QUERY_TIMEOUT_MS": 200})
-    slow = "SELECT pg_sleep(3)" if database_url.startswith("postgres") else (
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000) SELECT count(*) FROM n"
+    slow = (
+        "SELECT pg_sleep(3)"
+        if database_url.startswith("postgres")
+        else ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000) SELECT count(*) FROM n")
     )
     # A route of this test only: no real route is slow enough on the seed data to show it.
     app.add_url_rule("/slow", "slow", lambda: str(db.execute_sql(slow).fetchone()))

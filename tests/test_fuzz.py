@@ -92,9 +92,16 @@ def test_every_check_is_on():
     load_all_checks()
     config = schemathesis.Config.from_dict(CONFIG).projects.get_default().checks
     names = [check.__name__ for check in CHECKS.get_all() if not isinstance(check, type)]
-    assert {"not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance",
-            "response_headers_conformance", "negative_data_rejection", "positive_data_acceptance",
-            "unsupported_method"} <= set(names)
+    assert {
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+        "response_headers_conformance",
+        "negative_data_rejection",
+        "positive_data_acceptance",
+        "unsupported_method",
+    } <= set(names)
     assert all(config.get_by_name(name=name).enabled for name in names)
     assert HealthCheck.too_slow  # the names above exist in this Hypothesis
 

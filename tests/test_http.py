@@ -150,8 +150,13 @@ def test_a_cors_preflight_allows_get_head_and_options_only(client, path):
 @pytest.mark.parametrize(
     "path",
     [
-        "/v1/sources/no-such-article", "/v1/organisations/no-such-body", "/v1/people/nobody", "/v1/places/atlantis",
-        "/v1/events/no-such-event", "/v1/programmes/no-such-programme", "/v1/figures/no-such-figure",
+        "/v1/sources/no-such-article",
+        "/v1/organisations/no-such-body",
+        "/v1/people/nobody",
+        "/v1/places/atlantis",
+        "/v1/events/no-such-event",
+        "/v1/programmes/no-such-programme",
+        "/v1/figures/no-such-figure",
         "/v1/figures/kimjang-festival-2023",  # an event's id is no figure's
     ],
 )

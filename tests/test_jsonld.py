@@ -10,8 +10,7 @@ from api.store import models as m
 from tests.html_page import parse
 
 JSONLD = "application/ld+json"
-GOVERNMENT = {"local_government", "government_department", "local_council", "council_committee", "ministry",
-              "government_office", "public_agency"}
+GOVERNMENT = {"local_government", "government_department", "local_council", "council_committee", "ministry", "government_office", "public_agency"}
 
 
 def everything(client):
@@ -36,8 +35,12 @@ def node_ids(value):
 
 
 EXPECTED_TYPE = {
-    "event": "Event", "programme": "GovernmentService", "figure": "Observation", "source": "NewsArticle",
-    "person": "Person", "place": "Place",
+    "event": "Event",
+    "programme": "GovernmentService",
+    "figure": "Observation",
+    "source": "NewsArticle",
+    "person": "Person",
+    "place": "Place",
 }
 
 
@@ -96,11 +99,16 @@ def test_events_programmes_and_articles_carry_their_own_terms(client):
     assert len(research["provider"]) == 4 and len(research["serviceOperator"]) == 2  # partners provide; operators operate
 
 
-@pytest.mark.parametrize(("accept", "media"), [
-    ("*/*", "application/json"), ("application/json", "application/json"),
-    ("application/json, application/ld+json;q=0.5", "application/json"), ("application/ld+json", JSONLD),
-    ("text/csv", "text/csv"),
-])
+@pytest.mark.parametrize(
+    ("accept", "media"),
+    [
+        ("*/*", "application/json"),
+        ("application/json", "application/json"),
+        ("application/json, application/ld+json;q=0.5", "application/json"),
+        ("application/ld+json", JSONLD),
+        ("text/csv", "text/csv"),
+    ],
+)
 def test_json_stays_the_default_and_json_ld_is_asked_for(client, accept, media):
     response = client.get("/v1/events/kimjang-festival-2023", headers={"Accept": accept})
     assert response.status_code == 200 and response.mimetype == media

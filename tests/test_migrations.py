@@ -36,9 +36,7 @@ def sqlite_schema(path):
     """Each table's columns, indexes, foreign keys and SQL, as SQLite reports them."""
     connection = sqlite3.connect(path)
     try:
-        master = connection.execute(
-            "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name"
-        ).fetchall()
+        master = connection.execute("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name").fetchall()
         schema = {}
         for kind, name, table, sql in master:
             if kind == "index":
@@ -84,20 +82,22 @@ def postgres_schema(url, schema):
         columns = connection.execute(
             """SELECT table_name, ordinal_position, column_name, data_type, is_nullable, column_default,
                       character_maximum_length, numeric_precision, numeric_scale
-               FROM information_schema.columns WHERE table_schema = %s""", (schema,)).fetchall()
-        indexes = connection.execute(
-            "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = %s", (schema,)).fetchall()
+               FROM information_schema.columns WHERE table_schema = %s""",
+            (schema,),
+        ).fetchall()
+        indexes = connection.execute("SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = %s", (schema,)).fetchall()
         constraints = connection.execute(
             """SELECT c.relname, con.conname, con.contype, pg_get_constraintdef(con.oid)
                FROM pg_constraint con
                JOIN pg_class c ON c.oid = con.conrelid
                JOIN pg_namespace n ON n.oid = c.relnamespace
-               WHERE n.nspname = %s""", (schema,)).fetchall()
+               WHERE n.nspname = %s""",
+            (schema,),
+        ).fetchall()
     tables = {}
     for table, position, *column in columns:
         column[3] = plain(column[3])
-        tables.setdefault(table, {"columns": [], "indexes": [], "constraints": []})["columns"].append(
-            (position, *column))
+        tables.setdefault(table, {"columns": [], "indexes": [], "constraints": []})["columns"].append((position, *column))
     for table, name, definition in indexes:
         tables[table]["indexes"].append((name, plain(definition)))
     for table, name, kind, definition in constraints:
@@ -138,8 +138,10 @@ def differences(migrated, expected):
             for part, want in expected[key].items():
                 have = migrated[key][part]
                 if have != want and isinstance(want, list) and set(map(str, have)) != set(map(str, want)):
-                    found.append(f"{key} {part}: only migrated {sorted(set(map(str, have)) - set(map(str, want)))}"
-                                 f", only in the models {sorted(set(map(str, want)) - set(map(str, have)))}")
+                    found.append(
+                        f"{key} {part}: only migrated {sorted(set(map(str, have)) - set(map(str, want)))}"
+                        f", only in the models {sorted(set(map(str, want)) - set(map(str, have)))}"
+                    )
                 elif have != want:
                     found.append(f"{key} {part}: migrated {have} but models {want}")
         elif migrated[key] != expected[key]:
@@ -156,8 +158,7 @@ def test_migrating_an_empty_database_gives_exactly_the_models_schema(database_ur
         migrated = sqlite_schema(database_url.removeprefix("sqlite:///"))
         expected = sqlite_from_models(tmp_path / "from_models.db")
         assert {name for kind, name in expected if kind == "table"} == MODEL_TABLES
-        history = {key for key, value in migrated.items()
-                   if key == ("table", HISTORY_TABLE) or (key[0] == "index" and value[0] == HISTORY_TABLE)}
+        history = {key for key, value in migrated.items() if key == ("table", HISTORY_TABLE) or (key[0] == "index" and value[0] == HISTORY_TABLE)}
         assert ("table", HISTORY_TABLE) in history
         migrated = {key: value for key, value in migrated.items() if key not in history}
     else:

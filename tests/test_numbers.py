@@ -223,8 +223,7 @@ def test_to_korean(value, spaced, commas, written):
 
 @pytest.mark.parametrize(
     ("value", "error"),
-    [(-1, ValueError), (Decimal("NaN"), ValueError), (float("inf"), ValueError),
-     (True, TypeError), ("5", TypeError)],
+    [(-1, ValueError), (Decimal("NaN"), ValueError), (float("inf"), ValueError), (True, TypeError), ("5", TypeError)],
 )
 def test_to_korean_rejects(value, error):
     with pytest.raises(error):
@@ -233,18 +232,33 @@ def test_to_korean_rejects(value, error):
 
 @pytest.mark.parametrize(
     ("suffix", "unit"),
-    [("원", "KRW"), ("t", "t"), ("kg", "kg"), ("명", "person"), ("개사", "company"),
-     ("%", "percent"), ("위", "rank"), ("년", "year"), ("회", "edition"),
-     ("주년", "anniversary"), ("중", "layer"), ("개 제품", "product"),
-     ("개  지방자치단체", "local_government"), ("개사의", "company"), ("원으로", "KRW"),
-     ("명 이상", "person"), ("위원회", None), ("개", None), ("", None)],
+    [
+        ("원", "KRW"),
+        ("t", "t"),
+        ("kg", "kg"),
+        ("명", "person"),
+        ("개사", "company"),
+        ("%", "percent"),
+        ("위", "rank"),
+        ("년", "year"),
+        ("회", "edition"),
+        ("주년", "anniversary"),
+        ("중", "layer"),
+        ("개 제품", "product"),
+        ("개  지방자치단체", "local_government"),
+        ("개사의", "company"),
+        ("원으로", "KRW"),
+        ("명 이상", "person"),
+        ("위원회", None),
+        ("개", None),
+        ("", None),
+    ],
 )
 def test_unit_for_suffix(suffix, unit):
     assert unit_for_suffix(suffix) == unit
 
 
-SUFFIXES = ["", "원", "명", "개사", "t", "kg", "%", "위", "년", "회", "주년", "중", "개소",
-            " 개 제품", " 개 지방자치단체", " 명 "]
+SUFFIXES = ["", "원", "명", "개사", "t", "kg", "%", "위", "년", "회", "주년", "중", "개소", " 개 제품", " 개 지방자치단체", " 명 "]
 whole_numbers = st.integers(min_value=0, max_value=10**16)
 
 
@@ -259,16 +273,14 @@ def test_whole_numbers_round_trip(number, spaced, commas, suffix):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.decimals(min_value=0, max_value=10**13, places=2), st.booleans(),
-       st.sampled_from(SUFFIXES))
+@given(st.decimals(min_value=0, max_value=10**13, places=2), st.booleans(), st.sampled_from(SUFFIXES))
 def test_decimals_round_trip(number, commas, suffix):
     assert parse(to_korean(number, commas=commas) + suffix).value == number
 
 
 def spelled_with_small_units(group: int) -> str:
     """Write 0 < group < 10000 with 천/백/십, as in '3천5백2십1'."""
-    digits = [(group // 1000, "천"), (group // 100 % 10, "백"), (group // 10 % 10, "십"),
-              (group % 10, "")]
+    digits = [(group // 1000, "천"), (group // 100 % 10, "백"), (group // 10 % 10, "십"), (group % 10, "")]
     return "".join(f"{digit}{unit}" for digit, unit in digits if digit)
 
 
@@ -280,8 +292,7 @@ def test_small_units_inside_groups(number, spaced):
         coefficient, remaining = divmod(remaining, size)
         if coefficient:
             # Only the 조 group can reach 10000, and 천 cannot spell that.
-            spelled = str(coefficient) if coefficient >= 10000 else spelled_with_small_units(
-                coefficient)
+            spelled = str(coefficient) if coefficient >= 10000 else spelled_with_small_units(coefficient)
             groups.append(spelled + unit)
     assert parse((" " if spaced else "").join(groups) + "명").value == number
 
@@ -297,13 +308,15 @@ def test_yeo_means_at_least(number, suffix):
 @given(whole_numbers, st.sampled_from(["약", "약 ", "총 약 "]), st.sampled_from(SUFFIXES))
 def test_yak_means_approximate(number, prefix, suffix):
     parsed = parse(prefix + to_korean(number, spaced=True) + suffix)
-    assert (parsed.value, parsed.qualifier, parsed.prefix) == (number, "approximate",
-                                                                prefix.strip())
+    assert (parsed.value, parsed.qualifier, parsed.prefix) == (number, "approximate", prefix.strip())
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.integers(min_value=1, max_value=9999), st.integers(min_value=1, max_value=9999),
-       st.sampled_from([("만", "억"), ("만", "조"), ("억", "조"), ("만", "만")]))
+@given(
+    st.integers(min_value=1, max_value=9999),
+    st.integers(min_value=1, max_value=9999),
+    st.sampled_from([("만", "억"), ("만", "조"), ("억", "조"), ("만", "만")]),
+)
 def test_groups_out_of_order_are_rejected(low, high, units):
     with pytest.raises(NumberFormatError, match="out of order"):
         parse(f"{low}{units[0]} {high}{units[1]}")
@@ -334,6 +347,20 @@ def test_number_like_text_raises_only_number_format_error(text):
 
 def test_unit_words_use_vocabulary_codes():
     assert set(UNIT_WORDS.values()) <= {
-        "KRW", "t", "kg", "person", "company", "product", "organisation", "local_government",
-        "indicator", "field", "percent", "rank", "year", "edition", "anniversary", "layer",
+        "KRW",
+        "t",
+        "kg",
+        "person",
+        "company",
+        "product",
+        "organisation",
+        "local_government",
+        "indicator",
+        "field",
+        "percent",
+        "rank",
+        "year",
+        "edition",
+        "anniversary",
+        "layer",
     }

@@ -81,7 +81,10 @@ def test_who_signed_the_mou_where_and_when(client):
     assert place["name"]["ko"] == "김대중컨벤션센터"
     signatories = {(p["type"], related[(p["type"], p["id"])]["name"]["ko"]) for p in mou["participants"] if p["role"] == "signatory"}
     assert signatories == {
-        ("organisation", "인공지능산업융합사업단"), ("organisation", "비온드 메타버스"), ("person", "김준하"), ("person", "아담 최"),
+        ("organisation", "인공지능산업융합사업단"),
+        ("organisation", "비온드 메타버스"),
+        ("person", "김준하"),
+        ("person", "아담 최"),
     }
     # Each person signed for an organisation that signed: their affiliations say which.
     agency = {"type": "organisation", "id": "ai-industry-cluster-agency"}

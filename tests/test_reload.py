@@ -69,9 +69,7 @@ def fetch(url):
 
 def test_readers_never_see_a_mix_or_an_error_during_reloads(migrated, server, versions):
     (a_dir, a), (b_dir, b) = versions
-    truth = {
-        s.version: {c: expected_ids(s, c) for c in ("figures", "events", "sources", "organisations")} for s in (a, b)
-    }
+    truth = {s.version: {c: expected_ids(s, c) for c in ("figures", "events", "sources", "organisations")} for s in (a, b)}
     reload(migrated, a_dir)
 
     problems, checked, spanning = [], [], []
@@ -111,9 +109,9 @@ def test_readers_never_see_a_mix_or_an_error_during_reloads(migrated, server, ve
                     url = None
             spanning.append(len(seen) > 1)
 
-    readers = [
-        threading.Thread(target=read, args=(c,)) for c in ("figures", "events", "sources", "organisations")[:READERS]
-    ] + [threading.Thread(target=walk)]
+    readers = [threading.Thread(target=read, args=(c,)) for c in ("figures", "events", "sources", "organisations")[:READERS]] + [
+        threading.Thread(target=walk)
+    ]
     for thread in readers:
         thread.start()
     try:

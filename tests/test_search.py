@@ -13,8 +13,13 @@ from api.query.search import fold
 
 TYPES = {"source", "organisation", "person", "place", "event", "programme", "figure"}
 COLLECTION_OF = {
-    "source": "sources", "organisation": "organisations", "person": "people", "place": "places",
-    "event": "events", "programme": "programmes", "figure": "figures",
+    "source": "sources",
+    "organisation": "organisations",
+    "person": "people",
+    "place": "places",
+    "event": "events",
+    "programme": "programmes",
+    "figure": "figures",
 }
 
 
@@ -54,7 +59,10 @@ def test_two_korean_syllables_match_inside_a_word(client):
     assert hit(search(client, "김장대전"), "kimjang-festival-2023")["matched"]["text"] == "2023 빛고을사랑나눔김장대전"
     complexes = [h["id"] for h in search(client, "산단", type="place")]
     assert complexes == [
-        "hanam-industrial-complex", "jingok-industrial-complex", "pyeongdong-1-2-industrial-complex", "pyeongdong-3-industrial-complex",
+        "hanam-industrial-complex",
+        "jingok-industrial-complex",
+        "pyeongdong-1-2-industrial-complex",
+        "pyeongdong-3-industrial-complex",
     ]
 
 

@@ -56,8 +56,32 @@ def seed_queries(texts):
     return sorted(queries)
 
 
-AWKWARD = ["김장", "KIMCHI", "Gwangju ", "  광주   광역시 ", "%", "_", "%_%", "50%", "a_b", "'", "\\", "억", "1", "ü", "김장 대전", "zzzz",
-           "mou", "(14", "-festival", "festival", "2023-", ".", "(", "amount"]
+AWKWARD = [
+    "김장",
+    "KIMCHI",
+    "Gwangju ",
+    "  광주   광역시 ",
+    "%",
+    "_",
+    "%_%",
+    "50%",
+    "a_b",
+    "'",
+    "\\",
+    "억",
+    "1",
+    "ü",
+    "김장 대전",
+    "zzzz",
+    "mou",
+    "(14",
+    "-festival",
+    "festival",
+    "2023-",
+    ".",
+    "(",
+    "amount",
+]
 
 
 def test_indexed_search_equals_reading_every_text(client):

@@ -196,8 +196,7 @@ def value_disagrees_with_value_text(corpus):
     def bump(figure):
         figure["value"] = figure["value"] * 10
 
-    file, label = corpus.change("figures", bump, lambda r: isinstance(r.get("value"), int) and r["value"] > 0
-                                and r["id"] not in involved)
+    file, label = corpus.change("figures", bump, lambda r: isinstance(r.get("value"), int) and r["value"] > 0 and r["id"] not in involved)
     return [Expected(file, label, "value", "disagrees with value_text")]
 
 
@@ -211,12 +210,21 @@ def parts_not_summing(corpus):
     """Make one figure the breakdown of another in the same unit that it does not add up to."""
     figures = [r for _, r in corpus.records("figures") if r["id"] not in corpus.touched]
     for whole in figures:
-        part = next((r for r in figures if r is not whole and r.get("unit") == whole.get("unit")
-                     and has_value(r) and r["value"] != whole.get("value") and not r.get("parts")), None)
+        part = next(
+            (
+                r
+                for r in figures
+                if r is not whole and r.get("unit") == whole.get("unit") and has_value(r) and r["value"] != whole.get("value") and not r.get("parts")
+            ),
+            None,
+        )
         if part and has_value(whole) and not whole.get("parts"):
             corpus.touched.add(part["id"])
-            file, label = corpus.change("figures", lambda r: r.update(parts=[part["id"]]),  # noqa: B023
-                                        lambda r: r["id"] == whole["id"])  # noqa: B023
+            file, label = corpus.change(
+                "figures",
+                lambda r: r.update(parts=[part["id"]]),  # noqa: B023
+                lambda r: r["id"] == whole["id"],  # noqa: B023
+            )
             return [Expected(file, label, "parts", "≠")]
     raise LookupError("no two figures in one unit")
 
@@ -308,8 +316,7 @@ def unknown_field(corpus):
 
 
 def unknown_role(corpus):
-    file, label = corpus.change("events", lambda r: r["participants"][0].update(role="cheerleader"),
-                                lambda r: r.get("participants"))
+    file, label = corpus.change("events", lambda r: r["participants"][0].update(role="cheerleader"), lambda r: r.get("participants"))
     return [Expected(file, label, "participants[0].role", "not in the participant_role vocabulary")]
 
 
@@ -332,8 +339,10 @@ def unknown_vocabulary_section(corpus):
     document["colours"] = [{"code": "red"}]
     document["terms"]["colour_kind"] = [{"code": "red", "ko": "빨강", "en": "red"}]
     corpus.write(vocabulary, document)
-    return [Expected(str(vocabulary), None, "colours", "unknown section"),
-            Expected(str(vocabulary), None, "terms.colour_kind", "unknown vocabulary scheme")]
+    return [
+        Expected(str(vocabulary), None, "colours", "unknown section"),
+        Expected(str(vocabulary), None, "terms.colour_kind", "unknown vocabulary scheme"),
+    ]
 
 
 def empty_file(corpus):
@@ -359,11 +368,27 @@ def yaml_syntax_error(corpus):
 # Faults that leave the other records whole: only these problems may be reported. In this
 # order they can all go into one copy (the ones that need a figure no check involves first).
 EXACT_FAULTS = [
-    value_disagrees_with_value_text, unknown_unit, parts_not_summing, wrong_type_value, infinite_value,
-    missing_required_field, unknown_reference, unknown_nested_field, wrong_type_page_position, unknown_publication,
-    duplicate_id_across_files, duplicate_id_across_record_types, unknown_kind, evidence_not_on_page,
-    citation_evidence_not_on_page, unknown_field, unknown_role, wrong_type_date, unknown_section,
-    unknown_vocabulary_section, empty_file,
+    value_disagrees_with_value_text,
+    unknown_unit,
+    parts_not_summing,
+    wrong_type_value,
+    infinite_value,
+    missing_required_field,
+    unknown_reference,
+    unknown_nested_field,
+    wrong_type_page_position,
+    unknown_publication,
+    duplicate_id_across_files,
+    duplicate_id_across_record_types,
+    unknown_kind,
+    evidence_not_on_page,
+    citation_evidence_not_on_page,
+    unknown_field,
+    unknown_role,
+    wrong_type_date,
+    unknown_section,
+    unknown_vocabulary_section,
+    empty_file,
 ]
 # Faults that make a whole file unreadable: its records are missing too, so what other files
 # say about them is reported as well.
@@ -383,7 +408,8 @@ def assert_reported(problems, expected, exact=True):
         assert e.says in problem.message, report
     if exact:
         assert sorted((p.file, p.record or "", p.field or "") for p in problems) == sorted(
-            (e.file, e.record or "", e.field or "") for e in expected), report
+            (e.file, e.record or "", e.field or "") for e in expected
+        ), report
     else:
         broken = {e.file for e in expected}
         for p in problems:
@@ -446,8 +472,7 @@ def test_untouched_copies_read_back_the_same(corpus, request):
         corpus.write(file, corpus.read(file))
     after = read_seeds(corpus.path)
     assert {k: e.data for k, e in after.entries.items()} == {k: e.data for k, e in before.entries.items()}
-    assert [(pathlib.Path(f).name, i, c) for f, i, c in after.citations] == [
-        (pathlib.Path(f).name, i, c) for f, i, c in before.citations]
+    assert [(pathlib.Path(f).name, i, c) for f, i, c in after.citations] == [(pathlib.Path(f).name, i, c) for f, i, c in before.citations]
     assert (after.units, after.terms) == (before.units, before.terms)
 
 
@@ -476,8 +501,7 @@ def snapshot(url):
     import psycopg
 
     with psycopg.connect(url) as connection:
-        names = [r[0] for r in connection.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1")]
+        names = [r[0] for r in connection.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1")]
         tables = {}
         for name in names:
             cursor = connection.execute(f'SELECT * FROM "{name}"')
@@ -529,8 +553,7 @@ def test_the_real_seeds_load_whole(loaded, seed_set):
     with db.obj.connection_context():
         for section, model in m.RECORD_MODELS.items():
             assert model.select().count() == len(seed_set.records(section)), section
-        assert m.Citation.select().count() == (
-            sum(len(e.data["sources"]) for e in seed_set.entries.values()) + len(seed_set.citations))
+        assert m.Citation.select().count() == (sum(len(e.data["sources"]) for e in seed_set.entries.values()) + len(seed_set.citations))
         assert m.Dataset.get().version == seed_set.version
 
 
@@ -607,7 +630,7 @@ def test_a_failure_in_the_middle_of_the_write_changes_nothing(migrated, good, go
     load_direct(good_seeds)
     before = snapshot(migrated)
     _, label = good.change("organisations", lambda r: r.update(note="changed, so the new load differs"))
-    changed_id = label[len("organisations["):-1]
+    changed_id = label[len("organisations[") : -1]
     new_seeds = read_seeds(good.path)
     seen = {}
 
@@ -626,8 +649,7 @@ def test_a_failure_in_the_middle_of_the_write_changes_nothing(migrated, good, go
     with pytest.raises(RuntimeError, match="disk is full"):
         load_direct(new_seeds)
 
-    assert seen == {"sources": len(new_seeds.records("sources")), "datasets": 0,
-                    "note": "changed, so the new load differs"}
+    assert seen == {"sources": len(new_seeds.records("sources")), "datasets": 0, "note": "changed, so the new load differs"}
     assert snapshot(migrated) == before
 
 
@@ -659,8 +681,9 @@ def test_loading_twice_gives_the_same_rows(migrated, good_seeds):
     load_direct(good_seeds)
     assert content(migrated) == first
     assert len(first["dataset"]) == 1
-    assert all(first[model._meta.table_name] for model in m.ALL_MODELS if model is not m.FigureCheck or
-               good_seeds.checks), "a table stayed empty, so this proves little"
+    assert all(first[model._meta.table_name] for model in m.ALL_MODELS if model is not m.FigureCheck or good_seeds.checks), (
+        "a table stayed empty, so this proves little"
+    )
 
 
 def referenced_ids(seeds):
@@ -685,8 +708,7 @@ def referenced_ids(seeds):
 def removable_record(seeds):
     """A record no other record names, with links of its own; events first."""
     referenced = referenced_ids(seeds)
-    link_fields = {"events": "participants", "programmes": "operators", "people": "affiliations",
-                   "figures": "subjects"}
+    link_fields = {"events": "participants", "programmes": "operators", "people": "affiliations", "figures": "subjects"}
     for section, links in link_fields.items():
         for entry in seeds.records(section):
             if entry.data["id"] not in referenced and entry.data[links]:

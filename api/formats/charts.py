@@ -67,12 +67,14 @@ def _bar(bar, y, scale):
     out, x = [], Decimal(PAD)
     for value, colour in bar.segments:
         width = max(Decimal(0), value) * scale
-        out.append(Markup('<rect class="bar" x="{x:.1f}" y="{y}" width="{w:.1f}" height="{h}" fill="{c}" stroke="#fff"/>').format(
-            x=x, y=y, w=width, h=BAR_HEIGHT, c=colour))
+        out.append(
+            Markup('<rect class="bar" x="{x:.1f}" y="{y}" width="{w:.1f}" height="{h}" fill="{c}" stroke="#fff"/>').format(
+                x=x, y=y, w=width, h=BAR_HEIGHT, c=colour
+            )
+        )
         x += width
     total = sum((value for value, _ in bar.segments), Decimal(0))
-    out.append(Markup('<text x="{x:.1f}" y="{y}" font-size="13" fill="#222">{n}</text>').format(
-        x=x + 6, y=y + 14, n=number_text(total)))
+    out.append(Markup('<text x="{x:.1f}" y="{y}" font-size="13" fill="#222">{n}</text>').format(x=x + 6, y=y + 14, n=number_text(total)))
     return Markup("").join(out)
 
 
@@ -81,9 +83,7 @@ def draw(chart_id, title, description, bars):
     largest = max((sum((v for v, _ in b.segments), Decimal(0)) for b in bars), default=Decimal(0))
     scale = Decimal(BAR_WIDTH) / largest if largest > 0 else Decimal(0)
     height = PAD * 2 + ROW * len(bars)
-    rows = Markup("").join(
-        _label(bar, PAD + ROW * i + 14) + _bar(bar, PAD + ROW * i + 20, scale) for i, bar in enumerate(bars)
-    )
+    rows = Markup("").join(_label(bar, PAD + ROW * i + 14) + _bar(bar, PAD + ROW * i + 20, scale) for i, bar in enumerate(bars))
     return Markup(
         '<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {w} {h}" '
         'width="100%" preserveAspectRatio="xMinYMin meet" aria-labelledby="{id}-title {id}-desc">'
@@ -104,8 +104,7 @@ def parts_chart(whole, parts):
     same = summed == value_of(whole)
     bars = [
         Bar("합계", "Total", whole["value_text"], [(value_of(whole), TOTAL)]),
-        Bar("부분의 합", "Sum of the parts", number_text(summed),
-            [(value_of(p), STACK[i % len(STACK)]) for i, p in enumerate(parts)]),
+        Bar("부분의 합", "Sum of the parts", number_text(summed), [(value_of(p), STACK[i % len(STACK)]) for i, p in enumerate(parts)]),
         # Each part in the colour of its segment above, so the eye can match them.
         *(Bar(p["name"]["ko"], p["name"]["en"], p["value_text"], [(value_of(p), STACK[i % len(STACK)])]) for i, p in enumerate(parts)),
     ]
@@ -131,8 +130,7 @@ def comparison_chart(rate, base, current):
         return None
     bars = [
         Bar(f"기준: {base['name']['ko']}", f"Base: {base['name']['en']}", base["value_text"], [(value_of(base), BASE)]),
-        Bar(f"현재: {current['name']['ko']}", f"Current: {current['name']['en']}", current["value_text"],
-            [(value_of(current), CURRENT)]),
+        Bar(f"현재: {current['name']['ko']}", f"Current: {current['name']['en']}", current["value_text"], [(value_of(current), CURRENT)]),
     ]
     title = f"비교 / Comparison: {rate['name']['ko']} / {rate['name']['en']} {rate['value_text']}"
     description = (

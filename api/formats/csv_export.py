@@ -87,8 +87,7 @@ def _layout(schema):
     out = []
     for key, field in schema().fields.items():
         if key == "name":
-            out += [("name_ko", _part(key, "ko")), ("name_en", _part(key, "en")),
-                    ("name_en_translated", _part(key, "en_translated", _boolean))]
+            out += [("name_ko", _part(key, "ko")), ("name_en", _part(key, "en")), ("name_en_translated", _part(key, "en_translated", _boolean))]
         elif key == "sources":
             out += [("source", _sources), ("evidence", _joined(key, lambda c: c["evidence"], QUOTE_SEPARATOR))]
         elif key == "period":

@@ -87,7 +87,10 @@ FLAT_COLUMNS = {  # the columns csv_export makes of one nested field
     "period_end": ("date", "The last day the figure covers"),
 }
 RECORD_REFERENCES = {  # column -> the resource its ids are from
-    "publication": "organisations", "author": "people", "place": "places", "unit": "unit",
+    "publication": "organisations",
+    "author": "people",
+    "place": "places",
+    "unit": "unit",
 }
 NOTES = {  # what a column means where its schema field says too little on its own
     "type": "The record type: source, organisation, person, place, event, programme or figure",
@@ -197,8 +200,14 @@ def model_schema(model):
 
 def resource(name, schema, description):
     return {
-        "name": name, "path": f"{name}.csv", "profile": "tabular-data-resource", "format": "csv",
-        "mediatype": "text/csv", "encoding": "utf-8", "description": description, "schema": schema,
+        "name": name,
+        "path": f"{name}.csv",
+        "profile": "tabular-data-resource",
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8",
+        "description": description,
+        "schema": schema,
     }
 
 
@@ -215,10 +224,13 @@ def datapackage(dataset, record_types):
         "description": INFO["description"].split("\n\n")[0],
         "version": dataset.version,
         "created": dataset.loaded_at.isoformat(timespec="seconds") + "Z",
-        "licenses": [{
-            "name": INFO["license"]["identifier"], "title": INFO["license"]["name"],
-            "path": "https://creativecommons.org/licenses/by/4.0/",
-        }],
+        "licenses": [
+            {
+                "name": INFO["license"]["identifier"],
+                "title": INFO["license"]["name"],
+                "path": "https://creativecommons.org/licenses/by/4.0/",
+            }
+        ],
         "sources": [{"title": "광주일보 (Kwangju Ilbo), one printed page, 18 December 2023"}],
         "keywords": ["Gwangju", "광주", "local news", "civic data"],
         "resources": resources,

@@ -16,17 +16,33 @@ JSONLD = "application/ld+json"
 
 # The schema.org type of each record type (an organisation is Organization or GovernmentOrganization).
 SCHEMA_ORG_TYPES = {
-    "event": ("Event",), "organisation": ("Organization", "GovernmentOrganization"), "programme": ("GovernmentService",),
-    "figure": ("Observation",), "source": ("NewsArticle",), "person": ("Person",), "place": ("Place",),
+    "event": ("Event",),
+    "organisation": ("Organization", "GovernmentOrganization"),
+    "programme": ("GovernmentService",),
+    "figure": ("Observation",),
+    "source": ("NewsArticle",),
+    "person": ("Person",),
+    "place": ("Place",),
 }
 GOVERNMENT_KINDS = {
-    "local_government", "government_department", "local_council", "council_committee", "ministry", "government_office",
+    "local_government",
+    "government_department",
+    "local_council",
+    "council_committee",
+    "ministry",
+    "government_office",
     "public_agency",
 }
 # An event participant's role, as the schema.org property of Event that fits it best.
 EVENT_ROLES = {
-    "organiser": "organizer", "host": "organizer", "co_organiser": "organizer", "sponsor": "sponsor",
-    "presenter": "performer", "donor": "contributor", "author": "contributor", "illustrator": "contributor",
+    "organiser": "organizer",
+    "host": "organizer",
+    "co_organiser": "organizer",
+    "sponsor": "sponsor",
+    "presenter": "performer",
+    "donor": "contributor",
+    "author": "contributor",
+    "illustrator": "contributor",
     "publisher": "contributor",
 }
 # UN/CEFACT common codes, which schema.org's unitCode takes, for the units that have one.
@@ -64,8 +80,7 @@ def to_jsonld(record, base_url):
         "alternateName": record["other_names"] or None,
         "description": {"@value": record["note"], "@language": "en"} if record["note"] else None,
         "subjectOf": [
-            {"@type": "Quotation", "text": {"@value": c["evidence"], "@language": "ko"},
-             "isPartOf": node({"type": "source", "id": c["source"]})}
+            {"@type": "Quotation", "text": {"@value": c["evidence"], "@language": "ko"}, "isPartOf": node({"type": "source", "id": c["source"]})}
             for c in record["sources"]
         ],
     }
@@ -78,15 +93,19 @@ def _event(record, node, nodes):
     for participant in record["participants"]:
         roles.setdefault(EVENT_ROLES.get(participant["role"], "attendee"), []).append(node(participant))
     return {
-        "@type": "Event", **_dates(record["start_date"], record["end_date"]),
-        "location": node(record["place"]), "about": nodes(record["programmes"]), **roles,
+        "@type": "Event",
+        **_dates(record["start_date"], record["end_date"]),
+        "location": node(record["place"]),
+        "about": nodes(record["programmes"]),
+        **roles,
     }
 
 
 def _organisation(record, node, nodes):
     return {
         "@type": "GovernmentOrganization" if record["kind"] in GOVERNMENT_KINDS else "Organization",
-        "parentOrganization": node(record["parent"]), "subOrganization": nodes(record["children"]),
+        "parentOrganization": node(record["parent"]),
+        "subOrganization": nodes(record["children"]),
         "member": nodes(record["members"]),
     }
 
@@ -94,7 +113,8 @@ def _organisation(record, node, nodes):
 def _programme(record, node, nodes):
     audience = _texts(record["eligibility"])
     return {
-        "@type": "GovernmentService", "serviceType": record["kind"],
+        "@type": "GovernmentService",
+        "serviceType": record["kind"],
         "provider": nodes(record["operators"]),
         "serviceOperator": nodes([o for o in record["operators"] if o["role"] in ("operator", "delivery_agency")]),
         "areaServed": nodes(record["places"]),
@@ -106,8 +126,11 @@ def _programme(record, node, nodes):
 
 def _figure(record, node, nodes):
     value = {
-        "@type": "QuantitativeValue", "value": record["value"], "unitText": record["unit"],
-        "unitCode": UNIT_CODES.get(record["unit"]), "description": {"@value": record["value_text"], "@language": "ko"},
+        "@type": "QuantitativeValue",
+        "value": record["value"],
+        "unitText": record["unit"],
+        "unitCode": UNIT_CODES.get(record["unit"]),
+        "description": {"@value": record["value_text"], "@language": "ko"},
     }
     if record["qualifier"] == "at_least":
         value["minValue"] = record["value"]
@@ -126,9 +149,15 @@ def _figure(record, node, nodes):
 
 def _source(record, node, nodes):
     return {
-        "@type": "NewsArticle", "headline": record["headline"], "alternativeHeadline": record["subheadlines"],
-        "inLanguage": "ko", "datePublished": record["published_on"], "publisher": node(record["publication"]),
-        "author": node(record["author"]), "creditText": record["byline"], "position": record["page_position"],
+        "@type": "NewsArticle",
+        "headline": record["headline"],
+        "alternativeHeadline": record["subheadlines"],
+        "inLanguage": "ko",
+        "datePublished": record["published_on"],
+        "publisher": node(record["publication"]),
+        "author": node(record["author"]),
+        "creditText": record["byline"],
+        "position": record["page_position"],
         "mentions": nodes(record["records"]),
     }
 
@@ -143,12 +172,19 @@ def _person(record, node, nodes):
 
 def _place(record, node, nodes):
     return {
-        "@type": "Place", "containedInPlace": node(record["parent"]), "containsPlace": nodes(record["children"]),
+        "@type": "Place",
+        "containedInPlace": node(record["parent"]),
+        "containsPlace": nodes(record["children"]),
         "event": nodes(record["events"]),
     }
 
 
 SHAPES = {
-    "event": _event, "organisation": _organisation, "programme": _programme, "figure": _figure,
-    "source": _source, "person": _person, "place": _place,
+    "event": _event,
+    "organisation": _organisation,
+    "programme": _programme,
+    "figure": _figure,
+    "source": _source,
+    "person": _person,
+    "place": _place,
 }

@@ -37,15 +37,13 @@ def check_value_text(figure):
         return CheckResult(
             "value_text",
             False,
-            f"value {plain(Decimal(value))} disagrees with value_text {figure['value_text']!r}, "
-            f"which reads {plain(parsed.value)}",
+            f"value {plain(Decimal(value))} disagrees with value_text {figure['value_text']!r}, which reads {plain(parsed.value)}",
         )
     if parsed.qualifier != figure["qualifier"]:
         return CheckResult(
             "value_text",
             False,
-            f"qualifier {figure['qualifier']!r} disagrees with value_text {figure['value_text']!r}, "
-            f"which reads as {parsed.qualifier!r}",
+            f"qualifier {figure['qualifier']!r} disagrees with value_text {figure['value_text']!r}, which reads as {parsed.qualifier!r}",
         )
     return CheckResult("value_text", True, f"{figure['value_text']!r} reads {plain(parsed.value)}")
 
@@ -54,9 +52,7 @@ def check_parts(whole, parts):
     """The parts of a breakdown add up to the whole, in the whole's unit."""
     units = {part.get("unit") for part in parts}
     if units != {whole.get("unit")}:
-        return CheckResult(
-            "parts_sum", False, f"parts are in {sorted(map(str, units))}, the whole in {whole.get('unit')}"
-        )
+        return CheckResult("parts_sum", False, f"parts are in {sorted(map(str, units))}, the whole in {whole.get('unit')}")
     if whole.get("value") is None or any(part.get("value") is None for part in parts):
         return CheckResult("parts_sum", False, "a part or the whole has no value to add up")
     total = sum((Decimal(part["value"]) for part in parts), Decimal(0))

@@ -36,11 +36,17 @@ def search_rows(seeds):
         record_type = m.RECORD_TYPES[entry.section]
         texts = list(_texts(entry)) + [("sources.evidence", e) for e in extra.get(entry.data["id"], [])]
         for field, text in texts:
-            rows.append({
-                "record_type": record_type, "record_id": entry.data["id"], "field": field,
-                "text": text, "folded": fold(text), "weight": FIELD_WEIGHTS[field],
-                "record_no": numbers[(record_type, entry.data["id"])],
-            })
+            rows.append(
+                {
+                    "record_type": record_type,
+                    "record_id": entry.data["id"],
+                    "field": field,
+                    "text": text,
+                    "folded": fold(text),
+                    "weight": FIELD_WEIGHTS[field],
+                    "record_no": numbers[(record_type, entry.data["id"])],
+                }
+            )
     return rows
 
 

@@ -20,8 +20,12 @@ def _name(data):
 def _record(entry, position, **fields):
     data = entry.data
     return {
-        "id": data["id"], **_name(data), "other_names": data["other_names"], "note": data.get("note"),
-        "position": position, **fields,
+        "id": data["id"],
+        **_name(data),
+        "other_names": data["other_names"],
+        "note": data.get("note"),
+        "position": position,
+        **fields,
     }
 
 
@@ -29,8 +33,7 @@ def _rows(seeds):
     """{model: [row dicts]} for every table, parents left out (set in a second pass)."""
     rows = {model: [] for model in m.ALL_MODELS}
     rows[m.Unit] = [
-        {"code": u["code"], "label_ko": u["ko"], "label_en": u["en"], "note": u.get("note"), "position": i}
-        for i, u in enumerate(seeds.units)
+        {"code": u["code"], "label_ko": u["ko"], "label_en": u["en"], "note": u.get("note"), "position": i} for i, u in enumerate(seeds.units)
     ]
     rows[m.Term] = [
         {"scheme": scheme, "code": t["code"], "label_ko": t["ko"], "label_en": t["en"], "position": i}
@@ -40,60 +43,88 @@ def _rows(seeds):
     for position, entry in enumerate(seeds.entries.values()):
         d = entry.data
         if entry.section == "sources":
-            rows[m.Source].append(_record(
-                entry, position, publication=d["publication"], subheadlines=d["subheadlines"],
-                byline=d["byline"], author=d["author"], published_on=d["published_on"],
-                page_position=d["page_position"],
-            ))
+            rows[m.Source].append(
+                _record(
+                    entry,
+                    position,
+                    publication=d["publication"],
+                    subheadlines=d["subheadlines"],
+                    byline=d["byline"],
+                    author=d["author"],
+                    published_on=d["published_on"],
+                    page_position=d["page_position"],
+                )
+            )
         elif entry.section in ("organisations", "places"):
             model = m.Organisation if entry.section == "organisations" else m.Place
             rows[model].append(_record(entry, position, kind=d["kind"], parent=None))
         elif entry.section == "people":
             rows[m.Person].append(_record(entry, position))
             rows[m.Affiliation] += [
-                {"person": d["id"], "organisation": a["organisation"], "position": i,
-                 "title_ko": (a.get("title") or {}).get("ko"), "title_en": (a.get("title") or {}).get("en")}
+                {
+                    "person": d["id"],
+                    "organisation": a["organisation"],
+                    "position": i,
+                    "title_ko": (a.get("title") or {}).get("ko"),
+                    "title_en": (a.get("title") or {}).get("en"),
+                }
                 for i, a in enumerate(d["affiliations"])
             ]
         elif entry.section == "programmes":
-            rows[m.Programme].append(_record(
-                entry, position, kind=d["kind"], parent=None, eligibility=d["eligibility"],
-                benefits=d["benefits"], start_date=d["start_date"], end_date=d["end_date"],
-            ))
+            rows[m.Programme].append(
+                _record(
+                    entry,
+                    position,
+                    kind=d["kind"],
+                    parent=None,
+                    eligibility=d["eligibility"],
+                    benefits=d["benefits"],
+                    start_date=d["start_date"],
+                    end_date=d["end_date"],
+                )
+            )
             rows[m.ProgrammeOperator] += [
-                {"programme": d["id"], "organisation": o["organisation"], "role": o["role"], "position": i}
-                for i, o in enumerate(d["operators"])
+                {"programme": d["id"], "organisation": o["organisation"], "role": o["role"], "position": i} for i, o in enumerate(d["operators"])
             ]
-            rows[m.ProgrammePlace] += [
-                {"programme": d["id"], "place": p, "position": i} for i, p in enumerate(d["places"])
-            ]
+            rows[m.ProgrammePlace] += [{"programme": d["id"], "place": p, "position": i} for i, p in enumerate(d["places"])]
         elif entry.section == "events":
-            rows[m.Event].append(_record(
-                entry, position, kind=d["kind"], start_date=d["start_date"], end_date=d["end_date"], place=d["place"],
-            ))
+            rows[m.Event].append(
+                _record(
+                    entry,
+                    position,
+                    kind=d["kind"],
+                    start_date=d["start_date"],
+                    end_date=d["end_date"],
+                    place=d["place"],
+                )
+            )
             rows[m.EventParticipant] += [
                 {"event": d["id"], "organisation": p["organisation"], "person": p["person"], "role": p["role"], "position": i}
                 for i, p in enumerate(d["participants"])
             ]
-            rows[m.EventProgramme] += [
-                {"event": d["id"], "programme": p, "position": i} for i, p in enumerate(d["programmes"])
-            ]
+            rows[m.EventProgramme] += [{"event": d["id"], "programme": p, "position": i} for i, p in enumerate(d["programmes"])]
         elif entry.section == "figures":
             period = d["period"] or {}
-            rows[m.Figure].append(_record(
-                entry, position, value=d["value"], unit=d["unit"], value_text=d["value_text"],
-                qualifier=d["qualifier"], period_start=period.get("start"), period_end=period.get("end"),
-                as_of=d["as_of"], discrepancy=d["discrepancy"],
-            ))
+            rows[m.Figure].append(
+                _record(
+                    entry,
+                    position,
+                    value=d["value"],
+                    unit=d["unit"],
+                    value_text=d["value_text"],
+                    qualifier=d["qualifier"],
+                    period_start=period.get("start"),
+                    period_end=period.get("end"),
+                    as_of=d["as_of"],
+                    discrepancy=d["discrepancy"],
+                )
+            )
             rows[m.FigureSubject] += [
                 {"figure": d["id"], "subject_type": m.RECORD_TYPES[seeds.entries[s].section], "subject_id": s, "position": i}
                 for i, s in enumerate(d["subjects"])
             ]
             rows[m.FigurePart] += [{"whole": d["id"], "part": p, "position": i} for i, p in enumerate(d["parts"])]
-            rows[m.FigureComparison] += [
-                {"figure": d["id"], "kind": c["kind"], "base": c["base"], "current": c["current"]}
-                for c in d["comparisons"]
-            ]
+            rows[m.FigureComparison] += [{"figure": d["id"], "kind": c["kind"], "base": c["base"], "current": c["current"]} for c in d["comparisons"]]
         record_type = m.RECORD_TYPES[entry.section]
         rows[m.Citation] += [
             {"record_type": record_type, "record_id": d["id"], "source": c["source"], "evidence": c["evidence"], "position": i}
@@ -104,13 +135,16 @@ def _rows(seeds):
         entry = seeds.entries[c["record"]]
         position = len(entry.data["sources"]) + cited.get(c["record"], 0)
         cited[c["record"]] = cited.get(c["record"], 0) + 1
-        rows[m.Citation].append({
-            "record_type": m.RECORD_TYPES[entry.section], "record_id": c["record"], "source": c["source"],
-            "evidence": c["evidence"], "position": position,
-        })
-    rows[m.FigureCheck] = [
-        {"figure": figure_id, "kind": r.kind, "holds": r.holds, "detail": r.detail} for figure_id, r in seeds.checks
-    ]
+        rows[m.Citation].append(
+            {
+                "record_type": m.RECORD_TYPES[entry.section],
+                "record_id": c["record"],
+                "source": c["source"],
+                "evidence": c["evidence"],
+                "position": position,
+            }
+        )
+    rows[m.FigureCheck] = [{"figure": figure_id, "kind": r.kind, "holds": r.holds, "detail": r.detail} for figure_id, r in seeds.checks]
     rows[m.SearchEntry] = search_rows(seeds)
     tokens, token_grams, postings = index_rows(rows[m.SearchEntry])
     rows[m.SearchToken] = [dict(zip(("id", "kind", "token"), t, strict=True)) for t in tokens]

@@ -30,30 +30,67 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
-__all__ = ["UNIT_WORDS", "NumberFormatError", "ParsedNumber", "parse", "to_korean",
-           "unit_for_suffix"]
+__all__ = ["UNIT_WORDS", "NumberFormatError", "ParsedNumber", "parse", "to_korean", "unit_for_suffix"]
 
 SMALL_UNITS = {"십": 10, "백": 100, "천": 1000}
 BIG_UNITS = {"만": 10**4, "억": 10**8, "조": 10**12}
 
 # Suffix as printed -> unit code in seeds/vocabulary.yaml.
 UNIT_WORDS = {
-    "원": "KRW", "t": "t", "톤": "t", "kg": "kg", "명": "person", "개사": "company",
-    "개 제품": "product", "개 기관·단체": "organisation",
-    "개 지방자치단체": "local_government", "개 지표": "indicator", "개 분야": "field",
-    "%": "percent", "위": "rank", "년": "year", "회": "edition", "주년": "anniversary",
+    "원": "KRW",
+    "t": "t",
+    "톤": "t",
+    "kg": "kg",
+    "명": "person",
+    "개사": "company",
+    "개 제품": "product",
+    "개 기관·단체": "organisation",
+    "개 지방자치단체": "local_government",
+    "개 지표": "indicator",
+    "개 분야": "field",
+    "%": "percent",
+    "위": "rank",
+    "년": "year",
+    "회": "edition",
+    "주년": "anniversary",
     "중": "layer",
 }
 
 _QUALIFIER_WORDS = {
-    "이상": "at_least", "초과": "at_least", "이하": "at_most", "미만": "at_most",
-    "가량": "approximate", "정도": "approximate", "쯤": "approximate",
+    "이상": "at_least",
+    "초과": "at_least",
+    "이하": "at_most",
+    "미만": "at_most",
+    "가량": "approximate",
+    "정도": "approximate",
+    "쯤": "approximate",
 }
 _APPROXIMATE_PREFIXES = {"약", "대략"}
 _ORDINAL_PREFIX = "제"
 # Particles that may follow a unit word in running text (`5위에`, `9676만원으로`).
-_PARTICLES = {"이", "가", "은", "는", "을", "를", "의", "에", "에서", "으로", "로", "도",
-              "나", "와", "과", "보다", "보다도", "까지", "부터", "씩", "만큼"}
+_PARTICLES = {
+    "이",
+    "가",
+    "은",
+    "는",
+    "을",
+    "를",
+    "의",
+    "에",
+    "에서",
+    "으로",
+    "로",
+    "도",
+    "나",
+    "와",
+    "과",
+    "보다",
+    "보다도",
+    "까지",
+    "부터",
+    "씩",
+    "만큼",
+}
 
 _TERM = re.compile(r"([0-9]+(?:,[0-9]+)*(?:\.[0-9]+)?)([십백천]?)([만억조]?)")
 _WELL_GROUPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
@@ -106,8 +143,7 @@ def parse(text: str) -> ParsedNumber:
         bare = _BARE_UNIT.search(text)
         if bare:
             unit = bare.group()
-            raise NumberFormatError(f"no digits: the unit {unit!r} has no number before it "
-                                    f"(write '1{unit}', not '{unit}')", text, bare.start())
+            raise NumberFormatError(f"no digits: the unit {unit!r} has no number before it (write '1{unit}', not '{unit}')", text, bare.start())
         raise NumberFormatError("no digits: expected a number such as '1,523' or '14억'", text, 0)
     start = first_digit.start()
     if text[:start].endswith((".", ",")):
@@ -129,11 +165,9 @@ def parse(text: str) -> ParsedNumber:
     rest_start = end + 1 if has_yeo else end
     second = _UNGLUED_DIGIT.search(text, rest_start)
     if second:
-        raise NumberFormatError(f"a second number follows {text[start:end]!r}: "
-                                "parse one number at a time", text, second.start())
+        raise NumberFormatError(f"a second number follows {text[start:end]!r}: parse one number at a time", text, second.start())
     suffix = text[rest_start:].strip()
-    return ParsedNumber(value, _qualifier(prefix_words, has_yeo, suffix),
-                        text[start:end], prefix, suffix)
+    return ParsedNumber(value, _qualifier(prefix_words, has_yeo, suffix), text[start:end], prefix, suffix)
 
 
 def _read_terms(text: str, pos: int, ordinal: bool) -> list[_Term]:
@@ -144,12 +178,10 @@ def _read_terms(text: str, pos: int, ordinal: bool) -> list[_Term]:
             small = big = ""
         end = pos + len(literal) + len(small) + len(big)
         if "," in literal and not _WELL_GROUPED.fullmatch(literal):
-            raise NumberFormatError(f"malformed thousands separators in {literal!r}: "
-                                    "use groups of three, as in '1,523'", text, pos)
+            raise NumberFormatError(f"malformed thousands separators in {literal!r}: use groups of three, as in '1,523'", text, pos)
         after_literal = pos + len(literal)
         if _STRAY_SEPARATOR.match(text, after_literal):
-            raise NumberFormatError(f"malformed number {text[pos:after_literal + 2]!r}: "
-                                    "a stray separator", text, after_literal)
+            raise NumberFormatError(f"malformed number {text[pos : after_literal + 2]!r}: a stray separator", text, after_literal)
         terms.append(_Term(literal, small, big, pos, end))
         # A unit glues the next digits on; only 만/억/조 may be followed by a space first.
         next_pos = end
@@ -167,32 +199,34 @@ def _evaluate(terms: list[_Term], text: str) -> Decimal:
     previous_small = previous_big = None
     for index, term in enumerate(terms):
         is_last = index == len(terms) - 1
-        piece = text[term.start:term.end]
+        piece = text[term.start : term.end]
         if "." in term.literal and not is_last:
-            raise NumberFormatError(f"a decimal point may appear only in the last part of a "
-                                    f"number, not in {piece!r}", text, term.start)
+            raise NumberFormatError(f"a decimal point may appear only in the last part of a number, not in {piece!r}", text, term.start)
         small = SMALL_UNITS.get(term.small, 1)
         term_value = Decimal(term.literal.replace(",", "")) * small
         if previous_small is not None and (small >= previous_small or term_value >= previous_small):
             raise NumberFormatError(
-                f"{piece!r} cannot follow {text[group_start:term.start]!r}: write 천, 백, 십 "
-                "in descending order, each part smaller than the one before", text, term.start)
+                f"{piece!r} cannot follow {text[group_start : term.start]!r}: write 천, 백, 십 "
+                "in descending order, each part smaller than the one before",
+                text,
+                term.start,
+            )
         group += term_value
         previous_small = small
         if not (term.big or is_last):
             continue
         big = BIG_UNITS.get(term.big, 1)
         if previous_big is not None:
-            group_text = text[group_start:term.end]
-            before = text[terms[0].start:group_start].rstrip()
+            group_text = text[group_start : term.end]
+            before = text[terms[0].start : group_start].rstrip()
             if big >= previous_big:
                 raise NumberFormatError(
-                    f"units out of order: {group_text!r} cannot follow {before!r} "
-                    "(write 조, then 억, then 만, then the rest)", text, group_start)
+                    f"units out of order: {group_text!r} cannot follow {before!r} (write 조, then 억, then 만, then the rest)", text, group_start
+                )
             if group >= 10000:
                 raise NumberFormatError(
-                    f"{group_text!r} is too large to follow {before!r}: a group after a "
-                    "larger unit must be below 10000", text, group_start)
+                    f"{group_text!r} is too large to follow {before!r}: a group after a larger unit must be below 10000", text, group_start
+                )
         total += group * big
         group, previous_small, previous_big = Decimal(0), None, big
         if not is_last:
@@ -219,7 +253,7 @@ def unit_for_suffix(suffix: str) -> str | None:
     without_marker = re.sub(f"\\s*(?:{_QUALIFIER.pattern})$", "", text)
     for candidate in (text, without_marker, text.split(" ", 1)[0]):
         for word in sorted(UNIT_WORDS, key=len, reverse=True):
-            rest = candidate[len(word):] if candidate.startswith(word) else None
+            rest = candidate[len(word) :] if candidate.startswith(word) else None
             if rest == "" or rest in _PARTICLES:
                 return UNIT_WORDS[word]
     return None

@@ -158,5 +158,3 @@ def _read_article(name, document, seeds, problems):
         loaded = _validate(schemas.ExtraCitationSchema, citation, name, f"citations[{i}]", problems)
         if loaded:
             seeds.citations.append((name, i, loaded))
-
-

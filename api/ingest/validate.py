@@ -148,11 +148,7 @@ def _field_of(result):
 
 
 def check_evidence(seeds, page, problems):
-    quotes = [
-        (e.file, e.label, f"sources[{i}].evidence", c["evidence"])
-        for e in seeds.entries.values()
-        for i, c in enumerate(e.data["sources"])
-    ]
+    quotes = [(e.file, e.label, f"sources[{i}].evidence", c["evidence"]) for e in seeds.entries.values() for i, c in enumerate(e.data["sources"])]
     quotes += [(name, f"citations[{i}]", "evidence", c["evidence"]) for name, i, c in seeds.citations]
     for name, label, where, quote in quotes:
         if squash(quote) not in page:

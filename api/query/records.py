@@ -79,9 +79,7 @@ def common(row, record_type, cited):
 
 
 def _figures(rows, ids):
-    subjects = grouped(
-        _links(m.FigureSubject, "figure", ids, "subject_type", "subject_id", order=m.FigureSubject.position), lambda s: s.figure
-    )
+    subjects = grouped(_links(m.FigureSubject, "figure", ids, "subject_type", "subject_id", order=m.FigureSubject.position), lambda s: s.figure)
     parts = grouped(_links(m.FigurePart, "whole", ids, "part", order=m.FigurePart.position), lambda p: p.whole)
     part_of = grouped(_links(m.FigurePart, "part", ids, "whole"), lambda p: p.part)
     comparisons = grouped(_links(m.FigureComparison, "figure", ids, "kind", "base", "current"), lambda c: c.figure)
@@ -90,23 +88,25 @@ def _figures(rows, ids):
         period = None
         if row.period_start or row.period_end:
             period = {"start": iso(row.period_start), "end": iso(row.period_end)}
-        yield row, {
-            "value": number(row.value),
-            "unit": row.unit_id,
-            "value_text": row.value_text,
-            "qualifier": row.qualifier,
-            "period": period,
-            "as_of": iso(row.as_of),
-            "subjects": [ref(s.subject_type, s.subject_id) for s in subjects.get(row.id, [])],
-            "parts": [ref("figure", p.part) for p in parts.get(row.id, [])],
-            "part_of": [ref("figure", p.whole) for p in part_of.get(row.id, [])],
-            "comparisons": [
-                {"kind": c.kind, "base": ref("figure", c.base), "current": ref("figure", c.current)}
-                for c in comparisons.get(row.id, [])
-            ],
-            "checks": [{"kind": c.kind, "holds": c.holds, "detail": c.detail} for c in checks.get(row.id, [])],
-            "discrepancy": row.discrepancy,
-        }
+        yield (
+            row,
+            {
+                "value": number(row.value),
+                "unit": row.unit_id,
+                "value_text": row.value_text,
+                "qualifier": row.qualifier,
+                "period": period,
+                "as_of": iso(row.as_of),
+                "subjects": [ref(s.subject_type, s.subject_id) for s in subjects.get(row.id, [])],
+                "parts": [ref("figure", p.part) for p in parts.get(row.id, [])],
+                "part_of": [ref("figure", p.whole) for p in part_of.get(row.id, [])],
+                "comparisons": [
+                    {"kind": c.kind, "base": ref("figure", c.base), "current": ref("figure", c.current)} for c in comparisons.get(row.id, [])
+                ],
+                "checks": [{"kind": c.kind, "holds": c.holds, "detail": c.detail} for c in checks.get(row.id, [])],
+                "discrepancy": row.discrepancy,
+            },
+        )
 
 
 def _events(rows, ids):
@@ -116,18 +116,21 @@ def _events(rows, ids):
     programmes = grouped(_links(m.EventProgramme, "event", ids, "programme", order=m.EventProgramme.position), lambda p: p.event)
     about = figures_about("event", ids)
     for row in rows:
-        yield row, {
-            "kind": row.kind,
-            "start_date": iso(row.start_date),
-            "end_date": iso(row.end_date),
-            "place": ref("place", row.place_id) if row.place_id else None,
-            "participants": [
-                ref("organisation", p.organisation, role=p.role) if p.organisation else ref("person", p.person, role=p.role)
-                for p in participants.get(row.id, [])
-            ],
-            "programmes": [ref("programme", p.programme) for p in programmes.get(row.id, [])],
-            "figures": [ref("figure", s.figure) for s in about.get(row.id, [])],
-        }
+        yield (
+            row,
+            {
+                "kind": row.kind,
+                "start_date": iso(row.start_date),
+                "end_date": iso(row.end_date),
+                "place": ref("place", row.place_id) if row.place_id else None,
+                "participants": [
+                    ref("organisation", p.organisation, role=p.role) if p.organisation else ref("person", p.person, role=p.role)
+                    for p in participants.get(row.id, [])
+                ],
+                "programmes": [ref("programme", p.programme) for p in programmes.get(row.id, [])],
+                "figures": [ref("figure", s.figure) for s in about.get(row.id, [])],
+            },
+        )
 
 
 def _programmes(rows, ids):
@@ -139,19 +142,22 @@ def _programmes(rows, ids):
     events = grouped(_links(m.EventProgramme, "programme", ids, "event"), lambda e: e.programme)
     about = figures_about("programme", ids)
     for row in rows:
-        yield row, {
-            "kind": row.kind,
-            "parent": ref("programme", row.parent_id) if row.parent_id else None,
-            "parts": [ref("programme", p.id) for p in parts.get(row.id, [])],
-            "operators": [ref("organisation", o.organisation, role=o.role) for o in operators.get(row.id, [])],
-            "places": [ref("place", p.place) for p in places.get(row.id, [])],
-            "eligibility": row.eligibility,
-            "benefits": row.benefits or [],
-            "start_date": iso(row.start_date),
-            "end_date": iso(row.end_date),
-            "events": [ref("event", e.event) for e in events.get(row.id, [])],
-            "figures": [ref("figure", s.figure) for s in about.get(row.id, [])],
-        }
+        yield (
+            row,
+            {
+                "kind": row.kind,
+                "parent": ref("programme", row.parent_id) if row.parent_id else None,
+                "parts": [ref("programme", p.id) for p in parts.get(row.id, [])],
+                "operators": [ref("organisation", o.organisation, role=o.role) for o in operators.get(row.id, [])],
+                "places": [ref("place", p.place) for p in places.get(row.id, [])],
+                "eligibility": row.eligibility,
+                "benefits": row.benefits or [],
+                "start_date": iso(row.start_date),
+                "end_date": iso(row.end_date),
+                "events": [ref("event", e.event) for e in events.get(row.id, [])],
+                "figures": [ref("figure", s.figure) for s in about.get(row.id, [])],
+            },
+        )
 
 
 def _organisations(rows, ids):
@@ -159,13 +165,16 @@ def _organisations(rows, ids):
     members = grouped(_links(m.Affiliation, "organisation", ids, "person", "title_ko", "title_en", order=m.Affiliation.id), lambda a: a.organisation)
     about = figures_about("organisation", ids)
     for row in rows:
-        yield row, {
-            "kind": row.kind,
-            "parent": ref("organisation", row.parent_id) if row.parent_id else None,
-            "children": [ref("organisation", c.id) for c in children.get(row.id, [])],
-            "members": [ref("person", a.person, title=_title(a)) for a in members.get(row.id, [])],
-            "figures": [ref("figure", s.figure) for s in about.get(row.id, [])],
-        }
+        yield (
+            row,
+            {
+                "kind": row.kind,
+                "parent": ref("organisation", row.parent_id) if row.parent_id else None,
+                "children": [ref("organisation", c.id) for c in children.get(row.id, [])],
+                "members": [ref("person", a.person, title=_title(a)) for a in members.get(row.id, [])],
+                "figures": [ref("figure", s.figure) for s in about.get(row.id, [])],
+            },
+        )
 
 
 def _title(affiliation):
@@ -180,12 +189,13 @@ def _people(rows, ids):
     )
     events = grouped(_links(m.EventParticipant, "person", ids, "event", "role", order=m.EventParticipant.event), lambda p: p.person)
     for row in rows:
-        yield row, {
-            "affiliations": [
-                {"organisation": ref("organisation", a.organisation), "title": _title(a)} for a in affiliations.get(row.id, [])
-            ],
-            "events": [ref("event", p.event, role=p.role) for p in events.get(row.id, [])],
-        }
+        yield (
+            row,
+            {
+                "affiliations": [{"organisation": ref("organisation", a.organisation), "title": _title(a)} for a in affiliations.get(row.id, [])],
+                "events": [ref("event", p.event, role=p.role) for p in events.get(row.id, [])],
+            },
+        )
 
 
 def _places(rows, ids):
@@ -194,14 +204,17 @@ def _places(rows, ids):
     programmes = grouped(_links(m.ProgrammePlace, "place", ids, "programme"), lambda p: p.place)
     about = figures_about("place", ids)
     for row in rows:
-        yield row, {
-            "kind": row.kind,
-            "parent": ref("place", row.parent_id) if row.parent_id else None,
-            "children": [ref("place", c.id) for c in children.get(row.id, [])],
-            "events": [ref("event", e.id) for e in events.get(row.id, [])],
-            "programmes": [ref("programme", p.programme) for p in programmes.get(row.id, [])],
-            "figures": [ref("figure", s.figure) for s in about.get(row.id, [])],
-        }
+        yield (
+            row,
+            {
+                "kind": row.kind,
+                "parent": ref("place", row.parent_id) if row.parent_id else None,
+                "children": [ref("place", c.id) for c in children.get(row.id, [])],
+                "events": [ref("event", e.id) for e in events.get(row.id, [])],
+                "programmes": [ref("programme", p.programme) for p in programmes.get(row.id, [])],
+                "figures": [ref("figure", s.figure) for s in about.get(row.id, [])],
+            },
+        )
 
 
 def _sources(rows, ids):
@@ -212,16 +225,19 @@ def _sources(rows, ids):
             item = ref(c.record_type, c.record_id)
             if item not in seen:
                 seen.append(item)
-        yield row, {
-            "headline": row.name_ko,
-            "subheadlines": row.subheadlines or [],
-            "publication": ref("organisation", row.publication_id),
-            "byline": row.byline,
-            "author": ref("person", row.author_id) if row.author_id else None,
-            "published_on": iso(row.published_on),
-            "page_position": row.page_position,
-            "records": seen,
-        }
+        yield (
+            row,
+            {
+                "headline": row.name_ko,
+                "subheadlines": row.subheadlines or [],
+                "publication": ref("organisation", row.publication_id),
+                "byline": row.byline,
+                "author": ref("person", row.author_id) if row.author_id else None,
+                "published_on": iso(row.published_on),
+                "page_position": row.page_position,
+                "records": seen,
+            },
+        )
 
 
 SHAPERS = {

@@ -84,10 +84,7 @@ def insert_rows(database, model, rows):
     if not rows:
         return
     given = [model._meta.fields[name] for name in rows[0]]
-    defaulted = [
-        field for field in model._meta.sorted_fields
-        if field.name not in rows[0] and field.default is not None and not field.primary_key
-    ]
+    defaulted = [field for field in model._meta.sorted_fields if field.name not in rows[0] and field.default is not None and not field.primary_key]
     fields = given + defaulted
     columns = ", ".join(f'"{field.column_name}"' for field in fields)
     marks = ", ".join([database.param] * len(fields))

@@ -43,5 +43,3 @@ def total_of(collection, args, query):
         return query.count()
     filters = tuple(sorted((k, str(v)) for k, v in args.items() if k not in NOT_FILTERS))
     return counts.get_or_count((version_of(read_dataset()), collection, filters), query.count)
-
-

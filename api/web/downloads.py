@@ -40,7 +40,9 @@ SQLITE = "application/vnd.sqlite3"
 SAFE_VERSION = re.compile(r"[A-Za-z0-9._-]{1,64}")
 KEEP = 2  # built files kept per kind: the current dataset's, and the one a reload just replaced
 blp = CivicBlueprint(
-    "downloads", __name__, url_prefix="/v1/downloads",
+    "downloads",
+    __name__,
+    url_prefix="/v1/downloads",
     description="The whole dataset as one file: CSV in a zip with a Frictionless data package, or SQLite.",
 )
 NO_PARAMS = type("DownloadQuerySchema", (StrictQuerySchema,), {})
@@ -146,12 +148,14 @@ def binary(description, mimetype):
         "required": True,
         "schema": {"type": "string", "pattern": "^attachment; filename="},
     }
-    return {200: {
-        "description": description,
-        # Binary: OpenAPI 3.1 describes such a body by its media type alone, with no schema.
-        "content": {mimetype: {}},
-        "headers": {"ETag": "ETAG", "Cache-Control": "CACHE_CONTROL", "Content-Disposition": disposition},
-    }}
+    return {
+        200: {
+            "description": description,
+            # Binary: OpenAPI 3.1 describes such a body by its media type alone, with no schema.
+            "content": {mimetype: {}},
+            "headers": {"ETag": "ETAG", "Cache-Control": "CACHE_CONTROL", "Content-Disposition": disposition},
+        }
+    }
 
 
 @blp.route("/dataset.zip")

@@ -52,7 +52,7 @@ DESCRIPTIONS = {
     413: "The request has a body larger than the API accepts (it reads none)",
     414: f"The query string is longer than {MAX_QUERY_STRING} bytes",
     429: "This client sent more requests than the rate limit allows; wait Retry-After seconds. "
-         "Only when the server sets a rate limit (CIVICFACTS_RATE_LIMIT, off by default)",
+    "Only when the server sets a rate limit (CIVICFACTS_RATE_LIMIT, off by default)",
     503: "The database is unavailable, locked or too slow to answer; try again after Retry-After seconds",
 }
 NUL_FREE = r"^[^\x00]*$"

@@ -116,7 +116,8 @@ def list_query_schema(name, sort_fields, includes, filters, examples=None):
 
 class SearchQuerySchema(StrictQuerySchema):
     q = fields.String(
-        required=True, validate=validate.Length(1, 200),
+        required=True,
+        validate=validate.Length(1, 200),
         metadata={"description": "Korean or English; 2 or more characters match inside words", "example": "김장"},
     )
     type = CommaList(set(TYPES), metadata={"description": "Only these record types (comma list)", "example": "event"})

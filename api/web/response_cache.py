@@ -86,9 +86,13 @@ class ResponseCache:
 
 def request_key(environ):
     return (
-        environ["wsgi.url_scheme"], environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""), environ.get("SCRIPT_NAME", ""),
-        environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""),
-        environ.get("HTTP_ACCEPT", ""), environ.get("HTTP_ACCEPT_LANGUAGE", ""),
+        environ["wsgi.url_scheme"],
+        environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""),
+        environ.get("SCRIPT_NAME", ""),
+        environ.get("PATH_INFO", ""),
+        environ.get("QUERY_STRING", ""),
+        environ.get("HTTP_ACCEPT", ""),
+        environ.get("HTTP_ACCEPT_LANGUAGE", ""),
         # What ProxyFix (below this middleware) turns into the scheme, host and prefix of links.
         *(environ.get(name, "") for name in FORWARDED),
     )
@@ -221,5 +225,3 @@ def init_app(app):
     app.after_request(mark_cacheable)
     app.wsgi_app = CachingMiddleware(app.wsgi_app, cache, exports, app)
     return cache
-
-

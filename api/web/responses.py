@@ -85,8 +85,11 @@ def init_app(app):
     app.url_map.converters["slug"] = SlugConverter
     # send_wildcard: answer `*` rather than echo each Origin, so one cached response serves every site.
     CORS(
-        app, resources={r"/*": {"origins": "*"}}, send_wildcard=True,
-        methods=["GET", "HEAD", "OPTIONS"], expose_headers=["ETag", "Link"],
+        app,
+        resources={r"/*": {"origins": "*"}},
+        send_wildcard=True,
+        methods=["GET", "HEAD", "OPTIONS"],
+        expose_headers=["ETag", "Link"],
     )
     app.after_request(add_caching)
 

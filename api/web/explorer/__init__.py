@@ -37,12 +37,19 @@ STYLESHEET = pathlib.Path(__file__).parent / "static" / "explorer.css"
 PAGE_SIZE = 50
 # The fields a list shows beside the name, whose records it names.
 SUMMARY = {
-    "sources": ("publication",), "organisations": ("parent",), "people": ("affiliations",), "places": ("parent",),
-    "events": ("place",), "programmes": ("parent", "operators"), "figures": ("subjects",),
+    "sources": ("publication",),
+    "organisations": ("parent",),
+    "people": ("affiliations",),
+    "places": ("parent",),
+    "events": ("place",),
+    "programmes": ("parent", "operators"),
+    "figures": ("subjects",),
 }
 
 blp = CivicBlueprint(
-    "explorer", __name__, template_folder="templates",
+    "explorer",
+    __name__,
+    template_folder="templates",
     description="The explorer: HTML pages for people (Korean and English), with filters, charts, quotes and downloads.",
 )
 NO_PARAMS = type("ExploreQuerySchema", (StrictQuerySchema,), {})
@@ -62,8 +69,15 @@ def record_url(ref):
 def render(template, **context):
     terms, units = vocabulary()
     body = render_template(
-        f"explorer/{template}", record_url=record_url, terms=terms, units=units, downloads=download_links(),
-        collections=list(COLLECTIONS), dataset=current_dataset(), number_text=number_text, **context,
+        f"explorer/{template}",
+        record_url=record_url,
+        terms=terms,
+        units=units,
+        downloads=download_links(),
+        collections=list(COLLECTIONS),
+        dataset=current_dataset(),
+        number_text=number_text,
+        **context,
     )
     return Response(body, mimetype=HTML)  # api/guard.py gives it the explorer's CSP
 
@@ -113,8 +127,7 @@ def stylesheet():
 @blp.route("/explore/explorer.css")
 class Stylesheet(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
-    @blp.doc(responses={200: {"description": "The explorer's style sheet", "content": {CSS: {"schema": {"type": "string"}}},
-                              "headers": OK_HEADERS}})
+    @blp.doc(responses={200: {"description": "The explorer's style sheet", "content": {CSS: {"schema": {"type": "string"}}}, "headers": OK_HEADERS}})
     @documents_errors(blp, 304, 406)
     def get(self, args):
         """Explorer: style sheet
@@ -138,8 +151,13 @@ def list_page(collection, args):
     records = represent(collection.name, rows)
     chosen = {key: value for key, value in request.args.items() if value and key != "cursor"}
     return render(
-        "list.html", collection=collection.name, records=records, total=total, controls=controls(collection),
-        related=related(records, SUMMARY[collection.name]), filtered=bool(chosen),
+        "list.html",
+        collection=collection.name,
+        records=records,
+        total=total,
+        controls=controls(collection),
+        related=related(records, SUMMARY[collection.name]),
+        filtered=bool(chosen),
         csv_url=url_for(f"{collection.name}.List", format="csv", **chosen),
         next_url=url_with(cursor=collection.cursor_for(rows[-1], keys, args)) if more else None,
     )
@@ -191,13 +209,17 @@ class Record(MethodView):
             abort(404, message=f"There is no {m.RECORD_TYPES[collection]} with id {record_id!r}.")
         record = represent(collection, [row])[0]
         linked = related([record])
-        quotes = [
-            {"source": linked[("source", c["source"])], "parts": highlight(c["evidence"], needles(record))}
-            for c in record["sources"]
-        ]
+        quotes = [{"source": linked[("source", c["source"])], "parts": highlight(c["evidence"], needles(record))} for c in record["sources"]]
         return render(
-            "record.html", collection=collection, record=record, related=linked, quotes=quotes,
-            charts=charts(record, linked), cited=cited_here(record, linked), jsonld=to_jsonld(record, request.host_url), jsonld_type=JSONLD,
+            "record.html",
+            collection=collection,
+            record=record,
+            related=linked,
+            quotes=quotes,
+            charts=charts(record, linked),
+            cited=cited_here(record, linked),
+            jsonld=to_jsonld(record, request.host_url),
+            jsonld_type=JSONLD,
             api_url=url_for(f"{collection}.One", record_id=record_id),
         )
 
@@ -221,6 +243,5 @@ def cited_here(record, linked):
     for c in citations:
         by_record.setdefault((c.record_type, c.record_id), []).append(c.evidence)
     return [
-        {"record": linked[key], "quotes": [highlight(q, needles(linked[key])) for q in quotes]}
-        for key, quotes in by_record.items() if key in linked
+        {"record": linked[key], "quotes": [highlight(q, needles(linked[key])) for q in quotes]} for key, quotes in by_record.items() if key in linked
     ]

@@ -20,8 +20,11 @@ from api.web.resources import COLLECTIONS
 API_ONLY = {"limit", "include", "format"}
 # Filters that take a record id, and the collections their choices come from.
 REFERENCE_FILTERS = {
-    "source": ("sources",), "place": ("places",), "participant": ("organisations", "people"),
-    "operator": ("organisations",), "organisation": ("organisations",),
+    "source": ("sources",),
+    "place": ("places",),
+    "participant": ("organisations", "people"),
+    "operator": ("organisations",),
+    "organisation": ("organisations",),
 }
 DATE_FILTERS = {"from", "to", "active_on"}
 # Past this many records a choice list would outweigh the page: the filter takes an id typed in.

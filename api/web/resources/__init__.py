@@ -9,6 +9,4 @@ import importlib
 
 from api.registry import RECORD_TYPES
 
-COLLECTIONS = {
-    record_type.name: importlib.import_module(f"{__name__}.{record_type.name}").collection for record_type in RECORD_TYPES
-}
+COLLECTIONS = {record_type.name: importlib.import_module(f"{__name__}.{record_type.name}").collection for record_type in RECORD_TYPES}

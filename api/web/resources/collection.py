@@ -60,7 +60,9 @@ class Collection:
         self.type = record_type.type
         self.record_schema = record_schema = record_type.schema
         self.sort_fields = {
-            "id": self.model.id, "name_ko": self.model.name_ko, "name_en": self.model.name_en,
+            "id": self.model.id,
+            "name_ko": self.model.name_ko,
+            "name_en": self.model.name_en,
             "page_order": self.model.position,
             **{field: getattr(self.model, column) for field, column in dict(sort).items()},
         }
@@ -169,8 +171,10 @@ class Collection:
         # example is a government body, hence the last of its types).
         record_example = self.examples["record_id"]
         jsonld_example = {
-            "@context": "https://schema.org", "@id": f"https://civicfacts.example/v1/{self.name}/{record_example}",
-            "@type": SCHEMA_ORG_TYPES[self.type][-1], "identifier": record_example,
+            "@context": "https://schema.org",
+            "@id": f"https://civicfacts.example/v1/{self.name}/{record_example}",
+            "@type": SCHEMA_ORG_TYPES[self.type][-1],
+            "identifier": record_example,
         }
         jsonld_doc = {JSONLD: {"schema": JSONLD_SCHEMA, "example": jsonld_example}}
 

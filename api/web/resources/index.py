@@ -31,8 +31,7 @@ class Index(MethodView):
         negotiate([JSON])
         dataset = current_dataset()
         collections = {
-            name: {"href": url_for(f"{name}.List", _external=True), "count": model.select().count()}
-            for name, model in m.RECORD_MODELS.items()
+            name: {"href": url_for(f"{name}.List", _external=True), "count": model.select().count()} for name, model in m.RECORD_MODELS.items()
         }
         return {
             "data": {
@@ -98,8 +97,11 @@ class Search(MethodView):
         names = _names(page)
         data = [
             {
-                "type": h.record_type, "id": h.record_id, "name": names[(h.record_type, h.record_id)],
-                "matched": {"field": h.field, "text": h.text}, "score": h.score,
+                "type": h.record_type,
+                "id": h.record_id,
+                "name": names[(h.record_type, h.record_id)],
+                "matched": {"field": h.field, "text": h.text},
+                "score": h.score,
                 "href": url_for(f"{m.TYPE_COLLECTIONS[h.record_type]}.One", record_id=h.record_id, _external=True),
             }
             for h in page
