@@ -1,30 +1,49 @@
-"""Fixtures: a database per backend, migrated and loaded with the real seeds, and a client.
+"""Fixtures: databases on each backend, shared where tests only read, and the app and its client.
 
-Every test that takes `database_url` runs on SQLite and, when TEST_DATABASE_URL names a
-PostgreSQL server, on PostgreSQL too. Each test session makes a database of its own on
-that server (and drops it after), so runs on one machine never see each other's rows.
-When TEST_DATABASE_URL is set but the server cannot be reached, the run fails: CI must
-not pass by skipping PostgreSQL.
+Every test that asks for a database runs on SQLite and, when TEST_DATABASE_URL names a
+PostgreSQL server, on PostgreSQL too (the `backend` parameter). Each test session makes
+databases of its own on that server (and drops them after), so runs on one machine never see
+each other's rows. When TEST_DATABASE_URL is set but the server cannot be reached, the run
+fails: CI must not pass by skipping PostgreSQL.
+
+Loading the seeds is what a database costs, so it is done once a session per backend, into a
+template (`seeded`), and the rest are copies of it:
+
+- `app` and `client`: one app per module on `shared_url`, a loaded database no test writes to
+  (the session fails if one does). What most tests want.
+- `fresh_app`, `fresh_client`: an app of the test's own on that database, for a test that
+  patches the app or watches its caches.
+- `loaded`, `writable_app`, `writable_client`: a fresh copy of the template for one test, which
+  it may change (a new dataset version, a row inserted, the file deleted).
+- `database_url` and `migrated`: an empty, or just migrated, database for one test.
 """
 
+import hashlib
 import os
-import pathlib
 import threading
-import uuid
 
 import pytest
 
-from api.store.db import bind, open_database
+from tests.support import (
+    BACKENDS,
+    ROOT,
+    SEEDS,
+    ValidatingClient,
+    admin_connection,
+    close_app,
+    copy_sqlite,
+    create_postgres_database,
+    drop_postgres_database,
+    empty_database,
+    in_ci,
+    load_seeds,
+    make_app,
+    migrate,
+    openapi_spec,
+    sqlite_path,
+)
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-SEEDS = ROOT / "seeds"
-BACKENDS = ["sqlite", "postgres"]
-
-
-def admin_connection(url):
-    import psycopg
-
-    return psycopg.connect(url, autocommit=True, connect_timeout=5)
+# --- backends and databases -----------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -40,61 +59,78 @@ def postgres_server_url():
     return url
 
 
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request):
+    """sqlite, and postgres when TEST_DATABASE_URL is set (skipped otherwise)."""
+    if request.param == "postgres" and request.getfixturevalue("postgres_server_url") is None:
+        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
+    return request.param
+
+
 @pytest.fixture(scope="session")
 def postgres_database(postgres_server_url):
-    """A database of this session's own on the PostgreSQL server, or None."""
+    """A database of this session's own on the PostgreSQL server (emptied by each test that
+    takes `database_url`), or None."""
     if postgres_server_url is None:
         yield None
         return
-    name = f"civicfacts_test_{uuid.uuid4().hex[:10]}"
-    with admin_connection(postgres_server_url) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = postgres_server_url.rpartition("/")
-    yield f"{base}/{name}"
-    with admin_connection(postgres_server_url) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    url = create_postgres_database(postgres_server_url)
+    yield url
+    drop_postgres_database(postgres_server_url, url)
 
 
-def empty_database(url):
-    """Drop every table in the database at `url`, so a test starts from nothing."""
-    database = open_database(url)
-    with database:
-        tables = database.get_tables()
-        if url.startswith("postgres"):
-            for table in tables:
-                database.execute_sql(f'DROP TABLE IF EXISTS "{table}" CASCADE')
-        else:
-            database.execute_sql("PRAGMA foreign_keys = OFF")
-            for table in tables:
-                database.execute_sql(f'DROP TABLE IF EXISTS "{table}"')
-    database.close()
+@pytest.fixture(scope="session")
+def seed_set():
+    from api.ingest.read import read_seeds
+
+    return read_seeds(SEEDS)
 
 
-def backend_database(request, directory):
-    """An empty database on the backend `request.param` names: a fresh SQLite file in
-    `directory`, or this session's PostgreSQL database, cleared."""
-    if request.param == "sqlite":
-        return f"sqlite:///{directory}/civicfacts.db"
+@pytest.fixture(scope="session")
+def seeded(backend, seed_set, tmp_path_factory, request):
+    """The template of this backend: migrated and loaded with the real seeds once a session."""
+    if backend == "sqlite":
+        yield load_seeds(f"sqlite:///{tmp_path_factory.mktemp('template')}/civicfacts.db", seed_set)
+        return
+    server = request.getfixturevalue("postgres_server_url")
+    url = load_seeds(create_postgres_database(server, prefix="civicfacts_template"), seed_set)
+    yield url
+    drop_postgres_database(server, url)
+
+
+def _fingerprint(url):
+    if url.startswith("postgres"):
+        return None  # PostgreSQL guards itself: the database refuses writes (see shared_url)
+    return hashlib.sha256(sqlite_path(url).read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def shared_url(backend, seeded, tmp_path_factory, request):
+    """A loaded database for the tests that only read, the same for all of them: a copy of the
+    template, checked to be unchanged at the end (a test that writes must take `loaded`)."""
+    if backend == "sqlite":
+        url = copy_sqlite(seeded, tmp_path_factory.mktemp("shared"))
+    else:
+        server = request.getfixturevalue("postgres_server_url")
+        url = create_postgres_database(server, template=seeded.rpartition("/")[2], prefix="civicfacts_shared")
+        with admin_connection(server) as conn:
+            conn.execute(f'ALTER DATABASE "{url.rpartition("/")[2]}" SET default_transaction_read_only = on')
+    before = _fingerprint(url)
+    yield url
+    if before is not None:
+        assert _fingerprint(url) == before, "a test wrote to the shared database: give it `loaded` or `writable_app`"
+    if backend == "postgres":
+        drop_postgres_database(request.getfixturevalue("postgres_server_url"), url)
+
+
+@pytest.fixture
+def database_url(backend, tmp_path, request):
+    """An empty database on each backend (a fresh SQLite file; this session's PostgreSQL one, emptied)."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path}/civicfacts.db"
     url = request.getfixturevalue("postgres_database")
-    if url is None:
-        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
     empty_database(url)
     return url
-
-
-@pytest.fixture(params=BACKENDS)
-def database_url(request, tmp_path):
-    """An empty database on each backend (a fresh SQLite file; a cleared PostgreSQL one)."""
-    return backend_database(request, tmp_path)
-
-
-def migrate(url):
-    from api.cli import migration_runner
-
-    database = bind(url)
-    with database:
-        migration_runner(database).up()
-    return database
 
 
 @pytest.fixture
@@ -105,129 +141,77 @@ def migrated(database_url):
     database.close()
 
 
-@pytest.fixture(scope="session")
-def seed_set():
-    from api.ingest.read import read_seeds
-
-    return read_seeds(SEEDS)
-
-
 @pytest.fixture
-def loaded(migrated, seed_set):
-    """The migrated database with the real seeds loaded; yields its URL."""
-    from api.ingest.load import load
-    from api.store.db import db
+def loaded(backend, seeded, tmp_path, request):
+    """A loaded database of this test's own, which it may change: a copy of the template. The
+    shared proxy is left bound to it, as after a load."""
+    from api.store.db import bind
 
-    with db.obj.connection_context():
-        load(seed_set, db.obj)
-    return migrated
+    if backend == "sqlite":
+        url = copy_sqlite(seeded, tmp_path)
+    else:
+        server = request.getfixturevalue("postgres_server_url")
+        url = create_postgres_database(server, template=seeded.rpartition("/")[2])
+    database = bind(url)
+    yield url
+    database.close()
+    if backend == "postgres":
+        drop_postgres_database(request.getfixturevalue("postgres_server_url"), url)
 
 
-# --- the API ----------------------------------------------------------------------------
-
-SPEC_PATH = ROOT / "openapi.yaml"
-PROBLEM_JSON = "application/problem+json"
+# --- the API ----------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
 def openapi():
-    import json
-
-    import yaml
-    from openapi_core import Config, OpenAPI
-
-    # openapi-core deserializes only the media types it knows by name: problem+json and ld+json are JSON,
-    # the contract is also served as YAML, and the text types are UTF-8 text.
-    def text(body):
-        return body.decode("utf-8")
-
-    deserializers = {PROBLEM_JSON: json.loads, "application/ld+json": json.loads, "application/yaml": yaml.safe_load}
-    deserializers.update(dict.fromkeys(["text/csv", "text/html", "text/css", "text/javascript"], text))
-    config = Config(extra_media_type_deserializers=deserializers)
-    return OpenAPI.from_file_path(str(SPEC_PATH), config=config)
+    return openapi_spec()
 
 
-def check_response(openapi, response):
-    """Every response a test receives must agree with openapi.yaml; every error is problem+json."""
-    from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
-    from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound, ServerNotFound
-
-    request = response.request
-    if response.status_code >= 400:
-        assert response.mimetype == PROBLEM_JSON, f"{request.method} {request.full_path}: {response.status_code} is {response.mimetype}"
-        body = response.get_json(force=True)
-        assert body["status"] == response.status_code and body["detail"], body
-    if request.method not in ("GET",):
-        return  # HEAD and OPTIONS are answered by Flask for every GET route; the spec lists GETs
-    try:
-        openapi.validate_response(WerkzeugOpenAPIRequest(request), WerkzeugOpenAPIResponse(response))
-    except (PathNotFound, OperationNotFound, ServerNotFound):
-        # ServerNotFound: a path template matches the URL's tail (the explorer's "/" matches any
-        # trailing slash) but no server and path of the spec make the whole URL: outside it too.
-        assert response.status_code in (404, 405), f"{request.full_path} answered {response.status_code} outside the spec"
-
-
-class ValidatingClient:
-    """A Flask test client whose every response is checked against the contract."""
-
-    def __init__(self, client, openapi):
-        self._client = client
-        self._openapi = openapi
-
-    def open(self, *args, **kwargs):
-        response = self._client.open(*args, **kwargs)
-        # Read the body now and release what produced it (an open file, a database cursor).
-        response.get_data()
-        response.close()
-        check_response(self._openapi, response)
-        return response
-
-    def get(self, *args, **kwargs):
-        return self.open(*args, method="GET", **kwargs)
-
-    def head(self, *args, **kwargs):
-        return self.open(*args, method="HEAD", **kwargs)
-
-    def options(self, *args, **kwargs):
-        return self.open(*args, method="OPTIONS", **kwargs)
-
-    def post(self, *args, **kwargs):
-        return self.open(*args, method="POST", **kwargs)
-
-    def put(self, *args, **kwargs):
-        return self.open(*args, method="PUT", **kwargs)
-
-    def delete(self, *args, **kwargs):
-        return self.open(*args, method="DELETE", **kwargs)
-
-
-@pytest.fixture
-def app(loaded):
-    from api import create_app
-
-    app = create_app({"DATABASE_URL": loaded, "TESTING": True})
+@pytest.fixture(scope="module")
+def app(shared_url):
+    """The app on the shared database: one per module and backend."""
+    app = make_app(shared_url)
     yield app
-    from api.store.db import db
-
-    if not db.is_closed():
-        db.close()
+    close_app(app)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def client(app, openapi):
     return ValidatingClient(app.test_client(), openapi)
 
 
 @pytest.fixture
-def client_for(loaded, openapi):
-    """make(**config): a validating client of another app on the same loaded database, with
+def fresh_app(shared_url):
+    """An app of the test's own on the shared database, for a test that patches the app or
+    watches its caches fill from empty."""
+    app = make_app(shared_url)
+    yield app
+    close_app(app)
+
+
+@pytest.fixture
+def fresh_client(fresh_app, openapi):
+    return ValidatingClient(fresh_app.test_client(), openapi)
+
+
+@pytest.fixture
+def client_for(shared_url, openapi):
+    """make(**config): a validating client of another app on the shared database, with
     `config` on top (another CURSOR_SECRET, say)."""
-    from api import create_app
+    return lambda **config: ValidatingClient(make_app(shared_url, **config).test_client(), openapi)
 
-    def make(**config):
-        return ValidatingClient(create_app({"DATABASE_URL": loaded, "TESTING": True, **config}).test_client(), openapi)
 
-    return make
+@pytest.fixture
+def writable_app(loaded):
+    """The app on this test's own loaded database, for a test that changes it."""
+    app = make_app(loaded)
+    yield app
+    close_app(app)
+
+
+@pytest.fixture
+def writable_client(writable_app, openapi):
+    return ValidatingClient(writable_app.test_client(), openapi)
 
 
 # --- a browser and a live server, for tests that drive a real page ---------------------------
@@ -253,7 +237,7 @@ def browser():
     """
     if not os.path.exists(CHROMIUM):
         message = f"{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does)"
-        if os.environ.get("CI"):
+        if in_ci():
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     from playwright.sync_api import sync_playwright
@@ -293,7 +277,33 @@ def artifacts():
     return ARTIFACTS
 
 
-# --- the reliability report: docs/RELIABILITY.md, rewritten after a full run (tests/reliability.py)
+# --- markers, the skip summary and the reliability report ------------------------------------
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark what the markers say by what a test takes: a PostgreSQL case `postgres`, a test
+    that drives Chromium `browser` (the modules of fuzzing, the benchmark and the slow kinds
+    mark themselves)."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("backend") == "postgres":
+            item.add_marker(pytest.mark.postgres)
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """One line for the skips, by reason, instead of one per test."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    reasons = {}
+    for report in skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    text = "; ".join(f"{n} because {reason}" for reason, n in sorted(reasons.items(), key=lambda pair: -pair[1]))
+    terminalreporter.write_line(f"skipped {len(skipped)}: {text}", yellow=True)
 
 
 def pytest_configure(config):

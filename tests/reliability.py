@@ -85,50 +85,91 @@ SECTIONS = {
 
 
 def _backend(item):
-    """The backend a test case ran on: its database_url parameter, else the one its name says."""
+    """The backend a test case ran on: its `backend` parameter, else the one its name says."""
     callspec = getattr(item, "callspec", None)
-    backend = callspec.params.get("database_url") if callspec else None
+    backend = callspec.params.get("backend") if callspec else None
     if backend is None:
         name = getattr(item, "originalname", None) or item.name
         backend = next((b for b in BACKENDS if b in name), "none")
     return backend
 
 
+def _module_of(nodeid):
+    return nodeid.partition("::")[0].rpartition("/")[2].removesuffix(".py")
+
+
+PROPERTY = "civicfacts_reliability"
+
+
 class ReportPlugin:
-    """Collects what the reliability tests did and, after a complete run, writes the report."""
+    """Collects what the reliability tests did and, after a complete run, writes the report.
+
+    Under pytest-xdist the tests run in worker processes: each worker attaches what the report
+    needs of a test (its function, its backend and the counters it added) to the test's report,
+    which xdist sends to the controlling process, where the report is written."""
 
     def __init__(self):
+        self.expected = set()  # node ids of the reliability tests collected
         self.items = {}  # nodeid -> (module, function, backend)
         self.passed = set()
         self.skipped = set()
+        self.counts = Counter()
         self.incomplete = False
         self.started = time.monotonic()
+        self._before = Counter()
+
+    # -- where the tests run (the only process, or an xdist worker) --------------------------
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        module = item.module.__name__.rpartition(".")[2] if getattr(item, "module", None) else ""
+        if module not in SECTIONS:
+            return
+        report = outcome.get_result()
+        if call.when == "setup":
+            self._before = Counter(COUNTS)
+        info = {"module": module, "function": item.name.partition("[")[0], "backend": _backend(item)}
+        if call.when == "teardown":
+            info["counts"] = {key: n - self._before[key] for key, n in COUNTS.items() if n != self._before[key]}
+        report.user_properties.append((PROPERTY, info))
+
+    # -- where the report is written (the only process, or xdist's controller) ---------------
+
+    def pytest_configure(self, config):
+        options = config.option
+        chosen = any(getattr(options, name, None) for name in ("keyword", "markexpr", "deselect", "lf", "last_failed"))
+        if chosen or any("::" in str(arg) for arg in config.args):
+            self.incomplete = True  # a selection, not the whole suite
 
     def pytest_collection_finish(self, session):
-        for item in session.items:
-            module = item.module.__name__.rpartition(".")[2] if getattr(item, "module", None) else ""
-            if module in SECTIONS:
-                function = item.name.partition("[")[0]  # one row per test function, whatever its parameters
-                self.items[item.nodeid] = (module, function, _backend(item))
-        if any("::" in str(arg) for arg in session.config.args):
-            self.incomplete = True  # single tests chosen by node id
+        self.expected |= {item.nodeid for item in session.items if _module_of(item.nodeid) in SECTIONS}
+
+    def pytest_xdist_node_collection_finished(self, node, ids):
+        self.expected |= {nodeid for nodeid in ids if _module_of(nodeid) in SECTIONS}
 
     def pytest_deselected(self, items):
-        if any(item.module.__name__.rpartition(".")[2] in SECTIONS for item in items if getattr(item, "module", None)):
+        if any(_module_of(item.nodeid) in SECTIONS for item in items):
             self.incomplete = True
 
     def pytest_runtest_logreport(self, report):
-        if report.nodeid not in self.items:
+        info = next((value for key, value in report.user_properties if key == PROPERTY), None)
+        if info is None:
             return
+        self.items[report.nodeid] = (info["module"], info["function"], info["backend"])
         if report.when == "call" and report.passed:
             self.passed.add(report.nodeid)
         elif report.skipped:
             self.skipped.add(report.nodeid)
         elif report.failed:
             self.incomplete = True
+        if report.when == "teardown":
+            self.counts.update(info.get("counts", {}))
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session, exitstatus):
+        if hasattr(getattr(session, "config", None), "workerinput"):
+            return  # an xdist worker: the controller writes the report
         kind = self.run_kind()
         if kind is None:
             return
@@ -154,7 +195,7 @@ class ReportPlugin:
         """'suite' after every reliability test passed, on both backends, at the default fuzz
         size; 'fuzz_deep' after every fuzz test passed at another size (PostgreSQL's skipped
         without TEST_DATABASE_URL: the report says which backends ran); else None."""
-        if self.incomplete or not self.items or set(self.items) != self.passed | self.skipped:
+        if self.incomplete or not self.expected or self.expected != self.passed | self.skipped:
             return None
         modules = {module for module, _, _ in self.items.values()}
         if FUZZ_EXAMPLES == DEFAULT_FUZZ_EXAMPLES and modules == set(SECTIONS) and not self.skipped:
@@ -170,7 +211,7 @@ class ReportPlugin:
             module, function, backend = self.items[nodeid]
             row = tests.setdefault(module, {}).setdefault(function, {})
             row[backend] = row.get(backend, 0) + 1
-        counts = {key: n for key, n in sorted(COUNTS.items())}
+        counts = {key: n for key, n in sorted(self.counts.items()) if n}
         if kind == "fuzz_deep":
             return {"examples": FUZZ_EXAMPLES, "counts": counts}
         return {"fuzz_examples": FUZZ_EXAMPLES, "tests": tests, "counts": counts}

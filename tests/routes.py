@@ -6,7 +6,7 @@ import re
 import yaml
 from werkzeug.routing import AnyConverter
 
-from tests.conftest import SPEC_PATH
+from tests.support import SPEC_PATH
 
 RECORD_ID = "{record_id}"
 ARGUMENT = re.compile(r"<(?:[^<>]*:)?(\w+)>")  # <slug:record_id>, <any("a", "b"):collection>

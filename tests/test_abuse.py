@@ -18,8 +18,8 @@ from api.serve import SERVERS
 from api.store.db import db, open_database
 from api.web import guard
 from api.web.resources.docs import PAGE
-from tests.conftest import ValidatingClient
 from tests.routes import ROUTE_PATHS, concrete
+from tests.support import ValidatingClient
 
 # --- rate limits -----------------------------------------------------------------------------
 
@@ -177,24 +177,24 @@ def table_rows(url):
 
 
 @pytest.mark.parametrize("statement", WRITES, ids=lambda s: s.split()[0])
-def test_a_write_through_a_requests_connection_fails(app, loaded, statement):
+def test_a_write_through_a_requests_connection_fails(writable_app, loaded, statement):
     before = table_rows(loaded)
-    with app.test_request_context("/v1/figures"):
-        app.preprocess_request()  # opens the request's connection and transaction, as for any request
+    with writable_app.test_request_context("/v1/figures"):
+        writable_app.preprocess_request()  # opens the request's connection and transaction, as for any request
         try:
             with pytest.raises(Exception, match=r"(?i)read-?only|readonly"):
                 db.execute_sql(statement)
         finally:
-            app.do_teardown_request()
+            writable_app.do_teardown_request()
     assert table_rows(loaded) == before
 
 
-def test_a_request_cannot_turn_its_connection_writable(app, loaded):
+def test_a_request_cannot_turn_its_connection_writable(writable_app, loaded):
     """SQLite: the file is opened read-only, whatever `PRAGMA query_only` says. PostgreSQL:
     the transaction is read only from its start, and cannot be changed once it ran a query."""
     before = table_rows(loaded)
-    with app.test_request_context("/v1/figures"):
-        app.preprocess_request()
+    with writable_app.test_request_context("/v1/figures"):
+        writable_app.preprocess_request()
         try:
             if loaded.startswith("postgres"):
                 with pytest.raises(Exception, match="read-write mode must be set before any query|read-only"):
@@ -204,7 +204,7 @@ def test_a_request_cannot_turn_its_connection_writable(app, loaded):
                 with pytest.raises(Exception, match="readonly"):
                     db.execute_sql("DELETE FROM figure")
         finally:
-            app.do_teardown_request()
+            writable_app.do_teardown_request()
     assert table_rows(loaded) == before
 
 
@@ -273,6 +273,7 @@ def raw_bytes(port, data):
     return answer
 
 
+@pytest.mark.slow
 def test_served_the_server_header_names_no_version(served):
     _, port = served
     for path in ("/v1", "/v1/figures?limit=2", "/docs", "/v1/nowhere"):
@@ -282,6 +283,7 @@ def test_served_the_server_header_names_no_version(served):
         assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
+@pytest.mark.slow
 def test_served_what_the_app_refuses_is_problem_json(served):
     """Up to the server's own limits (gunicorn's 8190-byte request line; granian's 64 KiB URI
     and 408 KiB of headers), every request reaches the app, which refuses it as problem+json."""
@@ -296,6 +298,7 @@ def test_served_what_the_app_refuses_is_problem_json(served):
     assert response.status == 200  # and it still serves
 
 
+@pytest.mark.slow
 def test_served_what_the_server_refuses_itself_is_a_4xx(served):
     """What the server's HTTP parser refuses never reaches the app. gunicorn's error writer is
     replaced (api/serve.py), so its refusals are problem+json too; granian (hyper) has no such

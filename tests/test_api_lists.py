@@ -280,9 +280,9 @@ def test_programme_filters(client):
         assert ids(client, f"/v1/programmes?{query}") == expected, query
 
 
-def test_programme_active_on_with_known_dates(client, app):
+def test_programme_active_on_with_known_dates(writable_client, writable_app):
     """The page dates no programme; give two of them dates in this test's own database."""
-    database = open_database(app.config["DATABASE_URL"])
+    database = open_database(writable_app.config["DATABASE_URL"])
     with database.bind_ctx([m.Programme]), database.connection_context():
         m.Programme.update(start_date=datetime.date(2023, 1, 1), end_date=datetime.date(2023, 12, 31)).where(
             m.Programme.id == "rnd-support-programme"
@@ -299,7 +299,7 @@ def test_programme_active_on_with_known_dates(client, app):
         "active_on=2030-01-01&kind=support_scheme": [],
     }
     for query, expected in cases.items():
-        assert ids(client, f"/v1/programmes?{query}") == expected, query
+        assert ids(writable_client, f"/v1/programmes?{query}") == expected, query
 
 
 def test_organisation_people_and_place_filters(client):

@@ -3,6 +3,7 @@ the dataset version it was made from; the connection pool hands connections back
 
 import shutil
 
+import pytest
 from playhouse.test_utils import count_queries
 
 from api import create_app
@@ -12,10 +13,16 @@ from api.store import models as m
 from api.store.db import db
 from api.web.export_store import EXPORTS
 from api.web.response_cache import EXTENSION, ResponseCache
-from tests.conftest import SEEDS, ValidatingClient
+from tests.support import SEEDS, ValidatingClient
 
 RECORD = "/v1/figures/kimjang-festival-2023-sales-amount"
 PATHS = ["/v1", "/v1/units", "/v1/figures?limit=5", RECORD, "/v1/search?q=김장", "/v1/events?include=figures", "/v1/openapi.json"]
+
+
+@pytest.fixture
+def client(fresh_client):
+    """These tests watch the cache fill from empty: an app of each test's own."""
+    return fresh_client
 
 
 def raw_get(client, *args, **kwargs):

@@ -137,11 +137,11 @@ def test_it_opens_in_a_spreadsheet_as_written(client):
     assert by_id["kimjang-festival-2023-participants"]["qualifier"] == "at_least"
 
 
-def test_text_a_spreadsheet_would_run_is_defused_and_numbers_are_not(client, app):
+def test_text_a_spreadsheet_would_run_is_defused_and_numbers_are_not(writable_client, writable_app):
     """A cell starting with = + - @ runs as a formula in a spreadsheet (CSV injection): such text
     gets a leading apostrophe. Numbers, negative ones too, are written untouched."""
     write_to_test_database(
-        app,
+        writable_app,
         m.Figure,
         {
             "update": {
@@ -156,7 +156,7 @@ def test_text_a_spreadsheet_would_run_is_defused_and_numbers_are_not(client, app
             }
         },
     )
-    _, rows = table(client.get("/v1/figures?format=csv"))
+    _, rows = table(writable_client.get("/v1/figures?format=csv"))
     by_id = {r["id"]: r for r in rows}
     amount = by_id["kimjang-festival-2023-sales-amount"]
     assert amount["note"] == '\'=HYPERLINK("http://evil.example","click")'
@@ -172,7 +172,7 @@ def test_text_a_spreadsheet_would_run_is_defused_and_numbers_are_not(client, app
                 assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (row["id"], name, cell)
 
 
-def test_thousands_of_rows_stream_in_full_and_in_order(client, app):
+def test_thousands_of_rows_stream_in_full_and_in_order(writable_client, writable_app):
     """The export reads in batches (keyset, 500 rows each); every row comes out once."""
     extra = [
         {
@@ -188,11 +188,11 @@ def test_thousands_of_rows_stream_in_full_and_in_order(client, app):
         }
         for n in range(1234)
     ]
-    write_to_test_database(app, m.Figure, {"insert": extra})
-    _, rows = table(client.get("/v1/figures?format=csv&limit=1"))
+    write_to_test_database(writable_app, m.Figure, {"insert": extra})
+    _, rows = table(writable_client.get("/v1/figures?format=csv&limit=1"))
     ids = [r["id"] for r in rows]
     assert len(ids) == 28 + 1234 and len(set(ids)) == len(ids)
     assert ids[28:] == [e["id"] for e in extra]
-    _, rows = table(client.get("/v1/figures?format=csv&sort=-value&min=1000"))
+    _, rows = table(writable_client.get("/v1/figures?format=csv&sort=-value&min=1000"))
     seeded = [1470000000, 1100000000, 96760000, 12000, 2700, 2014, 1523]  # the page's figures of 1000 or more
     assert [r["value"] for r in rows] == [str(v) for v in sorted([*seeded, *range(1000, 1234)], reverse=True)]

@@ -20,7 +20,7 @@ from api.query import pagination
 from api.store import models as m
 from api.store.db import open_database
 from api.web import downloads
-from tests.conftest import ValidatingClient
+from tests.support import ValidatingClient
 
 ZIP = "/v1/downloads/dataset.zip"
 SQLITE = "/v1/downloads/dataset.sqlite"

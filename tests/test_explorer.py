@@ -187,6 +187,7 @@ def form_of(client, collection):
     return form, {c.attrs["name"]: c for c in controls}
 
 
+@pytest.mark.slow
 def test_every_choice_of_every_filter_lists_what_the_api_lists(client):
     for collection in COLLECTIONS:
         _, controls = form_of(client, collection)
@@ -338,15 +339,15 @@ def cost(client, url):
     return counter.count
 
 
-def test_a_page_costs_no_more_queries_however_many_rows_there_are(client, loaded):
+def test_a_page_costs_no_more_queries_however_many_rows_there_are(writable_client, loaded):
     lists = [f"/explore/{c}" for c in COLLECTIONS]
     records = ["/", "/explore/sources/kimjang-festival-article", "/explore/figures/small-business-online-support-companies-2023"]
-    before = {url: cost(client, url) for url in lists + records}
-    shown = {url: len(listed_ids(page(client, url), url.rsplit("/", 1)[1])) for url in lists}
+    before = {url: cost(writable_client, url) for url in lists + records}
+    shown = {url: len(listed_ids(page(writable_client, url), url.rsplit("/", 1)[1])) for url in lists}
     copy_records(loaded, 3)
-    after = {url: cost(client, url) for url in lists + records}
+    after = {url: cost(writable_client, url) for url in lists + records}
     for url in lists:
-        assert len(listed_ids(page(client, url), url.rsplit("/", 1)[1])) == min(50, 4 * shown[url])
+        assert len(listed_ids(page(writable_client, url), url.rsplit("/", 1)[1])) == min(50, 4 * shown[url])
         # A list costs one query per related collection on the page, never one per row: more rows
         # (on a page that may name fewer kinds of record) cost no more.
         assert after[url] <= before[url], (url, before[url], after[url])
@@ -355,28 +356,28 @@ def test_a_page_costs_no_more_queries_however_many_rows_there_are(client, loaded
     assert max(before.values()) <= 60, before
 
 
-def test_list_pages_page_through_every_row(client, loaded):
+def test_list_pages_page_through_every_row(writable_client, loaded):
     copy_records(loaded, 2)
     for collection in ("figures", "organisations"):
-        expected = [r["id"] for r in api(client, f"/v1/{collection}?limit=500&sort=-name_en")["data"]]
+        expected = [r["id"] for r in api(writable_client, f"/v1/{collection}?limit=500&sort=-name_en")["data"]]
         shown, url = [], f"/explore/{collection}?sort=-name_en&q="
         while url:
-            document = page(client, url)
+            document = page(writable_client, url)
             shown += listed_ids(document, collection)
             following = document.find("a", rel="next")
             url = following.attrs["href"] if following else None
         assert shown == expected and len(shown) > 50, collection
 
 
-def test_a_filter_with_too_many_records_to_list_takes_an_id_instead(client, monkeypatch):
+def test_a_filter_with_too_many_records_to_list_takes_an_id_instead(fresh_client, monkeypatch):
     from api.web.explorer import forms as filters
 
     monkeypatch.setattr(filters, "MAX_CHOICES", 3)
-    _, controls = form_of(client, "figures")
+    _, controls = form_of(fresh_client, "figures")
     assert controls["source"].tag == "input" and controls["subject"].tag == "input"  # 7 sources, 20-odd subjects
     assert controls["unit"].tag == "select"  # a vocabulary is listed whatever its size
-    shown = listed_ids(page(client, "/explore/figures?source=kimjang-festival-article&subject="), "figures")
-    assert shown == [r["id"] for r in api(client, "/v1/figures?source=kimjang-festival-article")["data"]]
+    shown = listed_ids(page(fresh_client, "/explore/figures?source=kimjang-festival-article&subject="), "figures")
+    assert shown == [r["id"] for r in api(fresh_client, "/v1/figures?source=kimjang-festival-article")["data"]]
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,10 @@ import pytest
 
 from api import create_app
 from api.store.db import POSTGRES_CONNECT_TIMEOUT
-from tests.conftest import SEEDS, migrate
+from tests.support import SEEDS, migrate
+
+# Locks held for seconds, PostgreSQL servers started and stopped.
+pytestmark = pytest.mark.slow
 
 PG_BIN = next(iter(sorted(pathlib.Path("/usr/lib/postgresql").glob("*/bin"))), None)
 
@@ -242,9 +245,11 @@ def test_a_frozen_postgres_is_503_within_the_connect_timeout_then_recovers(own_p
 # --- the pool's trust in a connection just given back ---------------------------------
 
 
+# The trusting pool is PostgreSQL's: these run on PostgreSQL alone.
+POSTGRES_ONLY = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+
+
 def pooled_postgres(loaded):
-    if not loaded.startswith("postgresql"):
-        pytest.skip("the trusting pool is PostgreSQL's")
     client = create_app({"DATABASE_URL": loaded}).test_client()
     from api.store.db import db
     from api.store.fastpath import TrustingPostgresqlPool
@@ -253,6 +258,7 @@ def pooled_postgres(loaded):
     return client, db.obj
 
 
+@POSTGRES_ONLY
 def test_a_connection_given_back_just_now_is_handed_out_without_a_ping(loaded, monkeypatch):
     client, pool = pooled_postgres(loaded)
     pings = []
@@ -266,6 +272,7 @@ def test_a_connection_given_back_just_now_is_handed_out_without_a_ping(loaded, m
     assert pings
 
 
+@POSTGRES_ONLY
 def test_a_trusted_connection_the_server_dropped_costs_no_500(loaded):
     client, pool = pooled_postgres(loaded)
     assert client.get("/v1/figures?limit=5").status_code == 200

@@ -23,6 +23,9 @@ from schemathesis.core.parameters import ParameterLocation
 
 from tests import reliability
 
+# schemathesis: minutes at `make fuzz` size; `make test-fast` leaves it out.
+pytestmark = pytest.mark.fuzz
+
 SPEC_PATH = pathlib.Path(__file__).resolve().parent.parent / "openapi.yaml"
 
 EXAMPLES = reliability.FUZZ_EXAMPLES

@@ -11,31 +11,7 @@ import base64
 import pytest
 
 from api.query.pagination import encode_cursor
-from tests.conftest import BACKENDS, backend_database, migrate
 from tests.routes import ROUTE_PATHS, SERVED_PATHS, SPEC, concrete
-
-
-# One loaded database per backend for the whole module, rather than one per case: no request
-# can write (test_abuse.py proves it), so the cases cannot disturb each other.
-@pytest.fixture(scope="module", params=BACKENDS)
-def database_url(request, tmp_path_factory):
-    return backend_database(request, tmp_path_factory.mktemp("hostile"))
-
-
-@pytest.fixture(scope="module")
-def app(database_url, seed_set):
-    from api import create_app
-    from api.ingest.load import load
-    from api.store.db import db
-
-    database = migrate(database_url)
-    with database.connection_context():
-        load(seed_set, database)
-    app = create_app({"DATABASE_URL": database_url, "TESTING": True})
-    yield app
-    if not db.is_closed():
-        db.close()
-
 
 LISTS = ["/v1/figures", "/v1/events", "/v1/programmes", "/v1/organisations", "/v1/people", "/v1/places", "/v1/sources"]
 

@@ -90,17 +90,17 @@ def test_the_etag_changes_with_the_representation(client):
     assert len(tags) == 10
 
 
-def test_a_new_dataset_version_changes_every_data_etag(client, app):
-    before = {(path, tuple(headers.items())): client.get(path, headers=headers).headers["ETag"] for path, headers in DATA_GETS}
-    contract = client.get("/v1/openapi.yaml").headers["ETag"]
-    new_dataset_version(app, "a-later-version")
+def test_a_new_dataset_version_changes_every_data_etag(writable_client, writable_app):
+    before = {(path, tuple(headers.items())): writable_client.get(path, headers=headers).headers["ETag"] for path, headers in DATA_GETS}
+    contract = writable_client.get("/v1/openapi.yaml").headers["ETag"]
+    new_dataset_version(writable_app, "a-later-version")
     for (path, headers), etag in before.items():
         headers = dict(headers)
-        response = client.get(path, headers={**headers, "If-None-Match": etag})
+        response = writable_client.get(path, headers={**headers, "If-None-Match": etag})
         assert response.status_code == 200, f"{path} {headers}: a cache would keep serving the old dataset"
         assert response.headers["ETag"] != etag
     # The contract does not depend on the data: its tag (and a cache of it) stays good.
-    assert client.get("/v1/openapi.yaml", headers={"If-None-Match": contract}).status_code == 304
+    assert writable_client.get("/v1/openapi.yaml", headers={"If-None-Match": contract}).status_code == 304
 
 
 # --- caching headers and CORS -----------------------------------------------------------------

@@ -12,6 +12,7 @@ from tests.reliability import REPORT, SECTIONS, ReportPlugin, read_data, render
 def plugin_with(cases, passed=None, skipped=(), incomplete=False):
     """A plugin that saw `cases` ({nodeid: (module, function, backend)}) collected."""
     plugin = ReportPlugin()
+    plugin.expected = set(cases)
     plugin.items = dict(cases)
     plugin.passed = set(cases if passed is None else passed)
     plugin.skipped = set(skipped)

@@ -26,7 +26,10 @@ from werkzeug.serving import make_server
 from api import create_app
 from api.ingest.read import read_seeds
 from tests import reliability
-from tests.conftest import SEEDS
+from tests.support import SEEDS
+
+# Real servers and loads in processes of their own.
+pytestmark = pytest.mark.slow
 
 READERS = 4
 RELOADS = 6

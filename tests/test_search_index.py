@@ -84,6 +84,7 @@ AWKWARD = [
 ]
 
 
+@pytest.mark.slow
 def test_indexed_search_equals_reading_every_text(client):
     texts = [e.text for e in m.SearchEntry.select(m.SearchEntry.text)]
     queries = seed_queries(texts) + AWKWARD

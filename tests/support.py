@@ -1,0 +1,192 @@
+"""What tests share besides fixtures: paths, databases made and emptied, and a test client that
+checks every response against the contract. conftest.py holds the fixtures built on these."""
+
+import json
+import os
+import pathlib
+import shutil
+import uuid
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SPEC_PATH = ROOT / "openapi.yaml"
+BACKENDS = ["sqlite", "postgres"]
+PROBLEM_JSON = "application/problem+json"
+
+
+# --- databases ------------------------------------------------------------------------------
+
+
+def admin_connection(url):
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True, connect_timeout=5)
+
+
+def postgres_url(server_url, name):
+    """The URL of database `name` on the server of `server_url`."""
+    base, _, _ = server_url.rpartition("/")
+    return f"{base}/{name}"
+
+
+def create_postgres_database(server_url, template=None, prefix="civicfacts_test"):
+    """A new database on the server (a copy of `template`, a database name, if given); its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with admin_connection(server_url) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return postgres_url(server_url, name)
+
+
+def drop_postgres_database(server_url, url):
+    name = url.rpartition("/")[2]
+    with admin_connection(server_url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def empty_database(url):
+    """Drop every table in the database at `url`, so a test starts from nothing."""
+    from api.store.db import open_database
+
+    database = open_database(url)
+    with database:
+        tables = database.get_tables()
+        if url.startswith("postgres"):
+            for table in tables:
+                database.execute_sql(f'DROP TABLE IF EXISTS "{table}" CASCADE')
+        else:
+            database.execute_sql("PRAGMA foreign_keys = OFF")
+            for table in tables:
+                database.execute_sql(f'DROP TABLE IF EXISTS "{table}"')
+    database.close()
+
+
+def migrate(url):
+    """Apply the migrations to the database at `url`; the shared proxy is left bound to it."""
+    from api.cli import migration_runner
+    from api.store.db import bind
+
+    database = bind(url)
+    with database:
+        migration_runner(database).up()
+    return database
+
+
+def load_seeds(url, seed_set):
+    """Migrate the database at `url` and load `seed_set` into it."""
+    from api.ingest.load import load
+
+    database = migrate(url)
+    with database.connection_context():
+        load(seed_set, database)
+    if not url.startswith("postgres"):
+        with database.connection_context():
+            database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")  # the file alone holds it all: it can be copied
+    database.close()
+    return url
+
+
+def sqlite_path(url):
+    return pathlib.Path(url.removeprefix("sqlite:///"))
+
+
+def copy_sqlite(template_url, directory):
+    """A copy of the (checkpointed) SQLite database at `template_url` in `directory`; its URL."""
+    target = pathlib.Path(directory) / "civicfacts.db"
+    shutil.copyfile(sqlite_path(template_url), target)
+    return f"sqlite:///{target}"
+
+
+# --- the app ---------------------------------------------------------------------------------
+
+
+def make_app(url, **config):
+    """The app on the database at `url`, as tests run it."""
+    from api import create_app
+
+    return create_app({"DATABASE_URL": url, "TESTING": True, **config})
+
+
+def close_app(app):
+    """Close the app's connections (a pool's, all of them)."""
+    from playhouse.pool import PooledDatabase
+
+    database = app.extensions["civicfacts_database"]
+    database.close_all() if isinstance(database, PooledDatabase) else database.close()
+
+
+# --- the contract ---------------------------------------------------------------------------
+
+
+def openapi_spec():
+    import yaml
+    from openapi_core import Config, OpenAPI
+
+    # openapi-core deserializes only the media types it knows by name: problem+json and ld+json are JSON,
+    # the contract is also served as YAML, and the text types are UTF-8 text.
+    def text(body):
+        return body.decode("utf-8")
+
+    deserializers = {PROBLEM_JSON: json.loads, "application/ld+json": json.loads, "application/yaml": yaml.safe_load}
+    deserializers.update(dict.fromkeys(["text/csv", "text/html", "text/css", "text/javascript"], text))
+    config = Config(extra_media_type_deserializers=deserializers)
+    return OpenAPI.from_file_path(str(SPEC_PATH), config=config)
+
+
+def check_response(openapi, response):
+    """Every response a test receives must agree with openapi.yaml; every error is problem+json."""
+    from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
+    from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound, ServerNotFound
+
+    request = response.request
+    if response.status_code >= 400:
+        assert response.mimetype == PROBLEM_JSON, f"{request.method} {request.full_path}: {response.status_code} is {response.mimetype}"
+        body = response.get_json(force=True)
+        assert body["status"] == response.status_code and body["detail"], body
+    if request.method not in ("GET",):
+        return  # HEAD and OPTIONS are answered by Flask for every GET route; the spec lists GETs
+    try:
+        openapi.validate_response(WerkzeugOpenAPIRequest(request), WerkzeugOpenAPIResponse(response))
+    except (PathNotFound, OperationNotFound, ServerNotFound):
+        # ServerNotFound: a path template matches the URL's tail (the explorer's "/" matches any
+        # trailing slash) but no server and path of the spec make the whole URL: outside it too.
+        assert response.status_code in (404, 405), f"{request.full_path} answered {response.status_code} outside the spec"
+
+
+class ValidatingClient:
+    """A Flask test client whose every response is checked against the contract."""
+
+    def __init__(self, client, openapi):
+        self._client = client
+        self._openapi = openapi
+        self.application = client.application
+
+    def open(self, *args, **kwargs):
+        response = self._client.open(*args, **kwargs)
+        # Read the body now and release what produced it (an open file, a database cursor).
+        response.get_data()
+        response.close()
+        check_response(self._openapi, response)
+        return response
+
+    def get(self, *args, **kwargs):
+        return self.open(*args, method="GET", **kwargs)
+
+    def head(self, *args, **kwargs):
+        return self.open(*args, method="HEAD", **kwargs)
+
+    def options(self, *args, **kwargs):
+        return self.open(*args, method="OPTIONS", **kwargs)
+
+    def post(self, *args, **kwargs):
+        return self.open(*args, method="POST", **kwargs)
+
+    def put(self, *args, **kwargs):
+        return self.open(*args, method="PUT", **kwargs)
+
+    def delete(self, *args, **kwargs):
+        return self.open(*args, method="DELETE", **kwargs)
+
+
+def in_ci():
+    """CI (.ci/run sets CI) must fail, not skip, what it cannot run."""
+    return bool(os.environ.get("CI"))
