@@ -2,50 +2,65 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+PORT ?= 8000
 
-.PHONY: install run serve test test-pg fuzz fuzz-pg lint spec check load migrate bench bench-smoke bench-tools
+.DEFAULT_GOAL := help
+.PHONY: help install run serve test test-fast test-pg fuzz fuzz-pg lint format spec check load migrate bench bench-smoke bench-tools
 
-$(VENV)/bin/civicfacts:
-	python3 -m venv $(VENV) && $(BIN)/pip install -e ".[test]"
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
 
-install: $(VENV)/bin/civicfacts
+# Installed again whenever pyproject.toml changes, with the test and dev extras.
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV) && $(BIN)/pip install -q -e ".[test,dev]" && touch $@
 
-migrate: install
+install: $(VENV)/.installed  ## make the virtualenv with everything the tests and hooks need
+
+migrate: install  ## apply migrations/ to DATABASE_URL (default sqlite:///civicfacts.db)
 	$(BIN)/civicfacts migrate
 
-load: migrate
+load: migrate  ## load seeds/ into it
 	$(BIN)/civicfacts load
 
-run: load
-	$(BIN)/civicfacts run
+run: load  ## serve with Flask's development server on port 8000
+	$(BIN)/civicfacts run --port $(PORT)
 
-serve: load
-	$(BIN)/civicfacts serve
+serve: load  ## serve with granian on port 8000
+	$(BIN)/civicfacts serve --port $(PORT)
 
-test: install
+test: install  ## the README's test command: every test, SQLite only unless TEST_DATABASE_URL is set
 	$(PY) -m pytest
 
-test-pg: install
+test-fast: install  ## everything but browser, fuzz, bench, slow and PostgreSQL tests, on SQLite (about a minute)
+	TEST_DATABASE_URL= $(PY) -m pytest -m "not (browser or fuzz or bench or slow or postgres)"
+
+test-pg: install  ## every test on SQLite and PostgreSQL, as CI runs it
 	TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest
 
 # schemathesis with up to 1000 generated cases per operation in its fuzzing phase (CI's
 # run: 30), besides its coverage and examples phases; docs/RELIABILITY.md records the
 # numbers and the time. `fuzz-pg` (SQLite and PostgreSQL) took 9 minutes on 2 cores;
 # `fuzz` (SQLite alone) about half that.
-fuzz: install
+fuzz: install  ## schemathesis at 1000 cases per operation, SQLite
 	CIVICFACTS_FUZZ_EXAMPLES=1000 TEST_DATABASE_URL= $(PY) -m pytest tests/test_fuzz.py
 
-fuzz-pg: install
+fuzz-pg: install  ## the same on SQLite and PostgreSQL
 	CIVICFACTS_FUZZ_EXAMPLES=1000 TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest tests/test_fuzz.py
 
-lint: install
-	$(BIN)/ruff check api tests bench
+lint: install  ## ruff, the import layers, and openapi.yaml against the code
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/civicfacts spec --check
 
-spec: install
+format: install  ## ruff format and the fixes ruff can make
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+spec: install  ## write openapi.yaml from the code
 	$(BIN)/civicfacts spec
 
-check: install
+check: install  ## validate seeds/ (and check the evidence with ../shared's tool)
 	$(BIN)/civicfacts check seeds
 	python3 ../shared/tools/check_evidence.py seeds
 
@@ -62,9 +77,9 @@ bench-tools:
 	command -v wrk >/dev/null && command -v nginx >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx >/dev/null)
 
-bench: install $(BENCH_VENV)/bin/datasette bench-tools
+bench: install $(BENCH_VENV)/bin/datasette bench-tools  ## the load benchmark against Datasette and nginx (bench/README.md)
 	$(BIN)/pip install -q -e ".[test,gunicorn]"
 	$(PY) -m bench.run --figures $(BENCH_FIGURES) --postgres $(BENCH_POSTGRES) --fresh --results bench/results.json
 
-bench-smoke: install
+bench-smoke: install  ## the same harness at small N, in seconds
 	timeout 300 $(PY) -m bench.run --smoke --fresh --data-dir $(SMOKE_DIR) --out $(SMOKE_DIR)/RESULTS.md
