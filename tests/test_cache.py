@@ -38,15 +38,15 @@ def comparable(response):
     return response.status_code, headers, response.get_data()
 
 
-def test_a_hit_is_the_miss_byte_for_byte_and_costs_one_query(client):
-    for path in PATHS:
-        miss = client.get(path)
-        assert miss.headers["X-Cache"] == "miss", path
-        with count_queries() as counter:
-            hit = client.get(path)
-        assert hit.headers["X-Cache"] == "hit", path
-        assert comparable(hit) == comparable(miss), path
-        assert counter.count == 1, (path, counter.count)  # the dataset version, nothing else
+@pytest.mark.parametrize("path", PATHS)
+def test_a_hit_is_the_miss_byte_for_byte_and_costs_one_query(client, path):
+    miss = client.get(path)
+    assert miss.headers["X-Cache"] == "miss"
+    with count_queries() as counter:
+        hit = client.get(path)
+    assert hit.headers["X-Cache"] == "hit"
+    assert comparable(hit) == comparable(miss)
+    assert counter.count == 1  # the dataset version, nothing else
 
 
 def test_hits_are_conditional_and_answer_head(client):

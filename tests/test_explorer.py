@@ -188,19 +188,19 @@ def form_of(client, collection):
 
 
 @pytest.mark.slow
-def test_every_choice_of_every_filter_lists_what_the_api_lists(client):
-    for collection in COLLECTIONS:
-        _, controls = form_of(client, collection)
-        blank = {name: "" for name in controls}
-        for name, control in controls.items():
-            if control.tag != "select" or name == "sort":
-                continue
-            values = [o.attrs["value"] for o in control.find_all("option") if o.attrs["value"]]
-            assert values, (collection, name)
-            for value in values:
-                shown = listed_ids(page(client, f"/explore/{collection}?" + "&".join(f"{k}={value if k == name else ''}" for k in blank)), collection)
-                expected = [r["id"] for r in api(client, f"/v1/{collection}?limit=50&{name}={value}")["data"]]
-                assert shown == expected, (collection, name, value)
+@pytest.mark.parametrize("collection", COLLECTIONS)
+def test_every_choice_of_every_filter_lists_what_the_api_lists(client, collection):
+    _, controls = form_of(client, collection)
+    blank = {name: "" for name in controls}
+    for name, control in controls.items():
+        if control.tag != "select" or name == "sort":
+            continue
+        values = [o.attrs["value"] for o in control.find_all("option") if o.attrs["value"]]
+        assert values, name
+        for value in values:
+            shown = listed_ids(page(client, f"/explore/{collection}?" + "&".join(f"{k}={value if k == name else ''}" for k in blank)), collection)
+            expected = [r["id"] for r in api(client, f"/v1/{collection}?limit=50&{name}={value}")["data"]]
+            assert shown == expected, (name, value)
 
 
 @pytest.mark.parametrize(
@@ -219,13 +219,13 @@ def test_free_text_number_date_and_sort_filters_match_the_api(client, query):
     assert shown == [r["id"] for r in api(client, f"/v1/figures?limit=50&{query}")["data"]]
 
 
-def test_a_blank_form_lists_everything(client):
-    for collection in COLLECTIONS:
-        form, controls = form_of(client, collection)
-        assert form.attrs["method"] == "get" and form.attrs["action"] == f"/explore/{collection}"
-        blank = "&".join(f"{name}=" for name in controls)
-        everything_listed = listed_ids(page(client, f"/explore/{collection}"), collection)
-        assert listed_ids(page(client, f"/explore/{collection}?{blank}"), collection) == everything_listed
+@pytest.mark.parametrize("collection", COLLECTIONS)
+def test_a_blank_form_lists_everything(client, collection):
+    form, controls = form_of(client, collection)
+    assert form.attrs["method"] == "get" and form.attrs["action"] == f"/explore/{collection}"
+    blank = "&".join(f"{name}=" for name in controls)
+    everything_listed = listed_ids(page(client, f"/explore/{collection}"), collection)
+    assert listed_ids(page(client, f"/explore/{collection}?{blank}"), collection) == everything_listed
 
 
 def test_the_form_keeps_the_chosen_filter_and_links_the_same_list_as_csv(client):
