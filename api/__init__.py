@@ -5,21 +5,23 @@ from flask import Flask
 from api import config as settings
 from api.formats.about import INFO
 from api.store.db import open_database
-from api.web import downloads, errors, explorer, guard, openapi, response_cache, responses, transactions
+from api.web import downloads, errors, explorer, guard, openapi, rate_limit, response_cache, responses, transactions
 from api.web.resources import COLLECTIONS, docs, index
 
 
 def create_app(config=None):
     """The Flask app: defaults from the environment, then the `config` dict given.
 
-    The order below is the order requests meet things in, and it matters:
-    1. the guard (query string, body size, rate limit) runs first, before any database work;
-    2. responses (JSON encoding, content negotiation, ETags, CORS) shape every answer;
-    3. the request's read-only transaction opens (and the app's database is bound);
-    4. the response cache wraps the WSGI app last, so it sits outermost (after ProxyFix, which
-       the guard may install) and a hit skips everything inside it;
-    5. the API (flask-smorest) registers the blueprints and documents them, then the error
-       handlers, so that every error, whoever raises it, leaves as problem+json.
+    Inside Flask, hooks run in the order they are installed: the guard (rate limit refusal,
+    body size, query string) before any database work; responses (JSON encoding, negotiation,
+    ETags, CORS); the request's read-only transaction. Then the API (flask-smorest) registers
+    the blueprints and documents them, and the error handlers come last, so that every error,
+    whoever raises it, leaves as problem+json.
+
+    Around Flask, WSGI layers wrap from the inside out, so a request meets them in the reverse
+    order: ProxyFix (outermost: every layer inside sees the client's real address, scheme and
+    host), then the rate limit (every routed request counts, cached or not), then the response
+    cache (a hit skips everything inside it).
     """
     # No static folder: Flask's /static/<path> would be a route outside the contract.
     app = Flask(__name__, static_folder=None)
@@ -43,6 +45,8 @@ def create_app(config=None):
     responses.init_app(app)
     transactions.init_app(app, database)
     response_cache.init_app(app)
+    rate_limit.wrap(app)
+    guard.trust_proxies(app)
     api = openapi.CivicApi(app)
     app.extensions["civicfacts_api"] = api
     for blueprint in (index.blp, *(c.blueprint for c in COLLECTIONS.values()), downloads.blp, docs.blp, explorer.blp):

@@ -27,6 +27,4 @@ def from_environment():
         # Where they are kept; unset: a folder in the system's temp dir.
         "EXPORTS_DIR": os.environ.get("CIVICFACTS_EXPORTS_DIR") or None,
         "CURSOR_SECRET": os.environ.get("CIVICFACTS_CURSOR_SECRET", "civicfacts-cursor"),
-        # Where the dataset downloads are built and kept; unset: a folder in the system's temp dir.
-        "DOWNLOADS_DIR": os.environ.get("CIVICFACTS_DOWNLOADS_DIR") or None,
     }

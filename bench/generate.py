@@ -25,8 +25,10 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from api.ingest.compile import compile_all  # noqa: E402
 from api.query.search import FIELD_WEIGHTS, fold  # noqa: E402
 from api.query.search_index import IndexBuilder, record_number  # noqa: E402
+from api.registry import RECORD_TYPES  # noqa: E402
 from api.store import models as m  # noqa: E402
 from bench.synthetic import GENERATOR_VERSION, Generator  # noqa: E402
 
@@ -188,6 +190,7 @@ def generate(url, figures, seed=1, force=False, log=print):
     from api.store.db import db
 
     postgres = url.startswith("postgres")
+    timings = {}
     if postgres:
         ensure_postgres_database(url)
     database = open_for_generation(url)
@@ -254,10 +257,14 @@ def generate(url, figures, seed=1, force=False, log=print):
                 if record_type == "sources":
                     writer.write(m.Citation, LINK_FIELDS[m.Citation], held_citations)
                 log(f"  {record_type}: {total} ({time.perf_counter() - started:.0f}s, {writer.rows} rows so far)")
-            m.Dataset.create(version=version, loaded_at=now())
+            dataset = m.Dataset.create(version=version, loaded_at=now())
             log(f"  indexes ({time.perf_counter() - started:.0f}s)")
             for sql in indexes:
                 database.execute_sql(sql)
+            # What the API serves, compiled from the rows as `civicfacts load` compiles it.
+            log(f"  compile ({time.perf_counter() - started:.0f}s)")
+            compile_all(database, dataset, RECORD_TYPES)
+            timings["compile"] = time.perf_counter() - started
         if not postgres:
             log(f"  analyze ({time.perf_counter() - started:.0f}s)")
             database.execute_sql("ANALYZE")
@@ -270,7 +277,14 @@ def generate(url, figures, seed=1, force=False, log=print):
             conn.execute("VACUUM ANALYZE")
     seconds = time.perf_counter() - started
     log(f"{url}: {version}, {writer.rows} rows in {seconds:.0f}s")
-    return {"version": version, "rows": writer.rows, "seconds": seconds, "skipped": False, "counts": gen.counts}
+    return {
+        "version": version,
+        "rows": writer.rows,
+        "seconds": seconds,
+        "skipped": False,
+        "counts": gen.counts,
+        "compiled_at": timings.get("compile"),
+    }
 
 
 def main(argv=None):

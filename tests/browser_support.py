@@ -19,7 +19,7 @@ AXE_SHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c" 
 def explorer_app(shared_url, tmp_path):
     from api import create_app
 
-    app = create_app({"DATABASE_URL": shared_url, "TESTING": True, "DOWNLOADS_DIR": str(tmp_path / "downloads")})
+    app = create_app({"DATABASE_URL": shared_url, "TESTING": True})
     yield app
     from api.store.db import db
 

@@ -85,6 +85,20 @@ def load_seeds(url, seed_set):
     return url
 
 
+def recompile(url):
+    """Compile again what the API serves from the rows of the database at `url`, as a load would
+    after writing them: for a test that changed the rows behind the loader's back."""
+    from api.ingest.compile import compile_all
+    from api.registry import RECORD_TYPES
+    from api.store import models as m
+    from api.store.db import open_database
+
+    database = open_database(url)
+    with database.bind_ctx(m.ALL_MODELS), database.connection_context(), database.atomic():
+        compile_all(database, m.Dataset.select().order_by(m.Dataset.id.desc()).get(), RECORD_TYPES)
+    database.close()
+
+
 def sqlite_path(url):
     return pathlib.Path(url.removeprefix("sqlite:///"))
 

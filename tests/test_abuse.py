@@ -57,7 +57,7 @@ def test_a_client_over_the_rate_limit_gets_429_problem_json_with_retry_after(lim
     assert refused.headers["X-RateLimit-Remaining"] == "0"
     for path in ("/v1/figures", "/v1/search?q=김장", "/docs", "/docs/docs.js"):
         assert limited.get(path, **from_ip("192.0.2.1")).status_code == 429  # one budget per client, for every route
-    # flask-limiter counts routed requests only; a path no route has costs a 404 and no database work
+    # only routed requests count; a path no route has costs a 404 and no database work
     assert limited.get("/v1/nowhere", **from_ip("192.0.2.1")).status_code == 404
 
 

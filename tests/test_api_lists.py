@@ -10,6 +10,7 @@ from playhouse.test_utils import count_queries
 
 from api.store import models as m
 from api.store.db import open_database
+from tests.support import recompile
 
 FIGURE_COUNT = 28
 COLLECTION_COUNTS = {
@@ -291,6 +292,7 @@ def test_programme_active_on_with_known_dates(writable_client, writable_app):
         ).execute()
         m.Programme.update(start_date=datetime.date(2023, 6, 1), end_date=None).where(m.Programme.id == "employment-support-programme").execute()
     database.close()
+    recompile(writable_app.config["DATABASE_URL"])
     cases = {
         "active_on=2022-12-31": [],
         "active_on=2023-01-01": ["rnd-support-programme"],

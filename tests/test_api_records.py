@@ -105,7 +105,7 @@ def test_list_envelope(client):
     assert set(body["links"]) == {"self", "next"}
     assert body["links"]["self"] == "http://localhost/v1/figures?limit=3"
     assert body["links"]["next"].startswith("http://localhost/v1/figures?")
-    assert set(body["meta"]) == {"total", "limit", "dataset_version"}
+    assert set(body["meta"]) == {"total", "total_is_exact", "limit", "dataset_version"}
     assert body["meta"]["total"] == 28 and body["meta"]["limit"] == 3
     assert isinstance(body["meta"]["dataset_version"], str) and body["meta"]["dataset_version"]
     assert len(body["data"]) == 3

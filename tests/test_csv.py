@@ -12,6 +12,7 @@ import pytest
 
 from api.store import models as m
 from api.store.db import open_database
+from tests.support import recompile
 
 COLLECTIONS = ["sources", "organisations", "people", "places", "events", "programmes", "figures"]
 
@@ -32,7 +33,8 @@ def json_records(client, path):
 
 
 def write_to_test_database(app, model, rows):
-    """Change or add rows in this test's own database (the API itself is read-only)."""
+    """Change or add rows in this test's own database (the API itself is read-only), and compile
+    them again as a load would."""
     database = open_database(app.config["DATABASE_URL"])
     with database.bind_ctx([model]), database.connection_context(), database.atomic():
         for row_id, changes in rows.get("update", {}).items():
@@ -40,6 +42,7 @@ def write_to_test_database(app, model, rows):
         if rows.get("insert"):
             model.insert_many(rows["insert"]).execute()
     database.close()
+    recompile(app.config["DATABASE_URL"])
 
 
 @pytest.mark.parametrize("ask", [{"headers": {"Accept": "text/csv"}}, {"query_string": {"format": "csv"}}])

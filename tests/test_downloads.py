@@ -1,13 +1,13 @@
 """The whole dataset as one file, on SQLite and PostgreSQL: a zip of CSVs that the
 `frictionless` library validates as a data package, and a SQLite file with every row of
-every table; both linked from /v1 and the explorer, built once per loaded dataset (safely
-when workers race), streamed in batches, and revalidated by ETag."""
+every published table; both linked from /v1 and the explorer, built by the load (never by a
+request), kept in the database in chunks, sent whole with their length, and revalidated by ETag."""
 
 import csv
 import dataclasses
+import hashlib
 import io
 import sqlite3
-import threading
 import zipfile
 from contextlib import closing
 from decimal import Decimal
@@ -19,42 +19,15 @@ from playhouse.test_utils import count_queries
 from api.query import pagination
 from api.store import models as m
 from api.store.db import open_database
-from api.web import downloads
-from tests.support import ValidatingClient
 
 ZIP = "/v1/downloads/dataset.zip"
 SQLITE = "/v1/downloads/dataset.sqlite"
 
 
 @pytest.fixture
-def downloads_dir(tmp_path):
-    return tmp_path / "downloads"
-
-
-@pytest.fixture
-def download_app(loaded, downloads_dir):
-    from api import create_app
-
-    return create_app({"DATABASE_URL": loaded, "TESTING": True, "DOWNLOADS_DIR": str(downloads_dir)})
-
-
-@pytest.fixture
-def dl_client(download_app, openapi):
-    return ValidatingClient(download_app.test_client(), openapi)
-
-
-@pytest.fixture
-def builds(monkeypatch):
-    """How many times each kind of file was built."""
-    counts = {"zip": 0, "sqlite": 0}
-    for kind, build in list(downloads.BUILDERS.items()):
-
-        def counted(path, dataset, record_types, kind=kind, build=build):
-            counts[kind] += 1
-            build(path, dataset, record_types)
-
-        monkeypatch.setitem(downloads.BUILDERS, kind, counted)
-    return counts
+def dl_client(client):
+    """These tests only read: the shared database's downloads, built when it was loaded."""
+    return client
 
 
 def fetch(client, url):
@@ -133,16 +106,18 @@ def table_rows(database, model):
         return sorted(tuple(comparable(v) for v in row) for row in model.select(*model._meta.sorted_fields).tuples())
 
 
-def test_the_sqlite_file_holds_every_row_of_every_table(dl_client, loaded, tmp_path):
+def test_the_sqlite_file_holds_every_row_of_every_published_table(dl_client, shared_url, tmp_path):
     response = fetch(dl_client, SQLITE)
     assert response.mimetype == "application/vnd.sqlite3"
     path = tmp_path / "civicfacts.sqlite"
     path.write_bytes(response.get_data())
     with sqlite3.connect(path) as raw:
         assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    with closing(open_database(loaded)) as served, closing(open_database(f"sqlite:///{path}")) as copied:
-        for model in m.ALL_MODELS:
+    with closing(open_database(shared_url)) as served, closing(open_database(f"sqlite:///{path}")) as copied:
+        for model in m.PUBLISHED_MODELS:
             assert table_rows(copied, model) == table_rows(served, model), model._meta.table_name
+        tables = {name for (name,) in copied.execute_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == {model._meta.table_name for model in m.PUBLISHED_MODELS}  # nothing the API keeps for itself
 
 
 # --- links ------------------------------------------------------------------------------------
@@ -156,105 +131,105 @@ def test_the_index_and_the_explorer_link_both_downloads(dl_client):
     assert f'href="http://localhost{ZIP}"' in home and f'href="http://localhost{SQLITE}"' in home
 
 
-# --- building and caching ---------------------------------------------------------------------
+# --- building and serving ---------------------------------------------------------------------
 
 
-def test_each_file_is_built_once_per_dataset_and_again_after_a_reload(dl_client, builds, loaded, seed_set, downloads_dir):
-    first = fetch(dl_client, ZIP)
-    second = fetch(dl_client, ZIP)
-    assert builds["zip"] == 1 and first.get_data() == second.get_data()
-    assert first.headers["ETag"] == second.headers["ETag"]
-    fetch(dl_client, SQLITE)
-    assert builds == {"zip": 1, "sqlite": 1}
+def downloads_in(url):
+    """{kind: (size, sha256, the file's bytes from its chunks)} as the database keeps them."""
+    database = open_database(url)
+    with database.bind_ctx([m.Download, m.DownloadChunk]):
+        out = {}
+        for kind, size, digest in m.Download.select(m.Download.kind, m.Download.size, m.Download.sha256).tuples():
+            chunks = m.DownloadChunk.select(m.DownloadChunk.data).where(m.DownloadChunk.kind == kind).order_by(m.DownloadChunk.number)
+            out[kind] = (size, digest, b"".join(bytes(data) for (data,) in chunks.tuples()))
+    database.close()
+    return out
 
+
+def test_the_load_builds_both_files_and_keeps_them_whole(shared_url):
+    kept = downloads_in(shared_url)
+    assert set(kept) == {"zip", "sqlite"}
+    for kind, (size, digest, body) in kept.items():
+        assert len(body) == size > 0 and hashlib.sha256(body).hexdigest() == digest, kind
+
+
+def test_a_download_is_sent_whole_with_its_length_and_its_hash_as_etag(dl_client, shared_url):
+    kept = downloads_in(shared_url)
+    for url, kind in ((ZIP, "zip"), (SQLITE, "sqlite")):
+        with count_queries() as counter:
+            response = fetch(dl_client, url)
+        assert response.get_data() == kept[kind][2]
+        assert response.headers["Content-Length"] == str(kept[kind][0])
+        assert response.headers["ETag"] == f'"{kept[kind][1][:32]}"'
+        assert not any("INSERT" in str(q.msg) for q in counter.get_queries()), "a request never builds a file"
+
+
+def test_a_client_with_the_current_file_gets_304_and_head_answers_without_a_body(dl_client):
+    tag = fetch(dl_client, ZIP).headers["ETag"]
+    again = dl_client.get(ZIP, headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.get_data() == b""
+    head = dl_client.head(SQLITE)
+    assert head.status_code == 200 and int(head.headers["Content-Length"]) > 0 and head.get_data() == b""
+
+
+def test_a_reload_builds_new_files_and_the_etag_changes(writable_client, loaded, seed_set):
     from api.ingest.load import load
 
+    first = fetch(writable_client, ZIP)
     database = open_database(loaded)
     with database.bind_ctx(m.ALL_MODELS):
         load(dataclasses.replace(seed_set, version="a-new-version"), database)  # as if the seeds had changed
     database.close()
-    third = fetch(dl_client, ZIP)
-    assert builds["zip"] == 2 and third.headers["ETag"] != first.headers["ETag"]
-    built = sorted(p.name for p in downloads_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
-    assert len(built) == 3, built  # the two zips (the one a reload replaced is kept a while) and the sqlite
-    assert not list(downloads_dir.rglob("*.partial"))
+    second = fetch(writable_client, ZIP)
+    assert second.headers["ETag"] != first.headers["ETag"]
+    assert "a-new-version" in second.headers["Content-Disposition"]
+    with zipfile.ZipFile(io.BytesIO(second.get_data())) as archive:
+        assert '"version": "a-new-version"' in archive.read("datapackage.json").decode("utf-8")
 
 
-def test_a_client_with_the_current_file_gets_304_without_a_build(dl_client, download_app, builds):
-    tag = fetch(download_app.test_client(), ZIP).headers["ETag"]
-    assert builds["zip"] == 1
-    again = dl_client.get(ZIP, headers={"If-None-Match": tag})
-    assert again.status_code == 304 and again.get_data() == b""
-    head = dl_client.head(SQLITE)
-    assert head.status_code == 200 and int(head.headers["Content-Length"]) > 0
+def test_a_database_loaded_without_its_downloads_says_so_with_503(writable_client, loaded):
+    database = open_database(loaded)
+    with database.bind_ctx([m.Download, m.DownloadChunk]), database.atomic():
+        m.DownloadChunk.delete().execute()
+        m.Download.delete().execute()
+    database.close()
+    response = writable_client.get(ZIP)
+    assert response.status_code == 503 and "civicfacts load" in response.get_json()["detail"]
 
 
-def test_workers_racing_to_build_make_one_file_and_all_serve_it_whole(download_app, builds, downloads_dir):
-    bodies, errors = [], []
-    start = threading.Barrier(4)
+def test_the_build_reads_in_batches_and_batches_change_nothing(loaded, monkeypatch, tmp_path):
+    from api.formats.download import build_zip
+    from api.registry import RECORD_TYPES
 
-    def download():
-        try:
-            start.wait()
-            response = download_app.test_client().get(ZIP)
-            bodies.append((response.status_code, response.get_data()))
-        except Exception as exc:  # noqa: BLE001 - reported below, with the thread's own traceback lost
-            errors.append(exc)
-
-    threads = [threading.Thread(target=download) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
-    assert builds["zip"] == 1
-    assert {status for status, _ in bodies} == {200} and len({body for _, body in bodies}) == 1
-    assert zipfile.ZipFile(io.BytesIO(bodies[0][1])).testzip() is None
-    assert [p.suffix for p in downloads_dir.rglob("civicfacts-*")] == [".zip"]
-
-
-def test_a_build_that_fails_leaves_no_file_behind(download_app, monkeypatch, downloads_dir):
-    def broken(path, dataset, record_types):
-        path.write_bytes(b"half a zip")
-        raise OSError("disk full")
-
-    monkeypatch.setitem(downloads.BUILDERS, "zip", broken)
-    with download_app.test_request_context(ZIP):
-        download_app.preprocess_request()
-        with pytest.raises(OSError, match="disk full"):
-            downloads.built("zip", m.Dataset.select().first())
-        download_app.do_teardown_request()
-    assert [p.name for p in downloads_dir.rglob("*") if p.is_file()] == [".lock"]
-
-
-def test_the_build_reads_in_batches_and_batches_change_nothing(download_app, monkeypatch, tmp_path):
-    whole = fetch(download_app.test_client(), ZIP).get_data()
-    monkeypatch.setattr(pagination, "BATCH", 7)
-    monkeypatch.setitem(download_app.config, "DOWNLOADS_DIR", str(tmp_path / "small-batches"))
-    with count_queries() as counter:
-        batched = fetch(download_app.test_client(), ZIP).get_data()
+    database = open_database(loaded)
+    with database.bind_ctx(m.ALL_MODELS), database.connection_context():
+        dataset = m.Dataset.select().order_by(m.Dataset.id.desc()).get()
+        build_zip(tmp_path / "whole.zip", dataset, RECORD_TYPES)
+        monkeypatch.setattr(pagination, "BATCH", 7)
+        with count_queries() as counter:
+            build_zip(tmp_path / "batched.zip", dataset, RECORD_TYPES)
+    database.close()
     sql = [q.msg[0] if isinstance(q.msg, tuple) else str(q.msg) for q in counter.get_queries()]
+    batched = (tmp_path / "batched.zip").read_bytes()
     quotes = len(csv_rows_in(batched, "citation.csv"))
     reads = [q for q in sql if 'FROM "citation"' in q]
-    # Every read of the quote table is a batch of 7 (or the few quotes of a batch of records): none takes it whole.
-    assert sum(1 for q in reads if "LIMIT" in q) >= quotes / 7
-    assert all("LIMIT" in q or "record_id" in q for q in reads)
+    # Every read of the quote table is a batch of 7: none takes it whole.
+    assert reads and all("LIMIT" in q for q in reads) and len(reads) >= quotes / 7
 
     def members(body):
         with zipfile.ZipFile(io.BytesIO(body)) as archive:
             return {name: archive.read(name) for name in archive.namelist()}
 
-    assert members(batched) == members(whole)
+    assert members(batched) == members((tmp_path / "whole.zip").read_bytes())
 
 
-def test_an_odd_dataset_version_cannot_escape_the_cache_or_the_header(dl_client, loaded, seed_set, downloads_dir):
+def test_an_odd_dataset_version_cannot_escape_the_header(writable_client, loaded, seed_set):
     from api.ingest.load import load
 
     database = open_database(loaded)
     with database.bind_ctx(m.ALL_MODELS):
         load(dataclasses.replace(seed_set, version='../../x"\r\nSet-Cookie: y'), database)
     database.close()
-    response = fetch(dl_client, ZIP)
+    response = fetch(writable_client, ZIP)
     assert "\n" not in response.headers["Content-Disposition"] and "/" not in response.headers["Content-Disposition"]
     assert "Set-Cookie" not in response.headers
-    assert all(path.resolve().is_relative_to(downloads_dir.resolve()) for path in downloads_dir.parent.rglob("civicfacts-*"))

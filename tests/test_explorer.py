@@ -12,6 +12,7 @@ from api.formats.charts import number_text
 from api.store import models as m
 from api.store.db import open_database
 from tests.html_page import parse, squash
+from tests.support import recompile
 
 COLLECTIONS = list(m.RECORD_MODELS)
 HTML = "text/html"
@@ -326,10 +327,11 @@ def copy_records(url, copies):
             rows = list(link.select().dicts())
             for k in range(copies):
                 link.insert_many([{**without_id(row), "figure": f"{row['figure']}-copy-{k}"} for row in rows]).execute()
-        # Data changes only by a load, and the API keeps its answers per load (api/cache.py): say so.
+        # Data changes only by a load, and the API keeps its answers per load (api/web/response_cache.py): say so.
         loaded = m.Dataset.select().order_by(m.Dataset.id.desc()).get()
         m.Dataset.create(version=loaded.version, loaded_at=loaded.loaded_at)
     database.close()
+    recompile(url)
 
 
 def cost(client, url):

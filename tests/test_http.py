@@ -10,6 +10,7 @@ import pytest
 
 from api.store import models as m
 from api.store.db import open_database
+from tests.support import recompile
 
 CSV = {"Accept": "text/csv"}
 # (path, headers): every kind of GET 200 the API answers.
@@ -90,8 +91,14 @@ def test_the_etag_changes_with_the_representation(client):
     assert len(tags) == 10
 
 
-def test_a_new_dataset_version_changes_every_data_etag(writable_client, writable_app):
-    before = {(path, tuple(headers.items())): writable_client.get(path, headers=headers).headers["ETag"] for path, headers in DATA_GETS}
+RECORD_GETS = [g for g in DATA_GETS if g[0].count("/") == 3]  # one record: /v1/<collection>/<id>
+LIST_GETS = [g for g in DATA_GETS if g not in RECORD_GETS]
+
+
+def test_a_new_dataset_version_changes_every_list_etag(writable_client, writable_app):
+    """A list, the index, units, search and exports name the dataset version: a reload gives them
+    new tags, so a cache never keeps serving the old dataset."""
+    before = {(path, tuple(headers.items())): writable_client.get(path, headers=headers).headers["ETag"] for path, headers in LIST_GETS}
     contract = writable_client.get("/v1/openapi.yaml").headers["ETag"]
     new_dataset_version(writable_app, "a-later-version")
     for (path, headers), etag in before.items():
@@ -101,6 +108,26 @@ def test_a_new_dataset_version_changes_every_data_etag(writable_client, writable
         assert response.headers["ETag"] != etag
     # The contract does not depend on the data: its tag (and a cache of it) stays good.
     assert writable_client.get("/v1/openapi.yaml", headers={"If-None-Match": contract}).status_code == 304
+
+
+def test_a_record_keeps_its_etag_while_it_is_the_same_and_gets_a_new_one_when_it_changes(writable_client, writable_app):
+    """One record's tag is the hash of what it says (compiled at load): a reload that leaves it as
+    it was keeps the tag (a client's copy is still right), one that changes it changes the tag."""
+    before = {(path, tuple(headers.items())): writable_client.get(path, headers=headers).headers["ETag"] for path, headers in RECORD_GETS}
+    new_dataset_version(writable_app, "a-later-version")
+    for (path, headers), etag in before.items():
+        assert writable_client.get(path, headers={**dict(headers), "If-None-Match": etag}).status_code == 304, path
+    url = writable_app.config["DATABASE_URL"]
+    database = open_database(url)
+    with database.bind_ctx(m.ALL_MODELS), database.connection_context():
+        for model in m.RECORD_MODELS.values():
+            model.update(note="Corrected.").execute()
+    database.close()
+    recompile(url)
+    for (path, headers), etag in before.items():
+        response = writable_client.get(path, headers={**dict(headers), "If-None-Match": etag})
+        assert response.status_code == 200 and response.headers["ETag"] != etag, path
+        assert "Corrected." in response.get_data(as_text=True)
 
 
 # --- caching headers and CORS -----------------------------------------------------------------

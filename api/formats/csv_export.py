@@ -1,5 +1,8 @@
 """CSV that opens in a spreadsheet: UTF-8 with a BOM (so Excel shows the Korean), flat
-columns (`name_ko`, `name_en`, `evidence`, ...), every matching row, streamed in batches."""
+columns (`name_ko`, `name_en`, `evidence`, ...), every matching row.
+
+Each record's line is made once, at load (`line_maker`, used by api/ingest/compile.py); an
+export is the header (`header`) and those lines, in order, written straight out."""
 
 import csv
 import io
@@ -7,7 +10,9 @@ from decimal import Decimal
 
 from marshmallow import fields
 
-from api.query.records import represent
+from api.query.documents import Document, joined
+from api.query.pagination import keyset_batches
+from api.store.fastpath import fetched
 
 BOM = "\ufeff"
 LIST_SEPARATOR = "; "
@@ -101,16 +106,39 @@ def _layout(schema):
     return out
 
 
-def stream(collection, schema, batches):
-    """Yield the CSV text: BOM and header, then one chunk per batch of rows (pagination.Batch)."""
-    layout = _layout(schema)
-    makers = [make for _, make in layout]
+def header(schema):
+    """The first bytes of an export: the BOM and the header line, UTF-8."""
+    return (BOM + ",".join(columns(schema)) + "\r\n").encode("utf-8")
+
+
+def line_maker(schema):
+    """A function making the CSV line (UTF-8 bytes, CRLF at its end) of a represented record of
+    this schema: its cells laid out as `columns` names them, text that a spreadsheet would run
+    defused."""
+    makers = [make for _, make in _layout(schema)]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([name for name, _ in layout])
-    yield BOM + buffer.getvalue()
-    for rows in batches:
+
+    def line(record):
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows([make(record) for make in makers] for record in represent(collection, rows, getattr(rows, "ids", None)))
-        yield buffer.getvalue()
+        writer.writerow([make(record) for make in makers])
+        return buffer.getvalue().encode("utf-8")
+
+    return line
+
+
+def export(schema, query, keys):
+    """The chunks (bytes) of a CSV export: the header, then the compiled line of every row of
+    `query` (a select of a record table made with `rows`) in the order of `keys`, a batch at a time."""
+    yield header(schema)
+    for batch in keyset_batches(query, keys, fetch=fetched):
+        yield b"".join(row.csv for row in batch)
+
+
+def rows(model, keys, *where):
+    """A select of `model`'s rows with the columns of `keys` and their compiled CSV lines."""
+    query = joined(model, *(expression.alias(expression.column_name) for expression, _ in keys), Document.csv.alias("csv"))
+    for condition in where:
+        query = query.where(condition)
+    return query.namedtuples()

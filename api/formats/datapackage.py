@@ -14,12 +14,10 @@ from marshmallow import fields
 from peewee import BooleanField, DateField, DecimalField, ForeignKeyField, IntegerField
 
 from api.formats.about import INFO
-from api.formats.csv_export import BOM, columns, stream
+from api.formats.csv_export import BOM, columns, export, rows
 from api.formats.schemas import DateText, ExactNumber
 from api.query.pagination import keyset_batches, page_order
-from api.query.records import record_columns
 from api.store import models as m
-from api.store.fastpath import fetched
 
 # One row per link; the vocabulary the codes in the other files come from. The search tables
 # are left out of the zip: they are derived from the records, for the API's search only.
@@ -46,11 +44,10 @@ def table_keys(model):
 
 
 def collection_csv(record_type):
-    """The chunks of one collection's CSV (a RecordType of api/registry.py), exactly as
-    `/v1/{collection}?format=csv` streams it."""
-    model = record_type.model
-    rows = model.select(*record_columns(model)).namedtuples()
-    return stream(record_type.name, record_type.schema, keyset_batches(rows, page_order(model), fetch=fetched))
+    """The chunks (bytes) of one collection's CSV (a RecordType of api/registry.py), exactly as
+    `/v1/{collection}?format=csv` sends it: the lines compiled at load, in page order."""
+    keys = page_order(record_type.model)
+    return export(record_type.schema, rows(record_type.model, keys), keys)
 
 
 def _cell(value):
@@ -67,12 +64,12 @@ def table_csv(model):
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(names)
-    yield BOM + buffer.getvalue()
-    for rows in keyset_batches(model.select().dicts(), table_keys(model)):
+    yield (BOM + buffer.getvalue()).encode("utf-8")
+    for batch in keyset_batches(model.select().dicts(), table_keys(model)):
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows([_cell(row[name]) for name in names] for row in rows)
-        yield buffer.getvalue()
+        writer.writerows([_cell(row[name]) for name in names] for row in batch)
+        yield buffer.getvalue().encode("utf-8")
 
 
 # --- the data package -----------------------------------------------------------------
@@ -239,8 +236,8 @@ def datapackage(dataset, record_types):
 
 def files(dataset, record_types):
     """(name, chunks) of every file in the download: the data package, then its CSVs. Each
-    CSV is an iterator of text chunks, so a caller writes it out without holding it whole."""
-    yield "datapackage.json", iter([json.dumps(datapackage(dataset, record_types), ensure_ascii=False, indent=2) + "\n"])
+    CSV is an iterator of byte chunks, so a caller writes it out without holding it whole."""
+    yield "datapackage.json", iter([(json.dumps(datapackage(dataset, record_types), ensure_ascii=False, indent=2) + "\n").encode("utf-8")])
     for record_type in record_types:
         yield f"{record_type.name}.csv", collection_csv(record_type)
     for model in LINK_TABLES + VOCABULARY_TABLES:

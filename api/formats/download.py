@@ -20,17 +20,17 @@ def build_zip(path, dataset, record_types):
         for name, chunks in files(dataset, record_types):
             with archive.open(name, "w") as member:
                 for chunk in chunks:
-                    member.write(chunk.encode("utf-8"))
+                    member.write(chunk)
 
 
 def build_sqlite(path, dataset, record_types):
     # A scratch file renamed into place once complete: no journal, no fsync needed meanwhile.
     target = SqliteDatabase(str(path), pragmas={"journal_mode": "off", "synchronous": 0})
     with target:
-        for model in m.ALL_MODELS:
+        for model in m.PUBLISHED_MODELS:
             SchemaManager(model, target).create_all()
         with target.atomic():
-            for model in m.ALL_MODELS:
+            for model in m.PUBLISHED_MODELS:
                 for rows in keyset_batches(model.select().dicts(), table_keys(model)):
                     model.insert_many(rows).as_rowcount().execute(target)
 

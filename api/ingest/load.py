@@ -7,7 +7,9 @@ dataset or the new one, never a mix.
 
 import datetime
 
+from api.ingest.compile import compile_all
 from api.ingest.index import index_rows, search_rows
+from api.registry import RECORD_TYPES
 from api.store import models as m
 from api.store.fastpath import insert_rows
 
@@ -157,17 +159,23 @@ def now():
     return datetime.datetime.now(datetime.UTC).replace(tzinfo=None, microsecond=0)
 
 
-def load(seeds, database):
-    """Replace the database's content with `seeds`, all or nothing. Returns the Dataset row."""
+def load(seeds, database, progress=None):
+    """Replace the database's content with `seeds`, all or nothing, and compile what the API
+    serves from it (api/ingest/compile.py). Returns the Dataset row. `progress(stage, done,
+    total)`, if given, hears how far the load has got."""
     rows = _rows(seeds)
     with database.atomic():
         for model in reversed(m.ALL_MODELS):
             model.delete().execute()
         for model in m.ALL_MODELS:
             insert_rows(database, model, rows[model])
+        if progress is not None:
+            progress("written", len(seeds.entries), len(seeds.entries))
         for entry in seeds.entries.values():
             parent = entry.data.get("parent")
             if parent and entry.section in ("organisations", "places", "programmes"):
                 model = {"organisations": m.Organisation, "places": m.Place, "programmes": m.Programme}[entry.section]
                 model.update(parent=parent).where(model.id == entry.data["id"]).execute()
-        return m.Dataset.create(version=seeds.version, loaded_at=now())
+        dataset = m.Dataset.create(version=seeds.version, loaded_at=now())
+        compile_all(database, dataset, RECORD_TYPES, progress)
+        return dataset

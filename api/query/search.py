@@ -10,10 +10,12 @@ import re
 import unicodedata
 
 import numpy
-from peewee import SQL, fn
+import orjson
+from peewee import SQL, Value, fn
 
 from api.query import search_index as index
 from api.store import models as m
+from api.store.db import is_postgres
 
 # How much a match in each field counts: a hit in a name beats one in a quote.
 FIELD_WEIGHTS = {
@@ -32,20 +34,20 @@ def fold(text):
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().lower()
 
 
-def matching_ids(record_type, query):
-    """A subquery of the ids of `record_type` records with any text containing `query`.
-
-    A query of nothing but white space folds to "", which every text contains: it matches
-    nothing rather than everything.
-    """
-    folded = fold(query)
-    ids = m.SearchEntry.select(m.SearchEntry.record_id)
-    if not folded:
-        return ids.where(SQL("1 = 0"))
-    return ids.where((m.SearchEntry.record_type == record_type) & m.SearchEntry.folded.contains(folded))
+def among(column, numbers):
+    """A condition: `column` holds one of `numbers` (a numpy array of record numbers), sent as
+    one parameter however many there are: an array on PostgreSQL, a JSON list for SQLite's
+    json_each (a parameter per number would pass SQLite's limit of 32766)."""
+    if len(numbers) == 0:
+        return SQL("1 = 0")
+    values = numbers.tolist()
+    if is_postgres():
+        return column == fn.ANY(Value(values, unpack=False))
+    return column.in_(SQL("(SELECT value FROM json_each(?))", [orjson.dumps(values).decode()]))
 
 
 Hit = collections.namedtuple("Hit", "record_type record_id field text score")
+MAX_SCORE = max(FIELD_WEIGHTS.values()) * 10 + 3
 MAX_CANDIDATES = 5000  # past this, checking candidate texts one by one costs more than a scan
 
 
@@ -65,18 +67,33 @@ def score(weight, folded_text, folded_query):
 
 
 class Results:
-    """Every record matching a query, best first: `total`, and `page(offset, limit)` of Hits.
+    """Every record matching a query, best first: `total`, and `page(position, limit)` of Hits.
 
     Score: see `score`; one hit per record, its best (ties: the first field by name, then the
-    entry's order); records of equal score in (type, id) order.
+    entry's order); records of equal score in (type, id) order. A hit's place in that order is
+    its (score, record number), which a cursor names: `after(score, number)` finds where the
+    next page starts, whatever was loaded meanwhile.
     """
 
-    def __init__(self, folded, ranked):
-        self.folded, self.ranked = folded, ranked  # record numbers, best first (a numpy array)
+    def __init__(self, folded, ranked, scores):
+        self.folded, self.ranked, self.scores = folded, ranked, scores  # parallel numpy arrays, best first
         self.total = len(ranked)
 
-    def page(self, offset, limit):
-        numbers = self.ranked[offset : offset + limit].tolist()
+    def _keys(self):
+        # Increasing along the ranking: a lower score sorts later, then a higher number.
+        return ((MAX_SCORE - self.scores.astype(numpy.uint64)) << numpy.uint64(32)) | self.ranked.astype(numpy.uint64)
+
+    def after(self, score, number):
+        """The index of the first hit ranked after one of `score` and record `number`."""
+        key = (numpy.uint64(MAX_SCORE - score) << numpy.uint64(32)) | numpy.uint64(number)
+        return int(numpy.searchsorted(self._keys(), key, side="right"))
+
+    def numbers(self):
+        """The matching record numbers, in numeric order (for a list's `?q=`)."""
+        return numpy.sort(self.ranked)
+
+    def page(self, start, limit):
+        numbers = self.ranked[start : start + limit].tolist()
         if not numbers:
             return []
         entry = m.SearchEntry
@@ -134,15 +151,18 @@ def _distinct(arrays):
 
 
 def _ranked(groups):
-    """Record numbers best first, from {score: [arrays]}: each record at its best score, records
-    of one score in numeric, that is (type, id), order."""
-    ranked, seen = [], numpy.empty(0, dtype=index.NUMBER)
+    """(record numbers, their scores), best first, from {score: [arrays]}: each record at its
+    best score, records of one score in numeric, that is (type, id), order."""
+    ranked, scores, seen = [], [], numpy.empty(0, dtype=index.NUMBER)
     for score in sorted(groups, reverse=True):
         numbers = _distinct(groups[score])
         new = numbers[~numpy.isin(numbers, seen, assume_unique=True, kind="sort")] if len(seen) else numbers
         seen = _distinct([seen, new])
         ranked.append(new)
-    return numpy.concatenate(ranked) if ranked else seen
+        scores.append(numpy.full(len(new), score, dtype=numpy.uint8))
+    if not ranked:
+        return seen, numpy.empty(0, dtype=numpy.uint8)
+    return numpy.concatenate(ranked), numpy.concatenate(scores)
 
 
 def _scan(folded, candidates=None):
@@ -174,7 +194,7 @@ def _several_words(folded):
             has = {w: a[numpy.isin(a, candidates[w], assume_unique=True, kind="sort")] for w, a in has.items() if w in candidates}
         candidates = {w: a for w, a in has.items() if len(a)}
         if not candidates:
-            return numpy.empty(0, dtype=index.NUMBER)
+            return numpy.empty(0, dtype=index.NUMBER), numpy.empty(0, dtype=numpy.uint8)
     records = _distinct(list(candidates.values()))
     return _scan(folded, records if len(records) <= MAX_CANDIDATES else None)
 
@@ -183,9 +203,10 @@ def search(query, types=None):
     """Results for `query` (see Results), only of `types` if given."""
     folded = fold(query)
     if not folded:
-        return Results(folded, numpy.empty(0, dtype=index.NUMBER))  # white space only: see matching_ids
-    ranked = _several_words(folded) if " " in folded else _ranked(_postings(_words(folded)))
+        # White space only folds to "", which every text contains: it matches nothing rather than everything.
+        return Results(folded, numpy.empty(0, dtype=index.NUMBER), numpy.empty(0, dtype=numpy.uint8))
+    ranked, scores = _several_words(folded) if " " in folded else _ranked(_postings(_words(folded)))
     if types:
-        wanted = [index.TYPE_RANK[t] for t in types]
-        ranked = ranked[numpy.isin(ranked >> index.TYPE_BITS, wanted)]
-    return Results(folded, ranked)
+        wanted = numpy.isin(ranked >> index.TYPE_BITS, [index.TYPE_RANK[t] for t in types])
+        ranked, scores = ranked[wanted], scores[wanted]
+    return Results(folded, ranked, scores)

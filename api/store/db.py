@@ -7,7 +7,6 @@ enforces `statement_timeout` itself; on SQLite a progress handler interrupts the
 the deadline set by `start_deadline` has passed (api/web/transactions.py sets one per request).
 """
 
-import contextlib
 import threading
 import time
 
@@ -129,19 +128,3 @@ def end_deadline():
     _deadline.timeout_ms = 0
     if not db.is_closed() and not is_postgres():
         db.connection().set_progress_handler(None, 0)
-
-
-@contextlib.contextmanager
-def without_time_limit():
-    """Lift the query time limit for a job that reads the whole dataset on purpose (building a
-    download). On PostgreSQL the limit is per statement and every statement of such a job is
-    one bounded batch, so only SQLite's deadline needs lifting."""
-    timeout_ms = getattr(_deadline, "timeout_ms", 0)
-    if not timeout_ms or db.is_closed() or is_postgres():
-        yield
-        return
-    end_deadline()
-    try:
-        yield
-    finally:
-        start_deadline(timeout_ms)  # the rest of the request gets a fresh limit

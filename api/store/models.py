@@ -10,6 +10,7 @@ import json
 
 import orjson
 from peewee import (
+    BigIntegerField,
     BlobField,
     BooleanField,
     CharField,
@@ -285,6 +286,54 @@ class SearchPosting(BaseModel):
         indexes = ((("token", "weight"), False),)
 
 
+class Document(BaseModel):
+    """A record as the API serves it, compiled at load (api/ingest/compile.py): the JSON under
+    `data`, its JSON-LD (links under a placeholder for the API's root, set per request), its CSV
+    line, and a hash of the JSON, which changes exactly when the record's JSON does."""
+
+    record_type = CharField()
+    record_id = CharField()
+    record_no = IntegerField(unique=True)  # the record's number in the word index (api/query/search_index.py)
+    body = BytesField()
+    jsonld = BytesField()
+    csv = BytesField()  # one line, UTF-8, ending in CRLF
+    hash = CharField()
+
+    class Meta:
+        primary_key = CompositeKey("record_type", "record_id")
+
+
+class ListCount(BaseModel):
+    """An exact total counted at load: a whole collection's (filter and value empty), or the
+    rows of a collection that one single-column filter with this value selects."""
+
+    collection = CharField()
+    filter = CharField()
+    value = TextField()
+    total = IntegerField()
+
+    class Meta:
+        primary_key = CompositeKey("collection", "filter", "value")
+
+
+class Download(BaseModel):
+    """A file of the whole dataset (zip or sqlite), built at load and kept in the database, so
+    that every app server serves the same bytes: its size, its hash, and its chunks."""
+
+    kind = CharField(primary_key=True)
+    size = BigIntegerField()
+    sha256 = CharField()
+
+
+class DownloadChunk(BaseModel):
+    kind = CharField()
+    number = IntegerField()
+    data = BytesField()
+
+    class Meta:
+        primary_key = CompositeKey("kind", "number")
+
+
 # The record types in the order the API lists them; everything else derives from their names.
 RECORD_MODELS = {model.collection: model for model in (Source, Organisation, Person, Place, Event, Programme, Figure)}
 # Singular type names, as records carry them in `type`.
@@ -306,6 +355,8 @@ LINK_MODELS = [
 
 # Derived from the records at load time, for search only.
 SEARCH_MODELS = [SearchEntry, SearchToken, SearchTokenGram, SearchPosting]
+# Derived from the records at load time: what the API serves.
+COMPILED_MODELS = [Document, ListCount, Download, DownloadChunk]
 
 # In dependency order: what a table refers to comes before it.
 ALL_MODELS = [
@@ -321,4 +372,8 @@ ALL_MODELS = [
     Figure,
     *LINK_MODELS,
     *SEARCH_MODELS,
+    *COMPILED_MODELS,
 ]
+# What the downloads hold: the records, their links and the vocabularies (and the dataset row),
+# not what is derived from them for the API's own use.
+PUBLISHED_MODELS = [model for model in ALL_MODELS if model not in SEARCH_MODELS and model not in COMPILED_MODELS]

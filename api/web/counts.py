@@ -1,4 +1,5 @@
-"""Totals of filtered lists, remembered per dataset version while the response cache is on."""
+"""Totals of filtered lists counted at request time (api/query/counts.py), remembered per
+dataset version while the response cache is on."""
 
 import collections
 import threading
@@ -33,13 +34,11 @@ class CountCache:
         return total
 
 
-NOT_FILTERS = ("cursor", "limit", "sort", "include", "format")
-
-
-def total_of(collection, args, query):
-    """query.count(), remembered per dataset version for these filters while the cache is on."""
+def total_of(collection, filters, count):
+    """count() (a (total, exact) pair), remembered per dataset version for these filters while
+    the response cache is on: every page of one list has the same total."""
     counts = current_app.extensions.get(COUNTS)
     if counts is None:
-        return query.count()
-    filters = tuple(sorted((k, str(v)) for k, v in args.items() if k not in NOT_FILTERS))
-    return counts.get_or_count((version_of(read_dataset()), collection, filters), query.count)
+        return count()
+    key = (version_of(read_dataset()), collection, tuple(sorted((k, str(v)) for k, v in filters.items())))
+    return counts.get_or_count(key, count)

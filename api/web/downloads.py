@@ -1,44 +1,29 @@
 """The whole dataset in one file: a zip of CSV files with a Frictionless `datapackage.json`
-(api/datapackage.py says what it holds), or a SQLite database.
+(api/formats/datapackage.py says what it holds), or a SQLite database.
 
-Each is built once per loaded dataset, into a cache directory (DOWNLOADS_DIR, else the
-system's temp dir), and served from there:
-
-- the build (api/formats/download.py) reads in keyset batches and writes as it reads, so
-  memory stays flat however many rows there are;
-- it writes to a temporary name and renames it into place (atomic on POSIX), so no
-  request ever serves half a file;
-- an exclusive lock on the cache directory makes one worker build while the others wait
-  for it, rather than every worker of a freshly loaded server building the same file;
-- a request opens the file it serves before any other build may delete it, and an open
-  file outlives its name on POSIX, so a reload never cuts a download short.
+Both are built by the load (api/ingest/compile.py) and kept in the database in chunks, so that
+every app server sends the same bytes and no request waits for a build. A download is read
+inside its request's snapshot, chunk by chunk, so memory stays flat and a reload that commits
+meanwhile never mixes two files: the client gets the file of the dataset it started on.
 """
 
-import contextlib
-import fcntl
 import hashlib
-import os
-import pathlib
 import re
-import tempfile
-import uuid
 
-from flask import Response, current_app, request, url_for
+from flask import Response, request, stream_with_context, url_for
 from flask.views import MethodView
+from flask_smorest import abort
 
-from api.formats.download import BUILDERS
-from api.registry import RECORD_TYPES
-from api.store.db import without_time_limit
+from api.store import models as m
+from api.store.db import renew_deadline
 from api.web.blueprint import CivicBlueprint, documents_errors
 from api.web.dataset import current_dataset
 from api.web.params import StrictQuerySchema
-from api.web.responses import FileBody, negotiate
+from api.web.responses import negotiate
 
-FORMAT = "3"  # bump when what is built changes, so no cache serves the old shape
 ZIP = "application/zip"
 SQLITE = "application/vnd.sqlite3"
 SAFE_VERSION = re.compile(r"[A-Za-z0-9._-]{1,64}")
-KEEP = 2  # built files kept per kind: the current dataset's, and the one a reload just replaced
 blp = CivicBlueprint(
     "downloads",
     __name__,
@@ -56,18 +41,6 @@ def download_links():
     }
 
 
-# --- caching --------------------------------------------------------------------------
-
-
-def cache_dir():
-    configured = current_app.config.get("DOWNLOADS_DIR")
-    # By default one folder per user: another user's folder in the shared temp dir is not ours to write.
-    base = pathlib.Path(configured) if configured else pathlib.Path(tempfile.gettempdir()) / f"civicfacts-downloads-{os.getuid()}"
-    path = base / f"format-{FORMAT}"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def version_label(dataset):
     """The dataset version as it may appear in a file name and a header: the loader writes a hex
     digest, but the name must stay safe whatever the Dataset row holds."""
@@ -75,68 +48,30 @@ def version_label(dataset):
     return version if SAFE_VERSION.fullmatch(version) else hashlib.sha256(version.encode()).hexdigest()[:16]
 
 
-def file_name(kind, dataset):
-    # The load time as well as the version: a reload of the same seeds gives the same rows but a
-    # new Dataset row, and the SQLite file and datapackage.json carry it.
-    stamp = dataset.loaded_at.strftime("%Y%m%dT%H%M%S%f")
-    return f"civicfacts-{version_label(dataset)}-{stamp}.{kind}"
-
-
-@contextlib.contextmanager
-def exclusive(directory):
-    with open(directory / ".lock", "a+b") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _open(path):
-    try:
-        return open(path, "rb")
-    except FileNotFoundError:
-        return None
-
-
-def built(kind, dataset):
-    """An open file of this kind for this dataset, built now if no earlier request did."""
-    directory = cache_dir()
-    path = directory / file_name(kind, dataset)
-    handle = _open(path)
-    if handle is not None:
-        return handle
-    with exclusive(directory):
-        handle = _open(path)  # another worker built it while this one waited
-        if handle is not None:
-            return handle
-        # Under the lock no other build is running here: any partial file left is a dead build's.
-        for stale in directory.glob(f".*.{kind}.partial"):
-            stale.unlink(missing_ok=True)
-        partial = directory / f".{uuid.uuid4().hex}.{kind}.partial"
-        try:
-            with without_time_limit():
-                BUILDERS[kind](partial, dataset, RECORD_TYPES)
-            os.replace(partial, path)
-        finally:
-            partial.unlink(missing_ok=True)
-        handle = open(path, "rb")
-        older = sorted(directory.glob(f"civicfacts-*.{kind}"), key=lambda p: p.stat().st_mtime, reverse=True)[KEEP:]
-        for old in older:
-            if old != path:
-                old.unlink(missing_ok=True)
-        return handle
+def chunks(kind, count):
+    """The file's bytes, a chunk per query (each ~1 MiB): never the whole file in memory."""
+    chunk = m.DownloadChunk
+    for number in range(count):
+        renew_deadline()  # the time limit is per query, as on PostgreSQL: a big file takes many
+        row = chunk.select(chunk.data).where((chunk.kind == kind) & (chunk.number == number)).tuples().first()
+        if row is None:  # the load that made the file wrote every chunk in the same transaction
+            raise RuntimeError(f"chunk {number} of the {kind} download is missing")
+        yield bytes(row[0])
 
 
 def send(kind, mimetype):
     negotiate([mimetype])
     dataset = current_dataset()
-    tag = file_name(kind, dataset).removeprefix("civicfacts-") + f"-{FORMAT}"
+    built = m.Download.select(m.Download.size, m.Download.sha256).where(m.Download.kind == kind).tuples().first()
+    if built is None:
+        abort(503, message=f"The {kind} download of this dataset was not built: run `civicfacts load` to load it again.")
+    size, digest = built
+    tag = digest[:32]
     if request.if_none_match.contains(tag):
-        return Response(status=304, headers={"ETag": f'"{tag}"'})  # the client has it: no build to wait for
-    handle = built(kind, dataset)
-    response = Response(FileBody(handle), mimetype=mimetype, direct_passthrough=True)
-    response.content_length = os.fstat(handle.fileno()).st_size
+        return Response(status=304, headers={"ETag": f'"{tag}"'})
+    count = m.DownloadChunk.select().where(m.DownloadChunk.kind == kind).count()
+    response = Response(stream_with_context(chunks(kind, count)), mimetype=mimetype, direct_passthrough=True)
+    response.content_length = size
     response.headers["Content-Disposition"] = f'attachment; filename="civicfacts-{version_label(dataset)}.{kind}"'
     response.set_etag(tag)
     return response
@@ -168,8 +103,8 @@ class DatasetZip(MethodView):
 
         One CSV per collection (as `?format=csv` gives it), one per link table (every
         relation, one row per link) and the vocabularies (units and terms), described by a
-        Frictionless Data `datapackage.json`: columns, types, keys and units. Built once
-        per dataset version.
+        Frictionless Data `datapackage.json`: columns, types, keys and units. Built by the
+        load that made this dataset.
         """
         return send("zip", ZIP)
 
@@ -182,7 +117,7 @@ class DatasetSqlite(MethodView):
     def get(self, args):
         """The whole dataset, as a SQLite database
 
-        Every table the API serves from, copied as it is: open it with `sqlite3`, Datasette
-        or any SQLite client. Built once per dataset version.
+        The records, their links and the vocabularies, as tables: open it with `sqlite3`,
+        Datasette or any SQLite client. Built by the load that made this dataset.
         """
         return send("sqlite", SQLITE)

@@ -17,7 +17,15 @@ class SelfLinkSchema(ma.Schema):
 
 
 class MetaSchema(ma.Schema):
-    total = fields.Integer(required=True, metadata={"description": "Rows matching the filter, on every page"})
+    total = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Rows matching the filter, the same on every page; null when counting them would cost more than "
+            "a page does (a combination of filters matching more than 10,000 rows): then total_is_exact is false"
+        },
+    )
+    total_is_exact = fields.Boolean(required=True, metadata={"description": "Whether total is the exact number of rows (false: not counted)"})
     limit = fields.Integer(required=True)
     dataset_version = fields.String(required=True)
 

@@ -82,7 +82,7 @@ def http_problem(error):
     headers.pop("Content-Type", None)
     headers.update(data.get("headers") or {})
     if error.code == 503:
-        headers.setdefault("Retry-After", RETRY_AFTER_SECONDS)  # a 429's comes from flask-limiter: when its window ends
+        headers.setdefault("Retry-After", RETRY_AFTER_SECONDS)  # a 429 carries its own: when the client's window ends
     errors = data.get("errors")
     if errors is None and "messages" in data:
         errors = flatten_validation(data["messages"])

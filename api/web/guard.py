@@ -4,19 +4,19 @@ security headers. Every check here runs before routing and before any database w
 Werkzeug decodes a query string leniently (a broken `%zz` stays as text, invalid UTF-8
 becomes U+FFFD, a repeated parameter silently loses all but one value), which would let a
 malformed request be answered as if it were another; `check_query_string` refuses such
-input outright, naming the parameter. Rate limiting is flask-limiter's, off unless
-RATE_LIMIT is set (e.g. "120/minute"), so development and tests are not throttled.
+input outright, naming the parameter. The rate limit (off unless RATE_LIMIT is set, e.g.
+"120/minute") is counted in front of the app (api/web/rate_limit.py) and refused here.
 """
 
 import re
 from collections import Counter
 from urllib.parse import unquote_to_bytes
 
-from flask import request
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, RequestURITooLarge
+from flask import current_app, request
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, RequestURITooLarge, TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from api.web.rate_limit import OVER
 
 MAX_QUERY_STRING = 4096
 BROKEN_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
@@ -87,23 +87,28 @@ def security_headers(response):
     return response
 
 
+def refuse_over_the_rate_limit():
+    """A request api/web/rate_limit.py found over its client's budget: 429, with Retry-After."""
+    retry_after = request.environ.get(OVER)
+    if retry_after is not None:
+        budget = current_app.config["RATE_LIMIT"]
+        raise TooManyRequests(f"This client has used its budget of requests ({budget}); try again later.", retry_after=retry_after)
+
+
 def init_app(app):
-    """Install the checks, the limiter and the headers on `app`."""
-    hops = int(app.config.get("TRUSTED_PROXIES", 0))
-    if hops:
-        # Behind a load balancer the client's IP is in X-Forwarded-For, set by `hops` proxies.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    """Install the checks and the headers on `app` (the limit itself counts in front of the
+    app: api/web/rate_limit.py; ProxyFix is outermost: see create_app)."""
+    app.before_request(refuse_over_the_rate_limit)
     app.before_request(check_body_size)
     app.before_request(check_query_string)
     app.after_request(security_headers)
-    rate = app.config.get("RATE_LIMIT")
-    app.config.setdefault("RATELIMIT_ENABLED", bool(rate))
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("RATE_LIMIT_STORAGE", "memory://"))
-    # A shared storage (redis://...) that is down must not turn every request into a 500:
-    # the request is served unlimited, and the failure logged.
-    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
-    # One budget per client across the whole API (default_limits would give each route its own).
-    limiter = Limiter(get_remote_address, app=app, application_limits=[rate] if rate else [])
-    app.extensions["civicfacts_limiter"] = limiter
-    return limiter
+
+
+def trust_proxies(app):
+    """Behind `TRUSTED_PROXIES` load balancers, the client's address, scheme and host are in
+    their X-Forwarded-* headers: ProxyFix, outermost, puts them where everything else reads
+    them. With none trusted (the default) those headers are ignored, so a client cannot pick
+    its own address."""
+    hops = int(app.config.get("TRUSTED_PROXIES", 0))
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

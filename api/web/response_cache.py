@@ -11,12 +11,14 @@ every after_request hook left it (a streamed CSV export only if it is small: it 
 through as it streams and kept only while it stays under the size of one entry); Flask's own hook
 (`mark_cacheable`) says which version it was computed from, read in that request's
 snapshot. The key is that version plus everything of the request a body can depend on:
-scheme, host and script root (for the absolute links; X-Forwarded-* too), path, query
+scheme, host and script root (for the absolute links, as ProxyFix leaves them), path, query
 string, Accept and Accept-Language. werkzeug makes each hit conditional (If-None-Match gives a 304), and a
 HEAD is answered from the GET's entry.
 
-Not installed while rate limiting is on: a hit never reaches the limiter. An after_request
-hook that adds a header which differs per request (an id, a counter) must also turn this
+The rate limit counts in front of it (api/web/rate_limit.py), so a hit costs the client a
+request as a miss does, and its headers are added outside, never kept. A request over the
+limit is never answered from here: it goes on to Flask, which refuses it. An after_request
+hook that adds a header which differs per request (an id, a counter) must turn the cache
 off, or its header would be replayed.
 
 Bounded per process by total bytes (least recently used goes first), so memory stays flat
@@ -38,6 +40,7 @@ from api.store.db import db
 from api.web.counts import COUNTS, CountCache
 from api.web.dataset import read_dataset
 from api.web.export_store import EXPORTS, export_store
+from api.web.rate_limit import OVER
 from api.web.responses import FileBody
 from api.web.transactions import use_app_database
 
@@ -45,7 +48,6 @@ EXTENSION = "civicfacts_cache"
 MARK = "civicfacts.cache_version"  # set in the WSGI environ by mark_cacheable
 SEEN = "civicfacts.version_seen"  # the version the middleware read before the request
 HIT_HEADER = "X-Cache"  # hit or miss: lets the benchmark and a curious operator tell
-FORWARDED = ("HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PORT", "HTTP_X_FORWARDED_PREFIX")
 ENTRY_OVERHEAD = 200  # bytes counted per entry besides its body and headers
 
 
@@ -93,8 +95,8 @@ def request_key(environ):
         environ.get("QUERY_STRING", ""),
         environ.get("HTTP_ACCEPT", ""),
         environ.get("HTTP_ACCEPT_LANGUAGE", ""),
-        # What ProxyFix (below this middleware) turns into the scheme, host and prefix of links.
-        *(environ.get(name, "") for name in FORWARDED),
+        # Behind trusted proxies, ProxyFix (outside this layer) has already put the client's
+        # scheme and host in wsgi.url_scheme and HTTP_HOST; untrusted X-Forwarded-* change nothing.
     )
 
 
@@ -164,7 +166,7 @@ class CachingMiddleware:
 
     def __call__(self, environ, start_response):
         method = environ.get("REQUEST_METHOD")
-        if method not in ("GET", "HEAD"):
+        if method not in ("GET", "HEAD") or OVER in environ:  # over the rate limit: Flask refuses it
             return self.app(environ, start_response)
         key = request_key(environ)
         version = self.current_version()
@@ -214,9 +216,9 @@ class CachingMiddleware:
 
 
 def init_app(app):
-    """Put the cache in front of `app` unless it is turned off or rate limiting is on."""
+    """Put the cache in front of `app` unless it is turned off."""
     max_bytes = int(app.config.get("RESPONSE_CACHE_BYTES", 0))
-    if max_bytes <= 0 or app.config.get("RATE_LIMIT"):
+    if max_bytes <= 0:
         return None
     cache = ResponseCache(max_bytes, int(app.config.get("RESPONSE_CACHE_ENTRY_BYTES", 4 << 20)))
     app.extensions[EXTENSION] = cache

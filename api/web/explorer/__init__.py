@@ -3,8 +3,8 @@
 Rendered on the server with Jinja (autoescaped), with no script and no external asset (one
 stylesheet, served from here), so every page works without JavaScript and under a strict
 Content-Security-Policy. Korean and English stand side by side, each marked with its `lang`.
-Pages read through api/query/records.py (`represent`, `fetch`): a fixed number of queries a
-page, never one per row. A collection's filters are its API filters, as a plain GET form
+Pages read the records as compiled at load (api/query/documents.py): a fixed number of
+queries a page, never one per row. A collection's filters are its API filters, as a plain GET form
 (forms.py); a field left blank means "any".
 """
 
@@ -13,14 +13,15 @@ import hashlib
 import pathlib
 import re
 
+import orjson
 from flask import Response, render_template, request, url_for
 from flask.views import MethodView
 from flask_smorest import abort
 
 from api.formats.charts import comparison_chart, number_text, parts_chart
 from api.formats.jsonld import JSONLD, to_jsonld
+from api.query import documents
 from api.query.pagination import order_by
-from api.query.records import represent
 from api.store import models as m
 from api.web.blueprint import OK_HEADERS, CivicBlueprint, documents_errors, url_with
 from api.web.dataset import current_dataset
@@ -114,7 +115,7 @@ class Home(MethodView):
         """
         negotiate([HTML])
         counts = {name: c.model.select().count() for name, c in COLLECTIONS.items()}
-        articles = represent("sources", m.Source.select().order_by(m.Source.page_position, m.Source.id))
+        articles = sorted(documents.in_order(m.Source), key=lambda a: (a["page_position"], a["id"]))
         return render("home.html", counts=counts, articles=articles)
 
 
@@ -143,18 +144,19 @@ class Stylesheet(MethodView):
 
 def list_page(collection, args):
     keys = collection.sort_keys(args.get("sort"))
-    query = collection.filtered(args)
-    total = query.count()
-    rows = list(collection.after_cursor(query, keys, args).order_by(*order_by(keys)).limit(PAGE_SIZE + 1))
+    query = collection.filtered(args, keys, m.Document.body.alias("body"))
+    total, exact = collection.total(args, query)
+    rows = list(collection.after_cursor(query, keys, args).order_by(*order_by(keys)).limit(PAGE_SIZE + 1).namedtuples())
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    records = represent(collection.name, rows)
+    records = [orjson.loads(row.body) for row in rows]
     chosen = {key: value for key, value in request.args.items() if value and key != "cursor"}
     return render(
         "list.html",
         collection=collection.name,
         records=records,
         total=total,
+        total_is_exact=exact,
         controls=controls(collection),
         related=related(records, SUMMARY[collection.name]),
         filtered=bool(chosen),
@@ -203,11 +205,10 @@ class Record(MethodView):
         """
         negotiate([HTML])
         current_dataset()
-        model = COLLECTIONS[collection].model
-        row = model.get_or_none(model.id == record_id)
-        if row is None:
+        found = documents.one(m.RECORD_TYPES[collection], record_id)
+        if found is None:
             abort(404, message=f"There is no {m.RECORD_TYPES[collection]} with id {record_id!r}.")
-        record = represent(collection, [row])[0]
+        record = orjson.loads(found[0])
         linked = related([record])
         quotes = [{"source": linked[("source", c["source"])], "parts": highlight(c["evidence"], needles(record))} for c in record["sources"]]
         return render(

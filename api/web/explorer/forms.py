@@ -12,7 +12,8 @@ import copy
 from flask import g, request
 
 from api.formats.schemas import QUALIFIERS
-from api.query.records import collect_refs, fetch
+from api.query import documents
+from api.query.records import collect_refs
 from api.store import models as m
 from api.web.params import FormQuerySchema
 from api.web.resources import COLLECTIONS
@@ -57,7 +58,7 @@ def related(records, names=None):
         for key, value in record.items():
             if names is None or key in names:
                 collect_refs(value, refs)
-    return {(r["type"], r["id"]): r for r in fetch(refs)}
+    return {(r["type"], r["id"]): r for r in documents.records(refs)}
 
 
 def choices(collection, name):

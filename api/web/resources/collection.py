@@ -9,12 +9,14 @@ from flask import Response, current_app, request, stream_with_context
 from flask.views import MethodView
 from flask_smorest import abort
 
-from api.formats.csv_export import columns
-from api.formats.csv_export import stream as stream_csv
-from api.formats.jsonld import JSONLD, SCHEMA_ORG_TYPES, to_jsonld
-from api.query.pagination import CursorError, after, check_position, decode_cursor, encode_cursor, keyset_batches, order_by
-from api.query.records import collect_refs, fetch, record_columns, represent
-from api.query.search import matching_ids
+from api.formats.csv_export import columns, export, header
+from api.formats.jsonld import JSONLD, SCHEMA_ORG_TYPES
+from api.query import documents
+from api.query.counts import budgeted_total, stored_total
+from api.query.pagination import CursorError, after, check_position, decode_cursor, encode_cursor, order_by
+from api.query.records import collect_refs
+from api.query.search import among, search
+from api.store import models as m
 from api.store.fastpath import fetched
 from api.web import envelopes, params
 from api.web.blueprint import OK_HEADERS, PAGE_HEADERS, CivicBlueprint, documents_errors, url_with
@@ -34,16 +36,20 @@ JSONLD_SCHEMA = {
 }
 
 
-def included(records, names):
-    if not names:
-        return None
+def included(bodies, names, own):
+    """The documents of what `bodies` (record JSON) name in their `names` fields, less `own`
+    ((type, id) of the records themselves), in a stable order: one query for all of them."""
     wanted = []
-    for record in records:
+    for body in bodies:
+        record = orjson.loads(body)
         for name in names:
             collect_refs(record.get(name), wanted)
-    own = {(r["type"], r["id"]) for r in records}
-    unique = {(r["type"], r["id"]): r for r in wanted if (r["type"], r["id"]) not in own}
-    return fetch(unique.values())
+    found = documents.bodies([ref for ref in wanted if (ref["type"], ref["id"]) not in own])
+    return [found[key] for key in sorted(found, key=lambda key: (TYPE_ORDER[key[0]], key[1]))]
+
+
+TYPE_ORDER = {record_type: n for n, record_type in enumerate(m.RECORD_TYPES.values())}
+NOT_FILTERS = ("cursor", "limit", "sort", "include", "format")
 
 
 class Collection:
@@ -87,11 +93,25 @@ class Collection:
             keys.append((self.model.id, False))  # a unique tiebreaker makes keyset pages exact
         return keys
 
-    def filtered(self, args):
-        query = self.apply(self.model.select(*record_columns(self.model)), args)
+    def filtered(self, args, keys, column):
+        """The rows `args` select, with the columns of `keys` and `column` of their documents
+        (the JSON, or the CSV line): a select of the record table joined to its documents."""
+        query = documents.joined(self.model, *(e.alias(e.column_name) for e, _ in keys), column)
+        query = self.apply(query, args)
         if args.get("q"):
-            query = query.where(self.model.id.in_(matching_ids(self.type, args["q"])))
+            query = query.where(among(m.Document.record_no, search(args["q"], [self.type]).numbers()))
         return query
+
+    def total(self, args, query):
+        """(total, exact) of the rows `args` select: counted at load for a whole collection or one
+        single-column filter, from the word index for `q` alone, else counted under a budget."""
+        filters = {key: value for key, value in args.items() if key not in NOT_FILTERS}
+        if set(filters) == {"q"}:
+            return len(search(filters["q"], [self.type]).ranked), True
+        stored = stored_total(self.name, filters)
+        if stored is not None:
+            return stored, True
+        return total_of(self.name, filters, lambda: budgeted_total(query))
 
     def after_cursor(self, query, keys, args):
         if not args.get("cursor"):
@@ -114,52 +134,60 @@ class Collection:
         dataset = current_dataset()
         media = negotiate([JSON, CSV], args.get("format"))
         keys = self.sort_keys(args.get("sort"))
-        query = self.filtered(args)
         if media == CSV:
-            return self.csv(self.after_cursor(query, keys, args), keys, dataset)
-        total = total_of(self.name, args, query)
+            query = self.after_cursor(self.filtered(args, keys, m.Document.csv.alias("csv")), keys, args)
+            return self.csv(export(self.record_schema, query.namedtuples(), keys), f"civicfacts-{self.name}-{dataset.version}.csv")
+        query = self.filtered(args, keys, m.Document.body.alias("body"))
         limit = args["limit"]
-        page = list(self.after_cursor(query, keys, args).order_by(*order_by(keys)).limit(limit + 1).namedtuples())
+        page = fetched(self.after_cursor(query, keys, args).order_by(*order_by(keys)).limit(limit + 1).namedtuples())
         more = len(page) > limit
         page = page[:limit]
-        data = represent(self.name, page)
+        total, exact = self.total(args, query)
         next_url = url_with(cursor=self.cursor_for(page[-1], keys, args)) if more else None
-        body = {
-            "data": data,
-            "links": {"self": request.url, "next": next_url},
-            "meta": {"total": total, "limit": limit, "dataset_version": dataset.version},
-        }
-        extra = included(data, args.get("include"))
-        if extra is not None:
-            body["included"] = extra
-        headers = {"Link": f'<{next_url}>; rel="next"'} if next_url else {}
-        return body, 200, headers
+        links = {"self": request.url, "next": next_url}
+        meta = {"total": total, "total_is_exact": exact, "limit": limit, "dataset_version": dataset.version}
+        bodies = [row.body for row in page]
+        parts = [b'{"data":[', b",".join(bodies), b'],"links":', orjson.dumps(links), b',"meta":', orjson.dumps(meta)]
+        if args.get("include"):
+            extra = included(bodies, args["include"], {(self.type, row.id) for row in page})
+            parts += [b',"included":[', b",".join(body for body, _ in extra), b"]"]
+        response = Response(b"".join(parts + [b"}"]), mimetype=JSON)
+        if next_url:
+            response.headers["Link"] = f'<{next_url}>; rel="next"'
+        return response
 
     def one(self, args, record_id):
-        current_dataset()
+        dataset = current_dataset()
         media = negotiate([JSON, CSV, JSONLD], args.get("format"))
-        row = self.model.select(*record_columns(self.model)).where(self.model.id == record_id).namedtuples().first()
-        if row is None:
+        column = {JSON: m.Document.body, CSV: m.Document.csv, JSONLD: m.Document.jsonld}[media]
+        found = documents.one(self.type, record_id, column)
+        if found is None:
             abort(404, message=f"There is no {self.type} with id {record_id!r}.")
+        content, digest = found
         if media == CSV:
-            return self.csv(self.model.select(*record_columns(self.model)).where(self.model.id == record_id), self.sort_keys(None), current_dataset())
-        data = represent(self.name, [row])[0]
+            response = self.csv(iter([header(self.record_schema), bytes(content)]), f"civicfacts-{self.name}-{record_id}-{dataset.version}.csv")
+            response.set_etag(f"{digest}-csv")
+            return response
         if media == JSONLD:
-            return Response(orjson.dumps(to_jsonld(data, request.host_url)), mimetype=JSONLD)
-        body = {"data": data, "links": {"self": request.base_url}}
-        extra = included([data], args.get("include"))
-        if extra is not None:
-            body["included"] = extra
-        return body
+            response = Response(documents.jsonld_bytes(content, request.host_url), mimetype=JSONLD)
+            response.set_etag(f"{digest}-ld")
+            return response
+        parts = [b'{"data":', bytes(content), b',"links":', orjson.dumps({"self": request.base_url})]
+        hashes = [digest]
+        if args.get("include"):
+            extra = included([content], args["include"], {(self.type, record_id)})
+            parts += [b',"included":[', b",".join(body for body, _ in extra), b"]"]
+            hashes += [h for _, h in extra]
+        response = Response(b"".join(parts + [b"}"]), mimetype=JSON)
+        response.set_etag(documents.combined_hash(*hashes, request.base_url))
+        return response
 
-    def csv(self, query, keys, dataset):
-        batches = keyset_batches(query.namedtuples(), keys, fetch=fetched)
-        response = Response(stream_with_context(stream_csv(self.name, self.record_schema, batches)), mimetype=CSV)
+    def csv(self, chunks, filename):
+        response = Response(stream_with_context(chunks), mimetype=CSV)
         # A stream has no length to give: werkzeug would read the whole export into memory to find one.
         response.automatically_set_content_length = False
-        response.headers["Content-Disposition"] = f'attachment; filename="civicfacts-{self.name}-{dataset.version}.csv"'
-        representation = hashlib.sha256(f"{dataset.version} {request.full_path} csv".encode()).hexdigest()[:32]
-        response.set_etag(representation)
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response.set_etag(hashlib.sha256(f"{current_dataset().version} {request.full_path} csv".encode()).hexdigest()[:32])
         return response
 
     def _blueprint(self, description):

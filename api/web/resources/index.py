@@ -6,7 +6,7 @@ from flask_smorest import abort
 from peewee import fn
 
 from api.query.pagination import CursorError, decode_cursor, encode_cursor
-from api.query.search import search
+from api.query.search import MAX_SCORE, search
 from api.store import models as m
 from api.web import envelopes, params
 from api.web.blueprint import OK_HEADERS, PAGE_HEADERS, CivicBlueprint, documents_errors, url_with
@@ -70,7 +70,7 @@ class Units(MethodView):
         return {
             "data": units,
             "links": {"self": request.url, "next": None},
-            "meta": {"total": len(units), "limit": len(units), "dataset_version": dataset.version},
+            "meta": {"total": len(units), "total_is_exact": True, "limit": len(units), "dataset_version": dataset.version},
         }
 
 
@@ -89,11 +89,9 @@ class Search(MethodView):
         negotiate([JSON])
         dataset = current_dataset()
         results = search(args["q"], args.get("type"))
-        offset = 0
-        if args.get("cursor"):
-            offset = _offset(args["cursor"])
+        start = results.after(*_position(args["cursor"])) if args.get("cursor") else 0
         limit = args["limit"]
-        page = results.page(offset, limit)
+        page = results.page(start, limit)
         names = _names(page)
         data = [
             {
@@ -106,13 +104,14 @@ class Search(MethodView):
             }
             for h in page
         ]
-        more = offset + limit < results.total
-        next_url = url_with(cursor=_cursor(offset + limit)) if more else None
+        last = start + limit - 1
+        more = last + 1 < results.total
+        next_url = url_with(cursor=_cursor(int(results.scores[last]), int(results.ranked[last]))) if more else None
         headers = {"Link": f'<{next_url}>; rel="next"'} if next_url else {}
         body = {
             "data": data,
             "links": {"self": request.url, "next": next_url},
-            "meta": {"total": results.total, "limit": limit, "dataset_version": dataset.version},
+            "meta": {"total": results.total, "total_is_exact": True, "limit": limit, "dataset_version": dataset.version},
         }
         return body, 200, headers
 
@@ -129,16 +128,20 @@ def _names(hits):
     return names
 
 
-# Search results are ranked, not keyed by one column, so their cursor is a signed offset.
-def _cursor(offset):
-    return encode_cursor(current_app.config["CURSOR_SECRET"], "search", "", [offset])
+# Search results are ranked by (score, record number), and a cursor names the last hit's: the
+# next page starts after it in the ranking, whatever was loaded meanwhile.
+def _cursor(score, number):
+    return encode_cursor(current_app.config["CURSOR_SECRET"], "search", "", [score, number])
 
 
-def _offset(cursor):
+def _position(cursor):
     try:
-        (offset,) = decode_cursor(current_app.config["CURSOR_SECRET"], cursor, "search", "")
-        if type(offset) is not int or offset < 0:  # bool is an int to isinstance
+        values = decode_cursor(current_app.config["CURSOR_SECRET"], cursor, "search", "")
+        if len(values) != 2 or any(type(v) is not int for v in values):  # bool is an int to isinstance
             raise CursorError("not a search cursor")
-        return offset
+        score, number = values
+        if not (0 <= score <= MAX_SCORE and 0 <= number < 1 << 32):
+            raise CursorError("not a search cursor (its position is out of range)")
+        return score, number
     except (CursorError, ValueError) as exc:
         abort(400, message=f"cursor: {exc}", errors=[{"parameter": "cursor", "message": str(exc)}])

@@ -1,0 +1,69 @@
+"""Records as compiled at load (the `document` table, api/ingest/compile.py), read back as the
+bytes the API sends: one record by one indexed lookup, related records by one query for all
+of them, and a collection's rows joined to their documents in whatever order its keys give.
+"""
+
+import hashlib
+
+import orjson
+from peewee import Tuple
+
+from api.store import models as m
+from api.store.fastpath import as_sent
+
+# Where a JSON-LD document's links start: replaced, per request, by the API's root URL.
+BASE_PLACEHOLDER = "\ue000civicfacts-base\ue000"
+BASE_BYTES = BASE_PLACEHOLDER.encode("utf-8")
+Document = m.Document
+
+
+def joined(model, *columns):
+    """A select of `model`'s rows with `columns` of their documents (bodies, CSV lines, ...),
+    to which filters, orders and keyset conditions are added as to any select of `model`."""
+    on = (Document.record_type == model.record_type) & (Document.record_id == model.id)
+    return model.select(*columns).join(Document, on=on)
+
+
+def one(record_type, record_id, column=Document.body):
+    """(column's bytes, hash) of one record, or None: one indexed lookup."""
+    return (
+        Document.select(as_sent(column), as_sent(Document.hash))
+        .where((Document.record_type == record_type) & (Document.record_id == record_id))
+        .tuples()
+        .first()
+    )
+
+
+def bodies(refs):
+    """{(type, id): (body, hash)} of the records named by `refs` ([{"type", "id"}]): one query."""
+    keys = sorted({(ref["type"], ref["id"]) for ref in refs})
+    if not keys:
+        return {}
+    rows = Document.select(Document.record_type, Document.record_id, as_sent(Document.body), as_sent(Document.hash))
+    rows = rows.where(Tuple(Document.record_type, Document.record_id).in_([Tuple(*key) for key in keys]))
+    return {(t, i): (bytes(body), digest) for t, i, body, digest in rows.tuples()}
+
+
+def records(refs):
+    """The records named by `refs`, as dicts, in a stable order (type, then id): one query."""
+    found = bodies(refs)
+    order = {record_type: n for n, record_type in enumerate(m.RECORD_TYPES.values())}
+    return [orjson.loads(found[key][0]) for key in sorted(found, key=lambda key: (order[key[0]], key[1]))]
+
+
+def in_order(model, *where):
+    """The records of `model` (that meet `where`), as dicts, in page order: one query."""
+    query = joined(model, Document.body)
+    for condition in where:
+        query = query.where(condition)
+    return [orjson.loads(body) for (body,) in query.order_by(model.position, model.id).tuples()]
+
+
+def jsonld_bytes(jsonld, base_url):
+    """A compiled JSON-LD document with its links under `base_url` (the API's root)."""
+    return bytes(jsonld).replace(BASE_BYTES, orjson.dumps(base_url.rstrip("/"))[1:-1])
+
+
+def combined_hash(*hashes):
+    """One hash for a representation made of several documents (a record and what it includes)."""
+    return hashlib.sha256(" ".join(hashes).encode()).hexdigest()[:32]
