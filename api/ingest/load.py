@@ -19,14 +19,21 @@ def _name(data):
     return {"name_ko": name["ko"], "name_en": name["en"], "name_en_translated": name["en_translated"]}
 
 
+# Seed fields written as links (their own tables) or spread over several columns.
+LINKED = {"name", "sources", "affiliations", "operators", "places", "participants", "programmes", "subjects", "parts", "comparisons", "period"}
+
+
 def _record(entry, position, **fields):
     data = entry.data
+    model = m.RECORD_MODELS[entry.section]
+    extra = {key: value for key, value in data.items() if key not in LINKED and key not in model._meta.fields}
     return {
         "id": data["id"],
         **_name(data),
         "other_names": data["other_names"],
         "note": data.get("note"),
         "position": position,
+        "extra": extra or None,
         **fields,
     }
 

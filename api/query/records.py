@@ -262,7 +262,7 @@ def represent(collection, rows, ids=None):
         ids = [row.id for row in rows]
     record_type = m.RECORD_TYPES[collection]
     cited = citations(record_type, ids)
-    return [{**common(row, record_type, cited), **extra} for row, extra in SHAPERS[collection](rows, ids)]
+    return [{**common(row, record_type, cited), **shaped, **(row.extra or {})} for row, shaped in SHAPERS[collection](rows, ids)]
 
 
 def collect_refs(value, into):

@@ -87,6 +87,10 @@ class Record(BaseModel):
     other_names = JSONField(default=list)  # names as printed elsewhere, misprints included
     note = TextField(null=True)
     position = IntegerField(default=0, index=True)  # the order the seeds give
+    # Each record type ends with `extra = JSONField(null=True)`: what the seeds say of a record
+    # that has no column of its own, shown in its documents, never filtered or sorted on (a field
+    # that gains a filter gets a column: ARCHITECTURE.md). Declared last in each, as migration
+    # 0005 added it last.
 
 
 class Organisation(Record):
@@ -94,10 +98,13 @@ class Organisation(Record):
 
     kind = CharField(index=True)
     parent = ForeignKeyField("self", null=True, backref="children", on_delete="SET NULL")
+    extra = JSONField(null=True)
 
 
 class Person(Record):
     collection, record_type = "people", "person"
+
+    extra = JSONField(null=True)
 
 
 class Place(Record):
@@ -105,6 +112,7 @@ class Place(Record):
 
     kind = CharField(index=True)
     parent = ForeignKeyField("self", null=True, backref="children", on_delete="SET NULL")
+    extra = JSONField(null=True)
 
 
 class Source(Record):
@@ -118,6 +126,7 @@ class Source(Record):
     author = ForeignKeyField(Person, null=True, backref="articles")
     published_on = DateField(null=True, index=True)
     page_position = IntegerField()
+    extra = JSONField(null=True)
 
 
 class Programme(Record):
@@ -129,6 +138,7 @@ class Programme(Record):
     benefits = JSONField(default=list)  # [{"ko": ..., "en": ...}]
     start_date = DateField(null=True, index=True)
     end_date = DateField(null=True, index=True)
+    extra = JSONField(null=True)
 
 
 class Event(Record):
@@ -138,6 +148,7 @@ class Event(Record):
     start_date = DateField(null=True, index=True)
     end_date = DateField(null=True, index=True)
     place = ForeignKeyField(Place, null=True, backref="events")
+    extra = JSONField(null=True)
 
 
 class Figure(Record):
@@ -151,6 +162,7 @@ class Figure(Record):
     period_end = DateField(null=True, index=True)
     as_of = DateField(null=True, index=True)
     discrepancy = TextField(null=True)  # a mismatch the source itself contains
+    extra = JSONField(null=True)
 
     class Meta:
         # unit= walks this in page order and stops after one page, instead of sorting every figure of the unit.
