@@ -6,7 +6,7 @@ from api import config as settings
 from api.formats.about import INFO
 from api.store.db import open_database
 from api.web import downloads, errors, explorer, guard, openapi, rate_limit, response_cache, responses, transactions
-from api.web.resources import COLLECTIONS, docs, index
+from api.web.resources import COLLECTIONS, changes, docs, index
 
 
 def create_app(config=None):
@@ -49,7 +49,7 @@ def create_app(config=None):
     guard.trust_proxies(app)
     api = openapi.CivicApi(app)
     app.extensions["civicfacts_api"] = api
-    for blueprint in (index.blp, *(c.blueprint for c in COLLECTIONS.values()), downloads.blp, docs.blp, explorer.blp):
+    for blueprint in (index.blp, *(c.blueprint for c in COLLECTIONS.values()), changes.blp, downloads.blp, docs.blp, explorer.blp):
         api.register_blueprint(blueprint)
     errors.register(app)
     return app

@@ -188,7 +188,10 @@ def test_every_example_in_the_spec_is_served(client, committed):
         if where[0] == "paths" and where[2] == "parameters":  # a path parameter: record_id
             path = path_with_examples(committed, where[1])
             body = client.get(path).get_json()
-            assert body["data"]["id"] == value, path
+            if path.endswith("/history"):  # the record's changes
+                assert body["data"] and all(change["id"] == value for change in body["data"]), path
+            else:
+                assert body["data"]["id"] == value, path
             checked["path parameter"] += 1
         elif where[0] == "paths" and where[3] == "parameters":  # a query parameter of one operation
             operation = committed["paths"][where[1]][where[2]]
@@ -233,8 +236,8 @@ def test_every_example_in_the_spec_is_served(client, committed):
             checked["error"] += 1
         else:
             raise AssertionError(f"an example this test cannot check: {'/'.join(map(str, where))}")
-    assert checked["path parameter"] == len(COLLECTIONS)  # every /v1/<collection>/{record_id}
-    assert checked["csv"] == 2 * len(COLLECTIONS) and checked["error"] == len(ERROR_REQUESTS)
+    assert checked["path parameter"] == 2 * len(COLLECTIONS)  # every /v1/<collection>/{record_id}, and its history
+    assert checked["csv"] == 2 * len(COLLECTIONS) + 1 and checked["error"] == len(ERROR_REQUESTS)  # and the change feed
     assert checked["jsonld"] == len(COLLECTIONS)
     assert checked["query parameter"] >= 40 and checked["schema property"] >= 30, checked
 

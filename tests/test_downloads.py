@@ -3,6 +3,7 @@
 every published table; both linked from /v1 and the explorer, built by the load (never by a
 request), kept in the database in chunks, sent whole with their length, and revalidated by ETag."""
 
+import copy
 import csv
 import dataclasses
 import hashlib
@@ -176,9 +177,11 @@ def test_a_reload_builds_new_files_and_the_etag_changes(writable_client, loaded,
     from api.ingest.load import load
 
     first = fetch(writable_client, ZIP)
+    changed = copy.deepcopy(seed_set)
+    changed.entries["kimjang-festival-2023"].data["note"] = "Corrected."
     database = open_database(loaded)
     with database.bind_ctx(m.ALL_MODELS):
-        load(dataclasses.replace(seed_set, version="a-new-version"), database)  # as if the seeds had changed
+        load(dataclasses.replace(changed, version="a-new-version"), database)  # the seeds changed
     database.close()
     second = fetch(writable_client, ZIP)
     assert second.headers["ETag"] != first.headers["ETag"]
@@ -226,9 +229,11 @@ def test_the_build_reads_in_batches_and_batches_change_nothing(loaded, monkeypat
 def test_an_odd_dataset_version_cannot_escape_the_header(writable_client, loaded, seed_set):
     from api.ingest.load import load
 
+    changed = copy.deepcopy(seed_set)
+    changed.entries["kimjang-festival-2023"].data["note"] = "Corrected."
     database = open_database(loaded)
     with database.bind_ctx(m.ALL_MODELS):
-        load(dataclasses.replace(seed_set, version='../../x"\r\nSet-Cookie: y'), database)
+        load(dataclasses.replace(changed, version='../../x"\r\nSet-Cookie: y'), database)
     database.close()
     response = fetch(writable_client, ZIP)
     assert "\n" not in response.headers["Content-Disposition"] and "/" not in response.headers["Content-Disposition"]

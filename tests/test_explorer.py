@@ -329,7 +329,7 @@ def copy_records(url, copies):
                 link.insert_many([{**without_id(row), "figure": f"{row['figure']}-copy-{k}"} for row in rows]).execute()
         # Data changes only by a load, and the API keeps its answers per load (api/web/response_cache.py): say so.
         loaded = m.Dataset.select().order_by(m.Dataset.id.desc()).get()
-        m.Dataset.create(version=loaded.version, loaded_at=loaded.loaded_at)
+        m.Dataset.create(version=f"{loaded.version}-with-copies", loaded_at=loaded.loaded_at)
     database.close()
     recompile(url)
 

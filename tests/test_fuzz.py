@@ -76,6 +76,21 @@ def with_genuine_cursor(case, app):
         del case.query["cursor"]
 
 
+VERSION_PARAMETERS = ("since", "version", "changed_since")
+
+
+def with_genuine_versions(case, app):
+    """A dataset version named in a parameter is checked against the versions there are: a
+    generated one is schema-valid yet unknown, and refused (400), rightly. A positive case gets
+    the version the app serves; negative cases keep theirs (tests/test_history.py sends unknown ones)."""
+    if not positive_query(case) or not any(name in case.query for name in VERSION_PARAMETERS):
+        return
+    current = app.test_client().get("/v1").get_json()["data"]["dataset"]["version"]
+    for name in VERSION_PARAMETERS:
+        if name in case.query:
+            case.query[name] = current
+
+
 def positive_query(case):
     return case.meta is None or not case.meta.is_negative_at(ParameterLocation.QUERY)
 
@@ -83,6 +98,7 @@ def positive_query(case):
 @schema.parametrize()
 @settings(suppress_health_check=list(HealthCheck), database=None)
 def test_contract_holds_under_fuzzing(case, app):
+    with_genuine_versions(case, app)
     with_genuine_cursor(case, app)
     case.call_and_validate(app=app)
     reliability.count(f"fuzz|{case.operation.label}|{reliability.backend_of(app.config['DATABASE_URL'])}")

@@ -646,7 +646,7 @@ def test_a_failure_in_the_middle_of_the_write_changes_nothing(migrated, good, go
     def fail_halfway(database, model, rows):
         if model is not m.Figure:
             return real_insert(database, model, rows)
-        # by now the old rows are deleted and the tables before Figure are written anew
+        # by now the changed organisation is written anew, and the new version not yet made
         seen["sources"] = m.Source.select().count()
         seen["datasets"] = m.Dataset.select().count()
         seen["note"] = m.Organisation.get_by_id(changed_id).note
@@ -656,7 +656,7 @@ def test_a_failure_in_the_middle_of_the_write_changes_nothing(migrated, good, go
     with pytest.raises(RuntimeError, match="disk is full"):
         load_direct(new_seeds)
 
-    assert seen == {"sources": len(new_seeds.records("sources")), "datasets": 0, "note": "changed, so the new load differs"}
+    assert seen == {"sources": len(new_seeds.records("sources")), "datasets": 1, "note": "changed, so the new load differs"}
     assert snapshot(migrated) == before
 
 
@@ -728,6 +728,8 @@ def rows_about(record_id):
     """How many rows of each table are this record or point at it."""
     counts = {}
     for model in m.ALL_MODELS:
+        if model in m.HISTORY_MODELS:
+            continue  # a removed record keeps its history (tests/test_history.py)
         conditions = []
         if model in m.RECORD_MODELS.values():
             conditions.append(model.id == record_id)
@@ -802,5 +804,5 @@ def test_the_dataset_row_holds_the_version_and_when_it_was_loaded(migrated, good
     good.change("figures", lambda r: r.update(note="revised"))
     revised = read_seeds(good.path)
     load_direct(revised)
-    [(new_version, _)] = dataset_rows(migrated)
-    assert new_version == revised.version != good_seeds.version
+    [(old_version, _), (new_version, _)] = sorted(dataset_rows(migrated), key=lambda row: str(row[1]))
+    assert new_version == revised.version != good_seeds.version == old_version  # the earlier version is kept

@@ -10,102 +10,193 @@ database so that every app server sends the same bytes).
 The records are represented by api/query/records.py from the rows the load has just written,
 in keyset batches (a fixed number of queries per batch), so memory stays flat at any size,
 and the same code compiles what the loader wrote and what bench/generate.py writes.
+
+A record's new document is compared with the one it had (by hash): a record whose document
+is unchanged costs a comparison and no write, and what did change is what the load's version
+changed (`Change`, kept as RecordChange rows: api/ingest/load.py).
 """
 
 import hashlib
 import os
 import tempfile
+from dataclasses import dataclass
 
 import orjson
 
 from api.formats.csv_export import line_maker
 from api.formats.download import BUILDERS
 from api.formats.jsonld import to_jsonld
+from api.query import search_index
 from api.query.counts import COUNTED_FILTERS
 from api.query.documents import BASE_PLACEHOLDER
-from api.query.pagination import keyset_batches, page_order
+from api.query.pagination import BATCH, keyset_batches, page_order
 from api.query.records import record_columns, represent
-from api.query.search_index import record_number
 from api.store import models as m
-from api.store.fastpath import fetched, insert_rows
+from api.store.fastpath import fetched, insert_rows, update_rows
 
+# Bump when what a document holds changes for the same rows (a field added to a record, a new
+# JSON-LD term): a load then compiles every record again, whatever its seeds say.
+FORMAT = 1
 CHUNK_BYTES = 1 << 20  # the downloads are kept in chunks of this size
+DOCUMENT_COLUMNS = ("record_no", "body", "jsonld", "csv", "hash", "seed_hash")
 
 
-def record_numbers(record_type):
-    """{id: number} of every record of a type, numbered as the word index numbers them
+@dataclass
+class Change:
+    record_type: str
+    record_id: str
+    kind: str  # added, changed, removed
+    detail: object  # the record (added), its old one (removed), [{field, old, new}] (changed)
+
+
+def rank_numbers(record_type):
+    """{id: number} of every record of a type, numbered as a fresh word index numbers them
     (api/query/search_index.py): by rank in the sorted ids."""
     model = m.RECORD_MODELS[m.TYPE_COLLECTIONS[record_type]]
     ids = sorted(row[0] for row in model.select(model.id).tuples())
-    return {record_id: record_number(record_type, rank) for rank, record_id in enumerate(ids)}
+    return {record_id: search_index.record_number(record_type, rank) for rank, record_id in enumerate(ids)}
 
 
-def documents(record_type, records, numbers):
+def documents(record_type, records, numbers, seed_hashes):
     """The `document` rows of represented records of one RecordType (api/registry.py)."""
     names = list(record_type.schema().fields)
     line = line_maker(record_type.schema)
     rows = []
     for record in records:
         body = orjson.dumps({name: record[name] for name in names})
+        key = (record_type.type, record["id"])
         rows.append(
             {
                 "record_type": record_type.type,
                 "record_id": record["id"],
-                "record_no": numbers[record["id"]],
+                "record_no": numbers[key],
                 "body": body,
                 "jsonld": orjson.dumps(to_jsonld(record, BASE_PLACEHOLDER)),
                 "csv": line(record),
                 "hash": hashlib.sha256(body).hexdigest()[:32],
+                "seed_hash": seed_hashes.get(key),
             }
         )
     return rows
 
 
-def compile_documents(database, record_types, progress=None):
-    """Write the document of every record of `record_types`; returns how many."""
-    written = 0
+def field_changes(old, new):
+    """[{field, old, new}] of the fields of a record's JSON that differ, in the new one's order."""
+    return [{"field": name, "old": old.get(name), "new": value} for name, value in new.items() if old.get(name) != value]
+
+
+def _batches(record_type, ids):
+    """The rows of `record_type`'s records (all, or those of `ids`), a batch at a time."""
+    model = record_type.model
+    query = model.select(*record_columns(model)).namedtuples()
+    if ids is None:
+        yield from keyset_batches(query, page_order(model), fetch=fetched)
+        return
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), BATCH):
+        yield fetched(query.where(model.id.in_(ordered[start : start + BATCH])))
+
+
+def compile_documents(database, record_types, numbers, seed_hashes, keys=None, progress=None):
+    """Make the documents of every record of `record_types` (or of the (type, id) `keys` only),
+    write those that changed, drop those whose record is gone; returns the Changes.
+    `numbers`: {(type, id): record number}; `seed_hashes`: {(type, id): hash of its seeds}."""
+    changes, done = [], 0
+    doc = m.Document
+    for record_type in record_types:
+        wanted = None if keys is None else {record_id for t, record_id in keys if t == record_type.type}
+        if wanted is not None and not wanted:
+            continue
+        for rows in _batches(record_type, wanted):
+            if not rows:
+                continue
+            new = documents(record_type, represent(record_type.name, rows, [row.id for row in rows]), numbers, seed_hashes)
+            old = {
+                record_id: (digest, bytes(body), number, seed_hash)
+                for record_id, digest, body, number, seed_hash in doc.select(doc.record_id, doc.hash, doc.body, doc.record_no, doc.seed_hash)
+                .where((doc.record_type == record_type.type) & doc.record_id.in_([row["record_id"] for row in new]))
+                .tuples()
+            }
+            added, updated = [], []
+            for row in new:
+                before = old.get(row["record_id"])
+                if before is None:
+                    added.append(row)
+                    changes.append(Change(record_type.type, row["record_id"], "added", orjson.loads(row["body"])))
+                elif before[0] != row["hash"]:
+                    updated.append(row)
+                    detail = field_changes(orjson.loads(before[1]), orjson.loads(row["body"]))
+                    changes.append(Change(record_type.type, row["record_id"], "changed", detail))
+                elif (before[2], before[3]) != (row["record_no"], row["seed_hash"]):
+                    updated.append(row)  # the same document, renumbered or loaded from other seeds
+            insert_rows(database, doc, added)
+            update_rows(database, doc, updated, DOCUMENT_COLUMNS, ("record_type", "record_id"))
+            done += len(rows)
+            if progress is not None:
+                progress("compiled", done, None)
+    changes += drop_orphans(record_types)
+    return changes
+
+
+def drop_orphans(record_types):
+    """Drop the documents whose record is gone; their Changes (removed, as they were)."""
+    doc, changes = m.Document, []
     for record_type in record_types:
         model = record_type.model
-        numbers = record_numbers(record_type.type)
-        query = model.select(*record_columns(model)).namedtuples()
-        for rows in keyset_batches(query, page_order(model), fetch=fetched):
-            insert_rows(database, m.Document, documents(record_type, represent(record_type.name, rows, rows.ids), numbers))
-            written += len(rows)
-            if progress is not None:
-                progress("compiled", written, None)
-    return written
+        gone = doc.select(doc.record_id, doc.body).where((doc.record_type == record_type.type) & doc.record_id.not_in(model.select(model.id)))
+        ids = []
+        for record_id, body in gone.tuples():
+            changes.append(Change(record_type.type, record_id, "removed", orjson.loads(bytes(body))))
+            ids.append(record_id)
+        for start in range(0, len(ids), BATCH):
+            doc.delete().where((doc.record_type == record_type.type) & doc.record_id.in_(ids[start : start + BATCH])).execute()
+    return changes
 
 
 def count_lists(database):
     """Write the exact totals: each collection's, and per value of each single-column filter."""
+    m.ListCount.delete().execute()
     rows = [{"collection": name, "filter": "", "value": "", "total": model.select().count()} for name, model in m.RECORD_MODELS.items()]
     for collection, filters in COUNTED_FILTERS.items():
         for name, counted in filters.items():
             rows += [{"collection": collection, "filter": name, "value": str(value), "total": n} for value, n in counted() if value is not None]
     insert_rows(database, m.ListCount, rows)
-    return len(rows)
+    return {row["collection"]: row["total"] for row in rows if not row["filter"]}
 
 
 def publish_downloads(database, dataset, record_types):
-    """Build the zip and the SQLite file of the dataset and keep them in the database."""
-    for kind, build in BUILDERS.items():
-        with tempfile.TemporaryDirectory(prefix="civicfacts-download-") as directory:
-            path = os.path.join(directory, f"dataset.{kind}")
-            build(path, dataset, record_types)
-            digest, size, number = hashlib.sha256(), 0, 0
-            with open(path, "rb") as built:
-                while chunk := built.read(CHUNK_BYTES):
-                    insert_rows(database, m.DownloadChunk, [{"kind": kind, "number": number, "data": chunk}])
-                    digest.update(chunk)
-                    size += len(chunk)
-                    number += 1
-            insert_rows(database, m.Download, [{"kind": kind, "size": size, "sha256": digest.hexdigest()}])
+    """Build the zip and the SQLite file of the dataset and keep them in the database, in place
+    of the previous ones, in one transaction."""
+    with database.atomic():
+        m.DownloadChunk.delete().execute()
+        m.Download.delete().execute()
+        for kind, build in BUILDERS.items():
+            with tempfile.TemporaryDirectory(prefix="civicfacts-download-") as directory:
+                path = os.path.join(directory, f"dataset.{kind}")
+                build(path, dataset, record_types)
+                digest, size, number = hashlib.sha256(), 0, 0
+                with open(path, "rb") as built:
+                    while chunk := built.read(CHUNK_BYTES):
+                        insert_rows(database, m.DownloadChunk, [{"kind": kind, "number": number, "data": chunk}])
+                        digest.update(chunk)
+                        size += len(chunk)
+                        number += 1
+                insert_rows(database, m.Download, [{"kind": kind, "dataset": dataset.id, "size": size, "sha256": digest.hexdigest()}])
+
+
+def downloads_current(dataset):
+    """Whether the downloads kept are those of `dataset`."""
+    built = {kind for (kind,) in m.Download.select(m.Download.kind).where(m.Download.dataset == dataset.id).tuples()}
+    return built == set(BUILDERS)
 
 
 def compile_all(database, dataset, record_types, progress=None):
-    """Everything the API serves, made from the records just written (in the caller's transaction)."""
-    for model in reversed(m.COMPILED_MODELS):
-        model.delete().execute()
-    compile_documents(database, record_types, progress)
+    """Everything the API serves, made afresh from the records just written (in the caller's
+    transaction), with no history: for a database filled by other means (bench/generate.py)."""
+    m.Document.delete().execute()
+    numbers = {}
+    for record_type in record_types:
+        numbers.update({(record_type.type, record_id): n for record_id, n in rank_numbers(record_type.type).items()})
+    compile_documents(database, record_types, numbers, {}, progress=progress)
     count_lists(database)
     publish_downloads(database, dataset, record_types)

@@ -1,9 +1,12 @@
 """The word index, built at load time from the seeds: every searchable text of every record
 (api/query/search.py says how it is searched, api/query/search_index.py how it is laid out)."""
 
+import numpy
+
 from api.query import search_index as index
 from api.query.search import FIELD_WEIGHTS, fold
 from api.store import models as m
+from api.store.fastpath import insert_rows
 
 
 def _texts(entry):
@@ -22,17 +25,16 @@ def _texts(entry):
         yield "sources.evidence", citation["evidence"]
 
 
-def search_rows(seeds):
-    """The SearchEntry rows for a SeedSet (built at load time), record numbers included."""
+def search_rows(seeds, numbers, only=None):
+    """The SearchEntry rows for a SeedSet (built at load time): of every record, or of the ids
+    in `only`; `numbers`: {(type, id): the record's number}."""
     extra = {}
     for _, _, c in seeds.citations:
         extra.setdefault(c["record"], []).append(c["evidence"])
-    ids = {}
-    for entry in seeds.entries.values():
-        ids.setdefault(m.RECORD_TYPES[entry.section], []).append(entry.data["id"])
-    numbers = index.numbering(ids)
     rows = []
     for entry in seeds.entries.values():
+        if only is not None and entry.data["id"] not in only:
+            continue
         record_type = m.RECORD_TYPES[entry.section]
         texts = list(_texts(entry)) + [("sources.evidence", e) for e in extra.get(entry.data["id"], [])]
         for field, text in texts:
@@ -59,3 +61,61 @@ def index_rows(entry_rows):
     for record_no, texts in by_record.items():
         builder.add(record_no, texts)
     return builder.flush()
+
+
+def update_index(database, old, new):
+    """Change the word index for the records whose texts changed: `old` and `new` are
+    {record number: [(weight, folded text)]} before and after (a record gone has no new texts, a
+    record added no old ones). A posting row losing a record is written again without it; the
+    records gaining a word are added in a row of their own (a word's postings may span rows)."""
+
+    def pairs(texts):
+        return {(entry, weight) for weight, folded in texts for entry in index.vocabulary_of(folded)}
+
+    losing, gaining = {}, {}
+    for number in set(old) | set(new):
+        before, after = pairs(old.get(number, [])), pairs(new.get(number, []))
+        for key in before - after:
+            losing.setdefault(key, set()).add(number)
+        for key in after - before:
+            gaining.setdefault(key, set()).add(number)
+    entries = sorted({entry for entry, _ in losing} | {entry for entry, _ in gaining})
+    token = m.SearchToken
+    ids = {}
+    for start in range(0, len(entries), 300):
+        part = entries[start : start + 300]
+        condition = None
+        for kind in {k for k, _ in part}:
+            clause = (token.kind == kind) & token.token.in_([w for k, w in part if k == kind])
+            condition = clause if condition is None else condition | clause
+        ids.update({(kind, word): token_id for token_id, kind, word in token.select(token.id, token.kind, token.token).where(condition).tuples()})
+    next_id = (token.select(token.id).order_by(token.id.desc()).scalar() or 0) + 1
+    fresh_tokens, fresh_grams = [], []
+    for entry in entries:
+        if entry not in ids:
+            ids[entry] = next_id
+            fresh_tokens.append({"id": next_id, "kind": entry[0], "token": entry[1]})
+            fresh_grams += [{"gram": gram, "token": next_id} for gram in index.grams(entry[1])]
+            next_id += 1
+    insert_rows(database, token, fresh_tokens)
+    insert_rows(database, m.SearchTokenGram, fresh_grams)
+    posting = m.SearchPosting
+    for (entry, weight), numbers in losing.items():
+        token_id = ids[entry]
+        drop = numpy.array(sorted(numbers), dtype=index.NUMBER)
+        rows = posting.select(posting.id, posting.records).where((posting.token == token_id) & (posting.weight == weight)).tuples()
+        for row_id, blob in rows:
+            kept = index.unpack(blob)
+            kept = kept[~numpy.isin(kept, drop, assume_unique=True)]
+            if len(kept):
+                posting.update(records=kept.tobytes()).where(posting.id == row_id).execute()
+            else:
+                posting.delete().where(posting.id == row_id).execute()
+    insert_rows(
+        database,
+        posting,
+        [
+            {"token": ids[entry], "weight": weight, "records": numpy.array(sorted(numbers), dtype=index.NUMBER).tobytes()}
+            for (entry, weight), numbers in gaining.items()
+        ],
+    )

@@ -59,6 +59,25 @@ def figures_about(record_type, ids):
     return grouped(rows.namedtuples(), lambda s: s.subject_id)
 
 
+def _positions(keys):
+    """{(type, id): the record's place in the seeds} of the records `keys` name: one query a type."""
+    out = {}
+    for record_type in {t for t, _ in keys}:
+        model = m.RECORD_MODELS[m.TYPE_COLLECTIONS[record_type]]
+        wanted = sorted(i for t, i in keys if t == record_type)
+        out.update({(record_type, i): p for i, p in model.select(model.id, model.position).where(model.id.in_(wanted)).tuples()})
+    return out
+
+
+def in_seed_order(groups, record_type, attr):
+    """Each group's rows in the order the seeds give the records they name (`attr`): the order
+    of the page, whatever order the links were written in (a load rewrites only what changed)."""
+    positions = _positions({(record_type, getattr(row, attr)) for rows in groups.values() for row in rows})
+    return {
+        key: sorted(rows, key=lambda row: (positions.get((record_type, getattr(row, attr)), 0), getattr(row, attr))) for key, rows in groups.items()
+    }
+
+
 def _links(model, key, ids, *columns, order=None):
     """Rows of link table `model` whose `key` is one of `ids`: named tuples of `key` and
     `columns`, with no model instance made per row (most of what a page cost)."""
@@ -81,7 +100,7 @@ def common(row, record_type, cited):
 def _figures(rows, ids):
     subjects = grouped(_links(m.FigureSubject, "figure", ids, "subject_type", "subject_id", order=m.FigureSubject.position), lambda s: s.figure)
     parts = grouped(_links(m.FigurePart, "whole", ids, "part", order=m.FigurePart.position), lambda p: p.whole)
-    part_of = grouped(_links(m.FigurePart, "part", ids, "whole"), lambda p: p.part)
+    part_of = in_seed_order(grouped(_links(m.FigurePart, "part", ids, "whole"), lambda p: p.part), "figure", "whole")
     comparisons = grouped(_links(m.FigureComparison, "figure", ids, "kind", "base", "current"), lambda c: c.figure)
     checks = grouped(_links(m.FigureCheck, "figure", ids, "kind", "holds", "detail", order=m.FigureCheck.id), lambda c: c.figure)
     for row in rows:
@@ -139,7 +158,7 @@ def _programmes(rows, ids):
     )
     places = grouped(_links(m.ProgrammePlace, "programme", ids, "place", order=m.ProgrammePlace.position), lambda p: p.programme)
     parts = grouped(_links(m.Programme, "parent", ids, "id", order=m.Programme.position), lambda p: p.parent)
-    events = grouped(_links(m.EventProgramme, "programme", ids, "event"), lambda e: e.programme)
+    events = in_seed_order(grouped(_links(m.EventProgramme, "programme", ids, "event"), lambda e: e.programme), "event", "event")
     about = figures_about("programme", ids)
     for row in rows:
         yield (
@@ -162,7 +181,9 @@ def _programmes(rows, ids):
 
 def _organisations(rows, ids):
     children = grouped(_links(m.Organisation, "parent", ids, "id", order=m.Organisation.position), lambda o: o.parent)
-    members = grouped(_links(m.Affiliation, "organisation", ids, "person", "title_ko", "title_en", order=m.Affiliation.id), lambda a: a.organisation)
+    members = in_seed_order(
+        grouped(_links(m.Affiliation, "organisation", ids, "person", "title_ko", "title_en"), lambda a: a.organisation), "person", "person"
+    )
     about = figures_about("organisation", ids)
     for row in rows:
         yield (
@@ -201,7 +222,7 @@ def _people(rows, ids):
 def _places(rows, ids):
     children = grouped(_links(m.Place, "parent", ids, "id", order=m.Place.position), lambda p: p.parent)
     events = grouped(_links(m.Event, "place", ids, "id", order=m.Event.position), lambda e: e.place)
-    programmes = grouped(_links(m.ProgrammePlace, "place", ids, "programme"), lambda p: p.place)
+    programmes = in_seed_order(grouped(_links(m.ProgrammePlace, "place", ids, "programme"), lambda p: p.place), "programme", "programme")
     about = figures_about("place", ids)
     for row in rows:
         yield (
@@ -219,12 +240,11 @@ def _places(rows, ids):
 
 def _sources(rows, ids):
     cites = grouped(_links(m.Citation, "source", ids, "record_type", "record_id"), lambda c: c.source)
+    positions = _positions({(c.record_type, c.record_id) for found in cites.values() for c in found})
     for row in rows:
-        seen = []
-        for c in cites.get(row.id, []):
-            item = ref(c.record_type, c.record_id)
-            if item not in seen:
-                seen.append(item)
+        # In the order of the seeds, whatever order the quotes were written in.
+        cited = sorted({(c.record_type, c.record_id) for c in cites.get(row.id, [])}, key=lambda key: (positions.get(key, 0), key))
+        seen = [ref(record_type, record_id) for record_type, record_id in cited]
         yield (
             row,
             {

@@ -93,3 +93,17 @@ def insert_rows(database, model, rows):
     defaults = [field.db_value(field.default() if callable(field.default) else field.default) for field in defaulted]
     params = [[field.db_value(row[field.name]) for field in given] + defaults for row in rows]
     database.cursor().executemany(sql, params)
+
+
+def update_rows(database, model, rows, columns, keys):
+    """Set `columns` of the rows named by `keys` to the values in `rows` (dicts), with one prepared
+    UPDATE run for every row, as insert_rows does for INSERT."""
+    if not rows:
+        return
+    fields = [model._meta.fields[name] for name in columns]
+    where = [model._meta.fields[name] for name in keys]
+    assignments = ", ".join(f'"{field.column_name}" = {database.param}' for field in fields)
+    condition = " AND ".join(f'"{field.column_name}" = {database.param}' for field in where)
+    sql = f'UPDATE "{model._meta.table_name}" SET {assignments} WHERE {condition}'
+    params = [[field.db_value(row[field.name]) for field in fields + where] for row in rows]
+    database.cursor().executemany(sql, params)

@@ -46,10 +46,20 @@ class BytesField(BlobField):
 
 
 class Dataset(BaseModel):
-    """The one loaded dataset: a hash of the seed content and when it was loaded."""
+    """A version of the dataset: one row per load that changed anything, kept (the last is the
+    one served). `version` is the hash of the seeds it was loaded from (with `-2`, `-3`, ... when
+    a load comes back to seeds an earlier version had), `format` the compiler's
+    (api/ingest/compile.py FORMAT) that made its documents; `counts` the records per collection,
+    and added, changed and removed how many records its load changed (its RecordChange rows)."""
 
-    version = CharField()
+    version = CharField(unique=True)
     loaded_at = DateTimeField()
+    seeds_hash = CharField(null=True)
+    format = IntegerField(default=0)
+    counts = JSONField(null=True)
+    added = IntegerField(default=0)
+    changed = IntegerField(default=0)
+    removed = IntegerField(default=0)
 
 
 class Unit(BaseModel):
@@ -301,15 +311,17 @@ class SearchPosting(BaseModel):
 class Document(BaseModel):
     """A record as the API serves it, compiled at load (api/ingest/compile.py): the JSON under
     `data`, its JSON-LD (links under a placeholder for the API's root, set per request), its CSV
-    line, and a hash of the JSON, which changes exactly when the record's JSON does."""
+    line, and a hash of the JSON, which changes exactly when the record's JSON does; and a hash
+    of what the seeds say of the record (`seed_hash`), by which a load finds what it changes."""
 
     record_type = CharField()
     record_id = CharField()
-    record_no = IntegerField(unique=True)  # the record's number in the word index (api/query/search_index.py)
+    record_no = IntegerField(index=True)  # the record's number in the word index (api/query/search_index.py)
     body = BytesField()
     jsonld = BytesField()
     csv = BytesField()  # one line, UTF-8, ending in CRLF
     hash = CharField()
+    seed_hash = CharField(null=True)
 
     class Meta:
         primary_key = CompositeKey("record_type", "record_id")
@@ -329,12 +341,29 @@ class ListCount(BaseModel):
 
 
 class Download(BaseModel):
-    """A file of the whole dataset (zip or sqlite), built at load and kept in the database, so
-    that every app server serves the same bytes: its size, its hash, and its chunks."""
+    """A file of the whole dataset (zip or sqlite), built by the load of `dataset` and kept in
+    the database, so that every app server serves the same bytes: its size, its hash, and its
+    chunks."""
 
     kind = CharField(primary_key=True)
     size = BigIntegerField()
     sha256 = CharField()
+    dataset = IntegerField(null=True)  # Dataset.id: the file is served only while that one is current
+
+
+class RecordChange(BaseModel):
+    """What the load of a dataset version changed of one record: added (`detail` is the record
+    as added), changed (the fields that changed, each with its old and new value) or removed
+    (the record as it was). Kept for every version: the change feed and each record's history."""
+
+    dataset = ForeignKeyField(Dataset, backref="changes", on_delete="CASCADE")
+    record_type = CharField()
+    record_id = CharField()
+    kind = CharField()  # added, changed, removed
+    detail = BytesField()  # JSON
+
+    class Meta:
+        indexes = ((("record_type", "record_id", "dataset"), False), (("kind", "dataset"), False))
 
 
 class DownloadChunk(BaseModel):
@@ -369,6 +398,8 @@ LINK_MODELS = [
 SEARCH_MODELS = [SearchEntry, SearchToken, SearchTokenGram, SearchPosting]
 # Derived from the records at load time: what the API serves.
 COMPILED_MODELS = [Document, ListCount, Download, DownloadChunk]
+# Kept from load to load: the versions and what each changed.
+HISTORY_MODELS = [RecordChange]
 
 # In dependency order: what a table refers to comes before it.
 ALL_MODELS = [
@@ -385,7 +416,8 @@ ALL_MODELS = [
     *LINK_MODELS,
     *SEARCH_MODELS,
     *COMPILED_MODELS,
+    *HISTORY_MODELS,
 ]
 # What the downloads hold: the records, their links and the vocabularies (and the dataset row),
 # not what is derived from them for the API's own use.
-PUBLISHED_MODELS = [model for model in ALL_MODELS if model not in SEARCH_MODELS and model not in COMPILED_MODELS]
+PUBLISHED_MODELS = [model for model in ALL_MODELS if model not in SEARCH_MODELS + COMPILED_MODELS + HISTORY_MODELS]

@@ -3,6 +3,7 @@
 from flask import g
 from flask_smorest import abort
 
+from api.query import history
 from api.query.dataset import current
 from api.store.db import db
 
@@ -21,3 +22,12 @@ def current_dataset():
         abort(503, message="No dataset is loaded yet: run `civicfacts load`.")
     g.dataset_version = dataset.version  # responses.add_caching puts it in the ETag
     return dataset
+
+
+def named_version(name, parameter):
+    """The Dataset row of the version a parameter names, or a 400 naming the parameter."""
+    found = history.version(name)
+    if found is None:
+        message = f"no version {name!r}: /v1/versions lists them"
+        abort(400, message=f"{parameter}: {message}", errors=[{"parameter": parameter, "message": message}])
+    return found

@@ -112,6 +112,8 @@ class IndexLinksSchema(ma.Schema):
         required=True, metadata={"description": "The whole dataset: a CSV file per table in a zip, with a Frictionless datapackage.json"}
     )
     download_sqlite = fields.String(required=True, metadata={"description": "The whole dataset as a SQLite database"})
+    versions = fields.String(required=True, metadata={"description": "Every version of the dataset, newest first"})
+    changes = fields.String(required=True, metadata={"description": "What each version changed, oldest first: the change feed"})
 
 
 class IndexDataSchema(ma.Schema):
@@ -123,3 +125,73 @@ class IndexDataSchema(ma.Schema):
 class IndexSchema(ma.Schema):
     data = fields.Nested(IndexDataSchema, required=True)
     links = fields.Nested(SelfLinkSchema, required=True)
+
+
+# --- versions and changes ---------------------------------------------------------------------
+
+
+class FieldChangeSchema(ma.Schema):
+    field = fields.String(required=True, metadata={"description": "A field of the record's JSON"})
+    old = fields.Raw(required=True, allow_none=True, metadata={"description": "Its value before"})
+    new = fields.Raw(required=True, allow_none=True, metadata={"description": "Its value after"})
+
+
+class ChangeSchema(ma.Schema):
+    dataset_version = fields.String(required=True, metadata={"description": "The version whose load made the change"})
+    loaded_at = fields.String(required=True, metadata={"format": "date-time"})
+    collection = fields.String(required=True)
+    type = fields.String(required=True, validate=validate.OneOf(TYPES))
+    id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["added", "changed", "removed"]))
+    changes = fields.List(
+        fields.Nested(FieldChangeSchema),
+        required=True,
+        allow_none=True,
+        metadata={"description": "For `changed`: every field that changed, with its old and new value (else null)"},
+    )
+    record = fields.Dict(
+        required=True,
+        allow_none=True,
+        metadata={"description": "For `added`: the record as added, shaped as in its collection (else null)"},
+    )
+    was = fields.Dict(
+        required=True,
+        allow_none=True,
+        metadata={"description": "For `removed`: the record as it was (else null)"},
+    )
+
+
+class ChangeListSchema(ma.Schema):
+    data = fields.List(fields.Nested(ChangeSchema), required=True)
+    links = fields.Nested(LinksSchema, required=True)
+    meta = fields.Nested(MetaSchema, required=True)
+
+
+class HistoryLinksSchema(ma.Schema):
+    self = fields.String(required=True)
+    record = fields.String(required=True, metadata={"description": "The record itself (410 Gone once it was removed)"})
+
+
+class HistorySchema(ma.Schema):
+    data = fields.List(fields.Nested(ChangeSchema), required=True, metadata={"description": "The record's changes, newest first"})
+    links = fields.Nested(HistoryLinksSchema, required=True)
+
+
+class VersionSchema(ma.Schema):
+    version = fields.String(required=True)
+    loaded_at = fields.String(required=True, metadata={"format": "date-time"})
+    seeds_hash = fields.String(required=True, allow_none=True, metadata={"description": "The hash of the seed files it was loaded from"})
+    counts = fields.Dict(
+        keys=fields.String(), values=fields.Integer(), required=True, metadata={"description": "Records per collection in this version"}
+    )
+    added = fields.Integer(required=True)
+    changed = fields.Integer(required=True)
+    removed = fields.Integer(required=True)
+    current = fields.Boolean(required=True, metadata={"description": "Whether this is the version the API serves"})
+    changes = fields.String(required=True, metadata={"description": "The changes this version made, in the change feed"})
+
+
+class VersionListSchema(ma.Schema):
+    data = fields.List(fields.Nested(VersionSchema), required=True)
+    links = fields.Nested(LinksSchema, required=True)
+    meta = fields.Nested(MetaSchema, required=True)

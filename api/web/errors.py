@@ -35,9 +35,12 @@ class ProblemSchema(ma.Schema):
     detail = ma.fields.String(required=True)
     instance = ma.fields.String(required=True, metadata={"description": "The path that was requested"})
     errors = ma.fields.List(ma.fields.Nested(ProblemDetailSchema), metadata={"description": "One entry per fault"})
+    links = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.String(), metadata={"description": "Where to go instead (410: the record's `history`)"}
+    )
 
 
-def problem_body(status, detail, instance, errors=None):
+def problem_body(status, detail, instance, errors=None, links=None):
     """The problem details of an error (also written by api/serve.py for the errors gunicorn
     answers itself, before any request reaches the app)."""
     phrase = http.HTTPStatus(status).phrase
@@ -50,12 +53,14 @@ def problem_body(status, detail, instance, errors=None):
     }
     if errors:
         body["errors"] = errors
+    if links:
+        body["links"] = links
     return body
 
 
-def problem(status, detail, errors=None, headers=None):
+def problem(status, detail, errors=None, headers=None, links=None):
     """A problem+json response."""
-    body = problem_body(status, detail, request.path if request else "", errors)
+    body = problem_body(status, detail, request.path if request else "", errors, links)
     response = Response(orjson.dumps(body), status=status, mimetype=PROBLEM_JSON)
     for key, value in (headers or {}).items():
         response.headers[key] = value
@@ -89,7 +94,7 @@ def http_problem(error):
     detail = data.get("message") or error.description or error.name
     if errors and "message" not in data:
         detail = "; ".join(f"{e['parameter']}: {e['message']}" if e.get("parameter") else e["message"] for e in errors)
-    return problem(error.code, detail, errors, headers)
+    return problem(error.code, detail, errors, headers, data.get("links"))
 
 
 def database_unavailable(error):

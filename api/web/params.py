@@ -110,6 +110,10 @@ def list_query_schema(name, sort_fields, includes, filters, examples=None):
         "sort": CommaList(sort_choices, metadata={"description": f"Comma list of {', '.join(sorted(sort_fields))}; '-' for descending"}),
         "q": fields.String(validate=validate.Length(1, 200), metadata={"description": "Search names, printed values and quotes"}),
         "include": CommaList(set(includes), metadata={"description": f"Embed related records in `included`: {', '.join(includes)}"}),
+        "changed_since": fields.String(
+            validate=validate.Length(1, 100),
+            metadata={"description": "Only records added or changed after this dataset version (from /v1/versions)"},
+        ),
     }
     return type(name, (FormatQuerySchema,), {**with_examples(base, examples), **filters})
 

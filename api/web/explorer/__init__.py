@@ -14,20 +14,20 @@ import pathlib
 import re
 
 import orjson
-from flask import Response, render_template, request, url_for
+from flask import Response, current_app, render_template, request, url_for
 from flask.views import MethodView
 from flask_smorest import abort
 
 from api.formats.charts import comparison_chart, number_text, parts_chart
 from api.formats.jsonld import JSONLD, to_jsonld
-from api.query import documents
-from api.query.pagination import order_by
+from api.query import documents, history
+from api.query.pagination import CursorError, decode_cursor, encode_cursor, order_by
 from api.store import models as m
 from api.web.blueprint import OK_HEADERS, CivicBlueprint, documents_errors, url_with
 from api.web.dataset import current_dataset
 from api.web.downloads import download_links
 from api.web.explorer.forms import FORM_SCHEMAS, controls, related, vocabulary
-from api.web.params import StrictQuerySchema
+from api.web.params import StrictQuerySchema, cursor_param
 from api.web.resources import COLLECTIONS
 from api.web.responses import negotiate
 
@@ -219,10 +219,48 @@ class Record(MethodView):
             quotes=quotes,
             charts=charts(record, linked),
             cited=cited_here(record, linked),
+            history=[history.entry(change) for change in history.of_record(record["type"], record_id)],
             jsonld=to_jsonld(record, request.host_url),
             jsonld_type=JSONLD,
             api_url=url_for(f"{collection}.One", record_id=record_id),
         )
+
+
+CORRECTIONS_PARAMS = type("ExploreCorrectionsQuerySchema", (StrictQuerySchema,), {"cursor": cursor_param()})
+
+
+@blp.route("/explore/corrections")
+class Corrections(MethodView):
+    @blp.arguments(CORRECTIONS_PARAMS, location="query")
+    @blp.doc(responses=html("The records loads changed, with before and after, as HTML"))
+    @documents_errors(blp, 304, 400, 406, 503)
+    def get(self, args):
+        """Explorer: corrections
+
+        Every record a load changed, newest first, each field that changed with what it said
+        before and after (the change feed's `changed` entries), {PAGE_SIZE} a page.
+        """
+        negotiate([HTML])
+        current_dataset()
+        query = history.feed(kind="changed").order_by(m.RecordChange.id.desc())
+        if args.get("cursor"):
+            try:
+                (last,) = decode_cursor(current_app.config["CURSOR_SECRET"], args["cursor"], "corrections", "")
+                if type(last) is not int or not 0 <= last < 1 << 63:
+                    raise CursorError("not a cursor this API issued (bad position)")
+            except (CursorError, ValueError) as exc:
+                abort(400, message=f"cursor: {exc}", errors=[{"parameter": "cursor", "message": str(exc)}])
+            query = query.where(m.RecordChange.id < last)
+        rows = list(query.limit(PAGE_SIZE + 1))
+        more = len(rows) > PAGE_SIZE
+        rows = rows[:PAGE_SIZE]
+        corrections = [history.entry(change) for change in rows]
+        next_url = url_with(cursor=encode_cursor(current_app.config["CURSOR_SECRET"], "corrections", "", [rows[-1].id])) if more else None
+        linked = related([{"refs": [{"type": c["type"], "id": c["id"]} for c in corrections], "changes": [c["changes"] for c in corrections]}])
+        return render("corrections.html", corrections=corrections, related=linked, next_url=next_url)
+
+
+Corrections.get.__doc__ = Corrections.get.__doc__.replace("{PAGE_SIZE}", str(PAGE_SIZE))
 
 
 def charts(record, linked):
@@ -239,10 +277,13 @@ def cited_here(record, linked):
     """For an article: each record it is cited for, with its quotes from it, in page order."""
     if record["type"] != "source":
         return []
-    citations = m.Citation.select().where(m.Citation.source == record["id"]).order_by(m.Citation.id)
+    citations = m.Citation.select().where(m.Citation.source == record["id"]).order_by(m.Citation.position, m.Citation.id)
     by_record = {}
     for c in citations:
         by_record.setdefault((c.record_type, c.record_id), []).append(c.evidence)
+    order = [(ref["type"], ref["id"]) for ref in record["records"]]  # as the article's document lists them
     return [
-        {"record": linked[key], "quotes": [highlight(q, needles(linked[key])) for q in quotes]} for key, quotes in by_record.items() if key in linked
+        {"record": linked[key], "quotes": [highlight(q, needles(linked[key])) for q in by_record[key]]}
+        for key in order
+        if key in by_record and key in linked
     ]

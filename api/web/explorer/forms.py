@@ -18,7 +18,7 @@ from api.store import models as m
 from api.web.params import FormQuerySchema
 from api.web.resources import COLLECTIONS
 
-API_ONLY = {"limit", "include", "format"}
+API_ONLY = {"limit", "include", "format", "changed_since"}
 # Filters that take a record id, and the collections their choices come from.
 REFERENCE_FILTERS = {
     "source": ("sources",),

@@ -5,13 +5,13 @@ module only says what is particular to it (its filters, sort fields and includes
 import hashlib
 
 import orjson
-from flask import Response, current_app, request, stream_with_context
+from flask import Response, current_app, request, stream_with_context, url_for
 from flask.views import MethodView
 from flask_smorest import abort
 
 from api.formats.csv_export import columns, export, header
 from api.formats.jsonld import JSONLD, SCHEMA_ORG_TYPES
-from api.query import documents
+from api.query import documents, history
 from api.query.counts import budgeted_total, stored_total
 from api.query.pagination import CursorError, after, check_position, decode_cursor, encode_cursor, order_by
 from api.query.records import collect_refs
@@ -21,7 +21,7 @@ from api.store.fastpath import fetched
 from api.web import envelopes, params
 from api.web.blueprint import OK_HEADERS, PAGE_HEADERS, CivicBlueprint, documents_errors, url_with
 from api.web.counts import total_of
-from api.web.dataset import current_dataset
+from api.web.dataset import current_dataset, named_version
 from api.web.responses import CSV, JSON, negotiate
 
 JSONLD_SCHEMA = {
@@ -50,6 +50,7 @@ def included(bodies, names, own):
 
 TYPE_ORDER = {record_type: n for n, record_type in enumerate(m.RECORD_TYPES.values())}
 NOT_FILTERS = ("cursor", "limit", "sort", "include", "format")
+NO_PARAMS = type("HistoryQuerySchema", (params.StrictQuerySchema,), {})
 
 
 class Collection:
@@ -98,6 +99,9 @@ class Collection:
         (the JSON, or the CSV line): a select of the record table joined to its documents."""
         query = documents.joined(self.model, *(e.alias(e.column_name) for e, _ in keys), column)
         query = self.apply(query, args)
+        if args.get("changed_since"):
+            since = named_version(args["changed_since"], "changed_since")
+            query = query.where(self.model.id.in_(history.changed_since(self.type, since)))
         if args.get("q"):
             query = query.where(among(m.Document.record_no, search(args["q"], [self.type]).numbers()))
         return query
@@ -162,7 +166,7 @@ class Collection:
         column = {JSON: m.Document.body, CSV: m.Document.csv, JSONLD: m.Document.jsonld}[media]
         found = documents.one(self.type, record_id, column)
         if found is None:
-            abort(404, message=f"There is no {self.type} with id {record_id!r}.")
+            self.absent(record_id)
         content, digest = found
         if media == CSV:
             response = self.csv(iter([header(self.record_schema), bytes(content)]), f"civicfacts-{self.name}-{record_id}-{dataset.version}.csv")
@@ -181,6 +185,27 @@ class Collection:
         response = Response(b"".join(parts + [b"}"]), mimetype=JSON)
         response.set_etag(documents.combined_hash(*hashes, request.base_url))
         return response
+
+    def absent(self, record_id):
+        """404 for an id no version had; 410 Gone, with a link to its history, for a removed record."""
+        removed_by = history.removal(self.type, record_id)
+        if removed_by is None:
+            abort(404, message=f"There is no {self.type} with id {record_id!r}.")
+        url = url_for(f"{self.name}.History", record_id=record_id, _external=True)
+        abort(
+            410,
+            message=f"The {self.type} {record_id!r} was removed by dataset version {removed_by.version}; its history is at {url}.",
+            links={"history": url},
+            headers={"Link": f'<{url}>; rel="history"'},
+        )
+
+    def history(self, record_id):
+        current_dataset()
+        negotiate([JSON])
+        changes = [history.entry(change) for change in history.of_record(self.type, record_id)]
+        if not changes:
+            abort(404, message=f"There is no {self.type} with id {record_id!r}, and there never was.")
+        return {"data": changes, "links": {"self": request.base_url, "record": url_for(f"{self.name}.One", record_id=record_id, _external=True)}}
 
     def csv(self, chunks, filename):
         response = Response(stream_with_context(chunks), mimetype=CSV)
@@ -218,9 +243,16 @@ class Collection:
             @blp.arguments(collection.one_query_schema, location="query")
             @blp.response(200, collection.one_schema, description=f"One {collection.type}", headers=OK_HEADERS)
             @blp.doc(responses={200: {"content": {**csv_doc, **jsonld_doc}}})
-            @documents_errors(blp, 304, 404, 406, 503)
+            @documents_errors(blp, 304, 404, 406, 410, 503)
             def get(self, args, record_id):
                 return collection.one(args, record_id)
+
+        class History(MethodView):
+            @blp.arguments(NO_PARAMS, location="query")
+            @blp.response(200, envelopes.HistorySchema, description=f"The history of one {collection.type}", headers=OK_HEADERS)
+            @documents_errors(blp, 304, 404, 406, 503)
+            def get(self, args, record_id):
+                return collection.history(record_id)
 
         List.get.__doc__ = (
             f"List {self.name}\n\nFilter, sort and page through {self.name} (keyset pages: follow links.next or the "
@@ -232,5 +264,10 @@ class Collection:
         )
         blp.route("")(List)
         record_id = {"in": "path", "name": "record_id", "description": f"The id of a {self.type}", "example": self.examples["record_id"]}
+        History.get.__doc__ = (
+            f"The history of one {self.type}\n\nEvery version that added, changed or removed this {self.type}, newest "
+            "first, each with what it changed: a removed record keeps its history."
+        )
         blp.route("/<slug:record_id>", parameters=[record_id])(One)
+        blp.route("/<slug:record_id>/history", parameters=[record_id])(History)
         return blp

@@ -43,6 +43,8 @@ class Index(MethodView):
                     "openapi": url_for("docs.OpenapiJson", _external=True),
                     "docs": url_for("docs.Docs", _external=True),
                     "explorer": url_for("explorer.Home", _external=True),
+                    "versions": url_for("changes.Versions", _external=True),
+                    "changes": url_for("changes.Changes", _external=True),
                     **download_links(),
                 },
             },

@@ -1,0 +1,170 @@
+"""/v1/versions and /v1/changes: every version of the dataset, and the feed of what each changed.
+
+A service stays in sync by polling `/v1/changes?since=<the last version it saw>` and applying
+the entries in order: an added record (given whole), the changed fields of a changed one, a
+removed one. The feed pages by a signed cursor, like the lists, and answers CSV like them.
+"""
+
+import csv
+import hashlib
+import io
+
+import orjson
+from flask import Response, current_app, request, stream_with_context, url_for
+from flask.views import MethodView
+from flask_smorest import abort
+from marshmallow import fields, validate
+
+from api.query import history
+from api.query.pagination import CursorError, decode_cursor, encode_cursor
+from api.store import models as m
+from api.web import envelopes, params
+from api.web.blueprint import PAGE_HEADERS, CivicBlueprint, documents_errors, url_with
+from api.web.dataset import current_dataset, named_version
+from api.web.responses import CSV, JSON, negotiate
+
+blp = CivicBlueprint("changes", __name__, url_prefix="/v1", description="Every version of the dataset, and what each one changed.")
+BATCH = 1000
+CSV_COLUMNS = ["dataset_version", "loaded_at", "collection", "id", "kind", "changes", "record", "was"]
+
+
+def version_param(description):
+    return fields.String(validate=validate.Length(1, 100), metadata={"description": description})
+
+
+class ChangesQuerySchema(params.FormatQuerySchema):
+    since = version_param("Only the changes made after this version (from /v1/versions, or `meta.dataset_version`)")
+    version = version_param("Only the changes this version made")
+    collection = fields.String(validate=validate.OneOf(list(m.RECORD_MODELS)), metadata={"description": "Only the changes of this collection"})
+    kind = fields.String(validate=validate.OneOf(["added", "changed", "removed"]), metadata={"description": "Only changes of this kind"})
+    limit = params.AsciiInteger(load_default=100, validate=validate.Range(1, 500), metadata={"description": "Changes per page, 1 to 500"})
+    cursor = params.cursor_param()
+
+
+class VersionsQuerySchema(params.StrictQuerySchema):
+    limit = params.AsciiInteger(load_default=50, validate=validate.Range(1, 500), metadata={"description": "Versions per page, 1 to 500"})
+    cursor = params.cursor_param()
+
+
+def position(cursor, scope):
+    """The id a cursor of this scope holds (the last row of the page it was made for)."""
+    try:
+        (last,) = decode_cursor(current_app.config["CURSOR_SECRET"], cursor, scope, "")
+        if type(last) is not int or not 0 <= last < 1 << 63:  # bool is an int to isinstance
+            raise CursorError("not a cursor this API issued (bad position)")
+        return last
+    except (CursorError, ValueError) as exc:
+        abort(400, message=f"cursor: {exc}", errors=[{"parameter": "cursor", "message": str(exc)}])
+
+
+def next_link(rows, limit, scope):
+    if len(rows) <= limit:
+        return None
+    return url_with(cursor=encode_cursor(current_app.config["CURSOR_SECRET"], scope, "", [rows[limit - 1].id]))
+
+
+def csv_line(entry):
+    cells = []
+    for name in CSV_COLUMNS:
+        value = entry[name]
+        cells.append("" if value is None else value if isinstance(value, str) else orjson.dumps(value).decode())
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
+    return buffer.getvalue().encode("utf-8")
+
+
+def csv_export(query):
+    """The whole feed `query` selects, as CSV, a batch of changes at a time."""
+    yield ("\ufeff" + ",".join(CSV_COLUMNS) + "\r\n").encode("utf-8")
+    last = 0
+    while True:
+        batch = list(query.where(m.RecordChange.id > last).order_by(m.RecordChange.id).limit(BATCH))
+        if not batch:
+            return
+        yield b"".join(csv_line(history.entry(change)) for change in batch)
+        last = batch[-1].id
+
+
+@blp.route("/changes")
+class Changes(MethodView):
+    @blp.arguments(ChangesQuerySchema, location="query")
+    @blp.response(200, envelopes.ChangeListSchema, description="A page of the change feed", headers=PAGE_HEADERS)
+    @blp.doc(responses={200: {"content": {CSV: {"schema": {"type": "string"}, "example": ",".join(CSV_COLUMNS) + "\r\n"}}}})
+    @documents_errors(blp, 304, 406, 503)
+    def get(self, args):
+        """The change feed
+
+        What every load changed, oldest first: each entry names the version, the record and
+        whether it was added (the record, whole), changed (every field that changed, old and
+        new) or removed (the record as it was). Poll with `since` = the last version you saw;
+        follow `links.next` while there is one. CSV of the whole feed with Accept: text/csv or
+        ?format=csv.
+        """
+        dataset = current_dataset()
+        media = negotiate([JSON, CSV], args.get("format"))
+        since = named_version(args["since"], "since") if "since" in args else None
+        made_by = named_version(args["version"], "version") if "version" in args else None
+        record_type = m.RECORD_TYPES[args["collection"]] if "collection" in args else None
+        query = history.feed(since, record_type, args.get("kind"))
+        if made_by is not None:
+            query = query.where(m.RecordChange.dataset == made_by.id)
+        if media == CSV:
+            response = Response(stream_with_context(csv_export(query)), mimetype=CSV)
+            response.automatically_set_content_length = False
+            response.headers["Content-Disposition"] = f'attachment; filename="civicfacts-changes-{dataset.version}.csv"'
+            response.set_etag(hashlib.sha256(f"{dataset.version} {request.full_path} csv".encode()).hexdigest()[:32])
+            return response
+        total = query.count()
+        if args.get("cursor"):
+            query = query.where(m.RecordChange.id > position(args["cursor"], "changes"))
+        limit = args["limit"]
+        rows = list(query.order_by(m.RecordChange.id).limit(limit + 1))
+        next_url = next_link(rows, limit, "changes")
+        body = {
+            "data": [history.entry(change) for change in rows[:limit]],
+            "links": {"self": request.url, "next": next_url},
+            "meta": {"total": total, "total_is_exact": True, "limit": limit, "dataset_version": dataset.version},
+        }
+        return body, 200, ({"Link": f'<{next_url}>; rel="next"'} if next_url else {})
+
+
+@blp.route("/versions")
+class Versions(MethodView):
+    @blp.arguments(VersionsQuerySchema, location="query")
+    @blp.response(200, envelopes.VersionListSchema, description="A page of versions, newest first", headers=PAGE_HEADERS)
+    @documents_errors(blp, 304, 406, 503)
+    def get(self, args):
+        """The versions of the dataset
+
+        Every load that changed anything, newest first: when, from which seeds, how many records
+        of each collection, and how many it added, changed and removed (the change feed has them).
+        """
+        negotiate([JSON])
+        dataset = current_dataset()
+        query = history.versions()
+        total = query.count()
+        if args.get("cursor"):
+            query = query.where(m.Dataset.id < position(args["cursor"], "versions"))
+        limit = args["limit"]
+        rows = list(query.limit(limit + 1))
+        next_url = next_link(rows, limit, "versions")
+        data = [
+            {
+                "version": row.version,
+                "loaded_at": row.loaded_at.isoformat() + "Z",
+                "seeds_hash": row.seeds_hash,
+                "counts": row.counts or {},
+                "added": row.added,
+                "changed": row.changed,
+                "removed": row.removed,
+                "current": row.id == dataset.id,
+                "changes": url_for("changes.Changes", version=row.version, _external=True),
+            }
+            for row in rows[:limit]
+        ]
+        body = {
+            "data": data,
+            "links": {"self": request.url, "next": next_url},
+            "meta": {"total": total, "total_is_exact": True, "limit": limit, "dataset_version": dataset.version},
+        }
+        return body, 200, ({"Link": f'<{next_url}>; rel="next"'} if next_url else {})
