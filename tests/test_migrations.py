@@ -80,8 +80,10 @@ def postgres_schema(url, schema):
 
     with psycopg.connect(url) as connection:
         columns = connection.execute(
-            """SELECT table_name, ordinal_position, column_name, data_type, is_nullable, column_default,
-                      character_maximum_length, numeric_precision, numeric_scale
+            # A column's place among the table's columns, not its attnum: a dropped column leaves a
+            # gap in attnum (migration 0003 dropped dataset.seeds_dir), which no order of columns shows.
+            """SELECT table_name, rank() OVER (PARTITION BY table_name ORDER BY ordinal_position), column_name, data_type,
+                      is_nullable, column_default, character_maximum_length, numeric_precision, numeric_scale
                FROM information_schema.columns WHERE table_schema = %s""",
             (schema,),
         ).fetchall()
