@@ -209,3 +209,22 @@ def test_a_mirror_built_from_the_feed_alone_equals_a_full_download_after_three_l
     assert mirror == everything(client) and last == "c-version"
     catch_up()  # nothing new: nothing changes
     assert mirror == everything(client)
+
+
+def test_the_explorer_shows_corrections_and_each_record_s_history(history):
+    from tests.html_page import parse
+
+    client, removed, a, _ = history
+    corrections = client.get("/explore/corrections")
+    assert corrections.status_code == 200 and corrections.mimetype == "text/html"
+    page = parse(corrections.get_data(as_text=True))
+    listing = page.find("ol", class_="history")
+    items = [child for child in listing.children if getattr(child, "tag", None) == "li"]
+    about = {item.find("p").find("a").attrs["href"]: item for item in items}  # each item names its record first
+    table = about[f"/explore/figures/{CHANGED}"].find("table")
+    cells = [[cell.text().strip() for cell in row.find_all("td")] for row in table.find("tbody").find_all("tr")]
+    assert ["12,000", "13,000"] in cells and ["1만2000여명", "1만3000여명"] in cells  # before and after, side by side
+    record = parse(client.get(f"/explore/figures/{CHANGED}").get_data(as_text=True))
+    history_section = record.find("section", aria_labelledby="h-history")
+    assert "b-version" in history_section.text() and a in history_section.text()
+    assert client.get(f"/explore/figures/{removed}").status_code == 404  # the explorer shows what is; the API's 410 says why

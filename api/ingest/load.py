@@ -66,9 +66,9 @@ def _record(entry, position, **fields):
     }
 
 
-def _rows(seeds):
-    """{model: [row dicts]} of the records, their links and the vocabularies; parents left out
-    (set in a second pass, once every record is in)."""
+def _rows(seeds, only=None):
+    """{model: [row dicts]} of the records (all, or those whose ids are in `only`), their links
+    and the vocabularies; parents left out (set in a second pass, once every record is in)."""
     rows = {model: [] for model in RELATIONAL}
     rows[m.Unit] = [
         {"code": u["code"], "label_ko": u["ko"], "label_en": u["en"], "note": u.get("note"), "position": i} for i, u in enumerate(seeds.units)
@@ -79,6 +79,8 @@ def _rows(seeds):
         for i, t in enumerate(terms)
     ]
     for position, entry in enumerate(seeds.entries.values()):
+        if only is not None and entry.data["id"] not in only:
+            continue
         d = entry.data
         if entry.section == "sources":
             rows[m.Source].append(
@@ -170,6 +172,8 @@ def _rows(seeds):
         ]
     cited = {}
     for _, _, c in seeds.citations:
+        if only is not None and c["record"] not in only:
+            continue
         entry = seeds.entries[c["record"]]
         position = len(entry.data["sources"]) + cited.get(c["record"], 0)
         cited[c["record"]] = cited.get(c["record"], 0) + 1
@@ -182,7 +186,11 @@ def _rows(seeds):
                 "position": position,
             }
         )
-    rows[m.FigureCheck] = [{"figure": figure_id, "kind": r.kind, "holds": r.holds, "detail": r.detail} for figure_id, r in seeds.checks]
+    rows[m.FigureCheck] = [
+        {"figure": figure_id, "kind": r.kind, "holds": r.holds, "detail": r.detail}
+        for figure_id, r in seeds.checks
+        if only is None or figure_id in only
+    ]
     return rows
 
 
@@ -311,15 +319,15 @@ def _write_changed(database, seeds, rows, touched, gone):
     insert_rows(database, m.Citation, [row for row in rows[m.Citation] if (row["record_type"], row["record_id"]) in touched])
 
 
-def _move(rows, touched):
-    """Put the records the seeds list in another order (and that did not change) where they now are."""
+def _move(seeds, touched):
+    """Put the records the seeds list in another place (and that did not change) where they now are."""
     moved = 0
+    positions = {record_id: position for position, record_id in enumerate(seeds.entries)}
     for model in RELATIONAL[2:9]:
-        record_type = model.record_type
-        stored = dict(model.select(model.id, model.position).tuples())
-        for row in rows[model]:
-            if (record_type, row["id"]) not in touched and stored.get(row["id"]) not in (None, row["position"]):
-                model.update(position=row["position"]).where(model.id == row["id"]).execute()
+        for record_id, stored in model.select(model.id, model.position).tuples():
+            position = positions.get(record_id)
+            if position is not None and position != stored and (model.record_type, record_id) not in touched:
+                model.update(position=position).where(model.id == record_id).execute()
                 moved += 1
     return moved
 
@@ -380,16 +388,15 @@ def load(seeds, database, progress=None, publish=True):
     (see the module's docstring). Returns the current Dataset row: the new version, or the one
     there was if the seeds change nothing. `progress(stage, done, total)`, if given, hears how
     far the load has got. With `publish`, the version's downloads are built once it is in."""
-    rows = _rows(seeds)
     hashes = seed_hashes(seeds)
     with database.atomic():
-        dataset = _write(database, seeds, rows, hashes, progress)
+        dataset = _write(database, seeds, hashes, progress)
     if publish and not compiler.downloads_current(dataset):
         compiler.publish_downloads(database, dataset, RECORD_TYPES)
     return dataset
 
 
-def _write(database, seeds, rows, hashes, progress):
+def _write(database, seeds, hashes, progress):
     """The load's transaction: the rows, the word index and the documents that change, and the
     new version with its changes; or nothing, and the current version, if nothing changes."""
     keys = set(hashes)
@@ -402,14 +409,15 @@ def _write(database, seeds, rows, hashes, progress):
     if not fresh and (len(touched) + len(gone)) * 2 > len(keys):
         fresh, touched = True, keys  # most records changed: writing everything afresh costs less
     if fresh:
-        _write_all(database, seeds, rows)
+        _write_all(database, seeds, _rows(seeds))
         vocabulary = moved = True
     else:
+        rows = _rows(seeds, {record_id for _, record_id in touched})  # the rows of what changed, and the vocabularies
         vocabulary = _vocabulary_differs(rows)
         if vocabulary:
             _write_vocabulary(database, rows)
         _write_changed(database, seeds, rows, touched, gone)
-        moved = _move(rows, touched)
+        moved = _move(seeds, touched)
         if not (touched or gone or vocabulary or moved):
             return previous  # nothing changed: no version, nothing written
     if progress is not None:
