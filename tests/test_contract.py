@@ -8,6 +8,7 @@ response the tests here receive against it.
 """
 
 import base64
+import json
 import pathlib
 import re
 from urllib.parse import urlsplit
@@ -176,13 +177,13 @@ def path_with_examples(spec, path):
     return path
 
 
-def test_every_example_in_the_spec_is_served(client, committed):
+def test_every_example_in_the_spec_is_served(client, committed, openapi):
     """Each example is checked against the live API: a record id is a record, a filter's
     example finds something, a field's example is the value of that field in a served
     object of that schema, a CSV example is the header the CSV really has, an error's
     example is the very body of that error."""
     objects = served_objects(client)
-    checked = {"path parameter": 0, "query parameter": 0, "schema property": 0, "csv": 0, "jsonld": 0, "error": 0}
+    checked = {"path parameter": 0, "query parameter": 0, "schema property": 0, "csv": 0, "jsonld": 0, "error": 0, "response": 0}
     for where, key, value in examples(committed):
         assert key == "example", f"{'/'.join(map(str, where))}: use `example`, which this test checks"
         if where[0] == "paths" and where[2] == "parameters":  # a path parameter: record_id
@@ -212,6 +213,18 @@ def test_every_example_in_the_spec_is_served(client, committed):
             elif isinstance(body["data"], list):
                 assert body["meta"]["total"] >= 1, f"{path}?{parameter['name']}={value} finds nothing"
             checked["query parameter"] += 1
+        elif where[0] == "paths" and where[-2:] == ("content", "application/json"):
+            # A whole response's example (versions, the change feed, a record's history: what a
+            # load with changes would serve, which the shared database has none of) must be one
+            # the contract accepts.
+            from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
+            from werkzeug.test import EnvironBuilder
+            from werkzeug.wrappers import Response
+
+            request = EnvironBuilder(path=path_with_examples(committed, where[1]), base_url="http://localhost").get_request()
+            response = Response(json.dumps(value), mimetype="application/json", headers={"ETag": '"x"', "Cache-Control": "public"})
+            openapi.validate_response(WerkzeugOpenAPIRequest(request), WerkzeugOpenAPIResponse(response))
+            checked["response"] += 1
         elif where[0] == "paths" and where[-2:] == ("content", "text/csv"):
             response = client.get(path_with_examples(committed, where[1]), headers={"Accept": "text/csv"})
             assert response.get_data(as_text=True).removeprefix("\ufeff").startswith(value), where
@@ -239,6 +252,7 @@ def test_every_example_in_the_spec_is_served(client, committed):
     assert checked["path parameter"] == 2 * len(COLLECTIONS)  # every /v1/<collection>/{record_id}, and its history
     assert checked["csv"] == 2 * len(COLLECTIONS) + 1 and checked["error"] == len(ERROR_REQUESTS)  # and the change feed
     assert checked["jsonld"] == len(COLLECTIONS)
+    assert checked["response"] == len(COLLECTIONS) + 2  # every record's history, /v1/changes, /v1/versions
     assert checked["query parameter"] >= 40 and checked["schema property"] >= 30, checked
 
 

@@ -130,6 +130,23 @@ class IndexSchema(ma.Schema):
 # --- versions and changes ---------------------------------------------------------------------
 
 
+# What the feed says after a load that corrected one figure (the examples of the docs).
+EXAMPLE_CHANGE = {
+    "dataset_version": "94c80e1a1d425c6a",
+    "loaded_at": "2023-12-20T09:00:00Z",
+    "collection": "figures",
+    "type": "figure",
+    "id": "kimjang-festival-2023-participants",
+    "kind": "changed",
+    "changes": [
+        {"field": "value", "old": 12000, "new": 13000},
+        {"field": "value_text", "old": "1만2000여명", "new": "1만3000여명"},
+    ],
+    "record": None,
+    "was": None,
+}
+
+
 class FieldChangeSchema(ma.Schema):
     field = fields.String(required=True, metadata={"description": "A field of the record's JSON"})
     old = fields.Raw(required=True, allow_none=True, metadata={"description": "Its value before"})

@@ -21,10 +21,32 @@ from api.store import models as m
 from api.web import envelopes, params
 from api.web.blueprint import PAGE_HEADERS, CivicBlueprint, documents_errors, url_with
 from api.web.dataset import current_dataset, named_version
+from api.web.envelopes import EXAMPLE_CHANGE
 from api.web.responses import CSV, JSON, negotiate
 
 blp = CivicBlueprint("changes", __name__, url_prefix="/v1", description="Every version of the dataset, and what each one changed.")
 BATCH = 1000
+EXAMPLE_VERSION = {
+    "version": "94c80e1a1d425c6a",
+    "loaded_at": "2023-12-20T09:00:00Z",
+    "seeds_hash": "94c80e1a1d425c6a",
+    "counts": {"sources": 7, "organisations": 30, "people": 17, "places": 11, "events": 9, "programmes": 25, "figures": 28},
+    "added": 0,
+    "changed": 1,
+    "removed": 0,
+    "current": True,
+    "changes": "https://civicfacts.example/v1/changes?version=94c80e1a1d425c6a",
+}
+
+
+def page_example(item, self_url):
+    return {
+        "data": [item],
+        "links": {"self": self_url, "next": None},
+        "meta": {"total": 1, "total_is_exact": True, "limit": 100, "dataset_version": item.get("dataset_version", item.get("version"))},
+    }
+
+
 CSV_COLUMNS = ["dataset_version", "loaded_at", "collection", "id", "kind", "changes", "record", "was"]
 
 
@@ -89,7 +111,16 @@ def csv_export(query):
 class Changes(MethodView):
     @blp.arguments(ChangesQuerySchema, location="query")
     @blp.response(200, envelopes.ChangeListSchema, description="A page of the change feed", headers=PAGE_HEADERS)
-    @blp.doc(responses={200: {"content": {CSV: {"schema": {"type": "string"}, "example": ",".join(CSV_COLUMNS) + "\r\n"}}}})
+    @blp.doc(
+        responses={
+            200: {
+                "content": {
+                    JSON: {"example": page_example(EXAMPLE_CHANGE, "https://civicfacts.example/v1/changes?since=120e74d03b19ca2d")},
+                    CSV: {"schema": {"type": "string"}, "example": ",".join(CSV_COLUMNS) + "\r\n"},
+                }
+            }
+        }
+    )
     @documents_errors(blp, 304, 406, 503)
     def get(self, args):
         """The change feed
@@ -132,6 +163,7 @@ class Changes(MethodView):
 class Versions(MethodView):
     @blp.arguments(VersionsQuerySchema, location="query")
     @blp.response(200, envelopes.VersionListSchema, description="A page of versions, newest first", headers=PAGE_HEADERS)
+    @blp.doc(responses={200: {"content": {JSON: {"example": page_example(EXAMPLE_VERSION, "https://civicfacts.example/v1/versions")}}}})
     @documents_errors(blp, 304, 406, 503)
     def get(self, args):
         """The versions of the dataset

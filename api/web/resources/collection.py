@@ -22,6 +22,7 @@ from api.web import envelopes, params
 from api.web.blueprint import OK_HEADERS, PAGE_HEADERS, CivicBlueprint, documents_errors, url_with
 from api.web.counts import total_of
 from api.web.dataset import current_dataset, named_version
+from api.web.envelopes import EXAMPLE_CHANGE
 from api.web.responses import CSV, JSON, negotiate
 
 JSONLD_SCHEMA = {
@@ -247,9 +248,26 @@ class Collection:
             def get(self, args, record_id):
                 return collection.one(args, record_id)
 
+        history_example = {
+            "data": [
+                {
+                    **EXAMPLE_CHANGE,
+                    "collection": self.name,
+                    "type": self.type,
+                    "id": record_example,
+                    "changes": [{"field": "note", "old": None, "new": "What the curators know beyond the page."}],
+                }
+            ],
+            "links": {
+                "self": f"https://civicfacts.example/v1/{self.name}/{record_example}/history",
+                "record": f"https://civicfacts.example/v1/{self.name}/{record_example}",
+            },
+        }
+
         class History(MethodView):
             @blp.arguments(NO_PARAMS, location="query")
             @blp.response(200, envelopes.HistorySchema, description=f"The history of one {collection.type}", headers=OK_HEADERS)
+            @blp.doc(responses={200: {"content": {JSON: {"example": history_example}}}})
             @documents_errors(blp, 304, 404, 406, 503)
             def get(self, args, record_id):
                 return collection.history(record_id)
