@@ -80,6 +80,15 @@ def everything(client):
     return out
 
 
+def counted(url):
+    """Every total counted at load, by (collection, filter, value)."""
+    database = open_database(url)
+    with database.bind_ctx(m.ALL_MODELS), database.connection_context():
+        found = {(c.collection, c.filter, c.value): c.total for c in m.ListCount.select()}
+    database.close()
+    return found
+
+
 def feed(client, since=None):
     """Every entry of the change feed after `since`, following its pages."""
     url, entries = "/v1/changes?limit=3" + (f"&since={since}" if since else ""), []
@@ -176,6 +185,7 @@ def test_a_load_that_writes_only_what_changed_serves_what_a_fresh_load_serves(hi
         load_into(url, b)
         fresh = make_app(url).test_client()
         assert everything(client) == everything(fresh)
+        assert counted(client.application.config["DATABASE_URL"]) == counted(url)  # totals brought up to date = counted afresh
         for path in ("/v1/units", "/v1/search?q=김장&limit=500", "/v1/figures?unit=person&limit=500", "/v1/figures?format=csv"):
             assert client.get(path).get_data().replace(b"b-version", b"") == fresh.get(path).get_data().replace(b"b-version", b""), path
     finally:

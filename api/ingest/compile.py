@@ -27,7 +27,7 @@ from api.formats.csv_export import line_maker
 from api.formats.download import BUILDERS
 from api.formats.jsonld import to_jsonld
 from api.query import search_index
-from api.query.counts import COUNTED_FILTERS
+from api.query.counts import COUNTED_FILTERS, totals, values_of
 from api.query.documents import BASE_PLACEHOLDER
 from api.query.pagination import BATCH, keyset_batches, page_order
 from api.query.records import record_columns, represent
@@ -97,10 +97,11 @@ def _batches(record_type, ids):
         yield fetched(query.where(model.id.in_(ordered[start : start + BATCH])))
 
 
-def compile_documents(database, record_types, numbers, seed_hashes, keys=None, progress=None):
+def compile_documents(database, record_types, numbers, seed_hashes, keys=None, progress=None, gone=None):
     """Make the documents of every record of `record_types` (or of the (type, id) `keys` only),
-    write those that changed, drop those whose record is gone; returns the Changes.
-    `numbers`: {(type, id): record number}; `seed_hashes`: {(type, id): hash of its seeds}."""
+    write those that changed, drop those whose record is gone (any, or those of `gone`);
+    returns the Changes. `numbers`: {(type, id): record number}; `seed_hashes`: {(type, id):
+    hash of its seeds}."""
     changes, done = [], 0
     doc = m.Document
     for record_type in record_types:
@@ -134,18 +135,25 @@ def compile_documents(database, record_types, numbers, seed_hashes, keys=None, p
             done += len(rows)
             if progress is not None:
                 progress("compiled", done, None)
-    changes += drop_orphans(record_types)
+    changes += drop_orphans(record_types, gone)
     return changes
 
 
-def drop_orphans(record_types):
-    """Drop the documents whose record is gone; their Changes (removed, as they were)."""
+def drop_orphans(record_types, gone=None):
+    """Drop the documents whose record is gone (any, or those `gone` names); their Changes
+    (removed, as they were)."""
     doc, changes = m.Document, []
     for record_type in record_types:
         model = record_type.model
-        gone = doc.select(doc.record_id, doc.body).where((doc.record_type == record_type.type) & doc.record_id.not_in(model.select(model.id)))
+        if gone is None:
+            where = doc.record_id.not_in(model.select(model.id))
+        else:
+            named = sorted(record_id for t, record_id in gone if t == record_type.type)
+            if not named:
+                continue
+            where = doc.record_id.in_(named)
         ids = []
-        for record_id, body in gone.tuples():
+        for record_id, body in doc.select(doc.record_id, doc.body).where((doc.record_type == record_type.type) & where).tuples():
             changes.append(Change(record_type.type, record_id, "removed", orjson.loads(bytes(body))))
             ids.append(record_id)
         for start in range(0, len(ids), BATCH):
@@ -159,9 +167,49 @@ def count_lists(database):
     rows = [{"collection": name, "filter": "", "value": "", "total": model.select().count()} for name, model in m.RECORD_MODELS.items()]
     for collection, filters in COUNTED_FILTERS.items():
         for name, counted in filters.items():
-            rows += [{"collection": collection, "filter": name, "value": str(value), "total": n} for value, n in counted() if value is not None]
+            rows += [{"collection": collection, "filter": name, "value": str(value), "total": n} for value, n in totals(counted).items()]
     insert_rows(database, m.ListCount, rows)
     return {row["collection"]: row["total"] for row in rows if not row["filter"]}
+
+
+def counted_values(keys):
+    """{(collection, filter): {record id: its values}} of the records `keys` ((type, id)) names,
+    for each single-column filter of their collections: what recount compares, before and after."""
+    out = {}
+    for record_type in {t for t, _ in keys}:
+        collection = m.TYPE_COLLECTIONS[record_type]
+        ids = {record_id for t, record_id in keys if t == record_type}
+        for name, counted in COUNTED_FILTERS[collection].items():
+            out[(collection, name)] = values_of(counted, ids)
+    return out
+
+
+def recount(database, before, after):
+    """Bring the totals counted at load up to date for the records whose values went from
+    `before` to `after` (counted_values of them): a record leaving a value takes one from its
+    total, one coming adds one. Returns each collection's total."""
+    deltas = {}
+    for group, old in before.items():
+        new = after.get(group, {})
+        for record_id in set(old) | set(new):
+            for value in old.get(record_id, set()) - new.get(record_id, set()):
+                deltas[(*group, str(value))] = deltas.get((*group, str(value)), 0) - 1
+            for value in new.get(record_id, set()) - old.get(record_id, set()):
+                deltas[(*group, str(value))] = deltas.get((*group, str(value)), 0) + 1
+    count = m.ListCount
+    for (collection, name, value), delta in deltas.items():
+        if not delta:
+            continue
+        where = (count.collection == collection) & (count.filter == name) & (count.value == value)
+        total = (count.select(count.total).where(where).scalar() or 0) + delta
+        count.delete().where(where).execute()
+        if total:
+            insert_rows(database, count, [{"collection": collection, "filter": name, "value": value, "total": total}])
+    out = {}
+    for name, model in m.RECORD_MODELS.items():
+        out[name] = model.select().count()
+        count.update(total=out[name]).where((count.collection == name) & (count.filter == "")).execute()
+    return out
 
 
 def publish_downloads(database, dataset, record_types):

@@ -319,12 +319,12 @@ def _write_changed(database, seeds, rows, touched, gone):
     insert_rows(database, m.Citation, [row for row in rows[m.Citation] if (row["record_type"], row["record_id"]) in touched])
 
 
-def _move(seeds, touched):
+def _move(database, seeds, touched):
     """Put the records the seeds list in another place (and that did not change) where they now are."""
     moved = 0
     positions = {record_id: position for position, record_id in enumerate(seeds.entries)}
     for model in RELATIONAL[2:9]:
-        for record_id, stored in model.select(model.id, model.position).tuples():
+        for record_id, stored in database.execute_sql(f'SELECT "id", "position" FROM "{model._meta.table_name}"').fetchall():
             position = positions.get(record_id)
             if position is not None and position != stored and (model.record_type, record_id) not in touched:
                 model.update(position=position).where(model.id == record_id).execute()
@@ -332,7 +332,14 @@ def _move(seeds, touched):
     return moved
 
 
-def _numbers(keys, fresh):
+def _stored(database):
+    """{(type, id): (seed hash, record number)} of every document there is: one read, as the
+    driver sends it (at 10^6 records, peewee's row by row conversion was seconds of a load)."""
+    cursor = database.execute_sql('SELECT "record_type", "record_id", "seed_hash", "record_no" FROM "document"')
+    return {(record_type, record_id): (seed_hash, number) for record_type, record_id, seed_hash, number in cursor.fetchall()}
+
+
+def _numbers(keys, fresh, stored):
     """{(type, id): record number}: a record keeps the number it has (so the word index need not
     change for it); a new one gets the next of its type. Afresh, every record is numbered by rank."""
     if fresh:
@@ -340,8 +347,7 @@ def _numbers(keys, fresh):
         for record_type in m.RECORD_TYPES.values():
             numbers.update({(record_type, record_id): n for record_id, n in compiler.rank_numbers(record_type).items()})
         return numbers
-    doc = m.Document
-    numbers = {(t, i): n for t, i, n in doc.select(doc.record_type, doc.record_id, doc.record_no).tuples() if (t, i) in keys}
+    numbers = {key: number for key, (_, number) in stored.items() if key in keys}
     top = {}
     for (record_type, _), number in numbers.items():
         top[record_type] = max(top.get(record_type, number), number)
@@ -401,10 +407,9 @@ def _write(database, seeds, hashes, progress):
     new version with its changes; or nothing, and the current version, if nothing changes."""
     keys = set(hashes)
     previous = _current()
-    doc = m.Document
-    stored = {(t, i): h for t, i, h in doc.select(doc.record_type, doc.record_id, doc.seed_hash).tuples()}
+    stored = _stored(database)
     fresh = previous is None or previous.format != compiler.FORMAT or not stored
-    touched = keys if fresh else {key for key in keys if stored.get(key) != hashes[key]}
+    touched = keys if fresh else {key for key in keys if stored.get(key, (None,))[0] != hashes[key]}
     gone = set(stored) - keys
     if not fresh and (len(touched) + len(gone)) * 2 > len(keys):
         fresh, touched = True, keys  # most records changed: writing everything afresh costs less
@@ -416,13 +421,14 @@ def _write(database, seeds, hashes, progress):
         vocabulary = _vocabulary_differs(rows)
         if vocabulary:
             _write_vocabulary(database, rows)
+        counted_before = compiler.counted_values(touched | gone)
         _write_changed(database, seeds, rows, touched, gone)
-        moved = _move(seeds, touched)
+        moved = _move(database, seeds, touched)
         if not (touched or gone or vocabulary or moved):
             return previous  # nothing changed: no version, nothing written
     if progress is not None:
         progress("written", len(touched) + len(gone), len(keys))
-    numbers = _numbers(keys, fresh)
+    numbers = _numbers(keys, fresh, stored)
     _index(database, seeds, numbers, touched, gone, fresh)
     if fresh:
         changes = compiler.compile_documents(database, RECORD_TYPES, numbers, hashes, None, progress)
@@ -431,10 +437,13 @@ def _write(database, seeds, hashes, progress):
         # whose own documents list them (a figure's subject lists the figure, a source the
         # records it is cited for, a parent its children).
         before = _bodies(touched | gone)
-        changes = compiler.compile_documents(database, RECORD_TYPES, numbers, hashes, touched, progress)
+        changes = compiler.compile_documents(database, RECORD_TYPES, numbers, hashes, touched, progress, gone=gone)
         neighbours = ((_refs(before) | _refs(_bodies(touched))) & keys) - touched
-        changes += compiler.compile_documents(database, RECORD_TYPES, numbers, hashes, neighbours, progress)
-    counts = compiler.count_lists(database)
+        changes += compiler.compile_documents(database, RECORD_TYPES, numbers, hashes, neighbours, progress, gone=set())
+    if fresh:
+        counts = compiler.count_lists(database)
+    else:
+        counts = compiler.recount(database, counted_before, compiler.counted_values(touched | gone))
     kinds = [change.kind for change in changes]
     dataset = m.Dataset.create(
         version=_unique_version(seeds.version),

@@ -8,6 +8,8 @@ total is reported as not exact (null), rather than reading every row of a large 
 how many there are. tests/test_counts.py proves each stored count equals what the filter lists.
 """
 
+from dataclasses import dataclass
+
 from peewee import fn
 
 from api.store import models as m
@@ -15,58 +17,73 @@ from api.store import models as m
 BUDGET = 10_000  # rows counted at request time at most; past it the total is not exact
 
 
-def _grouped(column, *where, key=None):
-    """(value, count) of the rows of `column`'s table, per value of `column`: of distinct `key`s
-    (a link table counts the records it links, once each)."""
-    table = column.model
-    counted = fn.COUNT(key.distinct()) if key is not None else fn.COUNT(table._meta.primary_key)
-    query = table.select(column, counted)
-    for condition in where:
-        query = query.where(condition)
-    return list(query.group_by(column).tuples())
+@dataclass(frozen=True)
+class Counted:
+    """What a single-column filter compares: `value`, a column, with the filter's value; `key`,
+    the column naming the record the row belongs to (a link table names it by a foreign key)."""
+
+    value: object
+    key: object
+    where: object = None
+
+    def query(self, *columns):
+        query = self.value.model.select(*columns)
+        return query if self.where is None else query.where(self.where)
 
 
-def _participants():
-    link = m.EventParticipant
-    counts = {}
-    for column in (link.organisation, link.person):
-        for value, n in _grouped(column, key=link.event):
-            if value is not None:
-                counts[value] = counts.get(value, 0) + n  # an id names an organisation or a person, never both
-    return list(counts.items())
+def _own(model, column):
+    return [Counted(getattr(model, column), model.id)]
 
 
 COUNTED_FILTERS = {
     "figures": {
-        "unit": lambda: _grouped(m.Figure.unit),
-        "qualifier": lambda: _grouped(m.Figure.qualifier),
-        "subject": lambda: _grouped(m.FigureSubject.subject_id, key=m.FigureSubject.figure),
-        "source": lambda: _grouped(m.Citation.source, m.Citation.record_type == "figure", key=m.Citation.record_id),
+        "unit": _own(m.Figure, "unit"),
+        "qualifier": _own(m.Figure, "qualifier"),
+        "subject": [Counted(m.FigureSubject.subject_id, m.FigureSubject.figure)],
+        "source": [Counted(m.Citation.source, m.Citation.record_id, m.Citation.record_type == "figure")],
     },
     "events": {
-        "kind": lambda: _grouped(m.Event.kind),
-        "place": lambda: _grouped(m.Event.place),
-        "participant": _participants,
+        "kind": _own(m.Event, "kind"),
+        "place": _own(m.Event, "place"),
+        # An id names an organisation or a person, never both: the two counts add up.
+        "participant": [
+            Counted(m.EventParticipant.organisation, m.EventParticipant.event),
+            Counted(m.EventParticipant.person, m.EventParticipant.event),
+        ],
     },
     "programmes": {
-        "kind": lambda: _grouped(m.Programme.kind),
-        "parent": lambda: _grouped(m.Programme.parent),
-        "operator": lambda: _grouped(m.ProgrammeOperator.organisation, key=m.ProgrammeOperator.programme),
-        "place": lambda: _grouped(m.ProgrammePlace.place, key=m.ProgrammePlace.programme),
+        "kind": _own(m.Programme, "kind"),
+        "parent": _own(m.Programme, "parent"),
+        "operator": [Counted(m.ProgrammeOperator.organisation, m.ProgrammeOperator.programme)],
+        "place": [Counted(m.ProgrammePlace.place, m.ProgrammePlace.programme)],
     },
-    "organisations": {
-        "kind": lambda: _grouped(m.Organisation.kind),
-        "parent": lambda: _grouped(m.Organisation.parent),
-    },
-    "places": {
-        "kind": lambda: _grouped(m.Place.kind),
-        "parent": lambda: _grouped(m.Place.parent),
-    },
-    "people": {
-        "organisation": lambda: _grouped(m.Affiliation.organisation, key=m.Affiliation.person),
-    },
+    "organisations": {"kind": _own(m.Organisation, "kind"), "parent": _own(m.Organisation, "parent")},
+    "places": {"kind": _own(m.Place, "kind"), "parent": _own(m.Place, "parent")},
+    "people": {"organisation": [Counted(m.Affiliation.organisation, m.Affiliation.person)]},
     "sources": {},
 }
+
+
+def totals(counted):
+    """{value: how many records have it} for one filter's [Counted]: counted by the database."""
+    out = {}
+    for spec in counted:
+        for value, n in spec.query(spec.value, fn.COUNT(spec.key.distinct())).group_by(spec.value).tuples():
+            if value is not None:
+                out[value] = out.get(value, 0) + n
+    return out
+
+
+def values_of(counted, ids):
+    """{record id: the values it has} for one filter's [Counted], of the records `ids` names."""
+    out = {}
+    ordered = sorted(ids)
+    for spec in counted:
+        for start in range(0, len(ordered), 500):
+            for record_id, value in spec.query(spec.key, spec.value).where(spec.key.in_(ordered[start : start + 500])).tuples():
+                if value is not None:
+                    out.setdefault(record_id, set()).add(value)
+    return out
 
 
 def stored_total(collection, filters):
