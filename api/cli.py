@@ -60,10 +60,10 @@ def read_or_exit(seeds_dir):
     except SeedError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
+        for waiting in exc.waiting:
+            click.echo(f"not checked yet: {waiting}", err=True)
         click.echo(f"{len(exc.problems)} problem(s); nothing was loaded", err=True)
         sys.exit(1)
-    if not seeds.evidence_checked:
-        click.echo("warning: the source page was not found beside the repository; evidence not verified", err=True)
     return seeds
 
 
@@ -95,6 +95,43 @@ def load(database_url, seeds_dir):
             sys.exit(1)
         dataset = load_seeds(seeds, database)
     click.echo(f"loaded dataset {dataset.version} ({len(seeds.entries)} records)")
+
+
+@main.command("new-source")
+@click.argument("page", type=click.Path(dir_okay=False))
+@click.option("--seeds", "seeds_dir", default="seeds", show_default=True, type=click.Path(file_okay=False), help="The seed folder")
+@click.option("--id", "source_id", default=None, help="The new source's id (default: from the file name)")
+@click.option("--publication", default=None, metavar="ID", help="The id of the organisation that published it")
+def new_source(page, seeds_dir, source_id, publication):
+    """Add PAGE (a UTF-8 text file) to SEEDS/pages/ and write a seed file for it."""
+    from api.ingest.curate import CurateError
+    from api.ingest.curate import new_source as add
+
+    try:
+        added = add(page, seeds_dir, source_id, publication)
+    except CurateError as exc:
+        click.echo(f"civicfacts new-source: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"{'added' if added.copied else 'kept'} {added.page}; wrote {added.seed} (source {added.source_id}: {added.headline})")
+    click.echo(f"next: fill it in; `civicfacts check {seeds_dir}` lists what is missing, `civicfacts quote {added.source_id} WORDS` finds a quote")
+
+
+@main.command()
+@click.argument("name", metavar="SOURCE_ID")
+@click.argument("words")
+@click.option("--seeds", "seeds_dir", default="seeds", show_default=True, type=click.Path(file_okay=False), help="The seed folder")
+def quote(name, words, seeds_dir):
+    """Where WORDS stand in the text of SOURCE_ID (or of a page file in SEEDS/pages/), to
+    paste as evidence. Exits 1 unless they stand in exactly one place."""
+    from api.ingest.curate import CurateError, find_quote, report
+
+    try:
+        lines, one = report(find_quote(seeds_dir, name, words), words)
+    except CurateError as exc:
+        click.echo(f"civicfacts quote: {exc}", err=True)
+        sys.exit(1)
+    click.echo("\n".join(lines))
+    sys.exit(0 if one else 1)
 
 
 @main.command()

@@ -12,16 +12,25 @@ from api.store import models as m
 from api.store.db import open_database
 from tests.support import recompile
 
-FIGURE_COUNT = 28
+FIGURE_COUNT = 29  # 28, and the rank among the special and metropolitan cities (issue 12)
 COLLECTION_COUNTS = {
     "sources": 7,
     "organisations": 30,
     "people": 17,
     "places": 11,
-    "events": 9,
-    "programmes": 25,
+    "events": 17,  # 9, six announcements, last year's festival and the poem (issue 12)
+    "programmes": 27,  # 25, and the two funding schemes a benefit names (issue 12)
     "figures": FIGURE_COUNT,
 }
+# The articles' statements of 2023-12-17, in page order (seeds/README.md, "Statements").
+ANNOUNCEMENTS = [
+    "ai-agency-announcement-2023-12-17",
+    "sme-briefing-announcement-2023-12-17",
+    "kimjang-festival-announcement-2023-12-17",
+    "urban-corporation-announcement-2023-12-17",
+    "social-economy-award-announcement-2023-12-17",
+    "online-market-announcement-2023-12-17",
+]
 
 
 def get_json(client, url, status=200):
@@ -154,7 +163,7 @@ def test_a_tampered_or_foreign_cursor_is_a_400(client):
 
 
 def test_figure_filters(client):
-    festival = [
+    article = [
         "kimjang-festival-2023-participants",
         "kimjang-festival-2023-sales-weight",
         "kimjang-festival-2023-sales-amount",
@@ -165,6 +174,7 @@ def test_figure_filters(client):
         "kimjang-festival-2023-donated-kimchi",
         "kimjang-unesco-inscription-anniversary",
     ]
+    festival = [f for f in article if f != "kimjang-festival-2022-sales-amount"]  # last year's is about last year's
     festival_run = [
         "kimjang-festival-2023-participants",
         "kimjang-festival-2023-sales-weight",
@@ -179,12 +189,15 @@ def test_figure_filters(client):
         "unit=KRW": ["kimjang-festival-2023-sales-amount", "kimjang-festival-2022-sales-amount", "gwangju-social-enterprise-sales-per-worker"],
         "unit=t": ["kimjang-festival-2023-sales-weight"],
         "unit=krw": [],
-        "source=kimjang-festival-article": festival,
+        "subject=kimjang-festival-2022": ["kimjang-festival-2022-sales-amount"],
+        "subject=gwangju-social-economy-enterprises-per-100k": ["gwangju-social-economy-enterprises-per-100k-rank"],
+        "source=kimjang-festival-article": article,
         "source=school-violence-book-article": ["school-violence-prevention-system-layers"],
         "source=kwangju-ilbo": [],
         "from=2023-12-01&to=2023-12-05": festival_run,
         "from=2023-12-10": festival_run,  # the festival's last day still overlaps
         "from=2023-12-11": [],
+        "from=2022-06-01&to=2022-06-01": ["kimjang-festival-2022-sales-amount"],  # only its year is known
         "to=2021-12-31": ["gwangju-social-enterprise-sales-per-worker", "gwangju-social-enterprise-sales-per-worker-rank"],
         "to=2021-12-30": [],
         "from=2023-11-30&to=2023-11-30": [
@@ -208,9 +221,11 @@ def test_figure_filters(client):
             "social-economy-policy-evaluation-edition",
             "social-economy-policy-evaluation-fields",
             "gwangju-social-enterprise-sales-per-worker-rank",
+            "gwangju-social-economy-enterprises-per-100k-rank",
             "gwangju-social-economy-fair-edition",
         ],
-        "max=1.5": [],
+        "max=1.5": ["gwangju-social-economy-enterprises-per-100k-rank"],  # first, said in words
+        "max=0.5": [],
         "min=33.6&max=33.6": ["kimjang-festival-2023-sales-growth"],
         "min=101.3&max=101.3": ["gwangju-social-economy-enterprises-per-100k"],
         "min=33.61&max=49.9": [],
@@ -231,7 +246,8 @@ def test_event_filters(client):
     ai_day = ["ai-healthcare-digital-twin-workshop-2023", "ai-healthcare-digital-twin-mou-2023"]
     cases = {
         "from=2023-12-14&to=2023-12-14": ai_day,
-        "from=2023-12-15": ["sme-special-support-area-briefing-2023"],
+        "from=2023-12-15": [ANNOUNCEMENTS[0], "sme-special-support-area-briefing-2023", *ANNOUNCEMENTS[1:]],
+        "from=2023-12-18": ["sme-special-support-area-briefing-2023"],  # the day after the statements
         "from=2023-12-20": [],
         "to=2023-11-22": ["kimjang-festival-2023"],
         "to=2023-11-21": [],
@@ -242,9 +258,12 @@ def test_event_filters(client):
         "participant=adam-choi": ai_day,
         "participant=kia-autoland-gwangju": ["kimjang-festival-2023"],
         "participant=gahyeonjeong-books": ["warm-wind-book-publication"],
+        "participant=lee-ho-dong": ["warm-wind-book-publication", "moon-poem-publication"],
+        "participant=gwangju-urban-corporation": ["urban-corporation-kimjang-sharing", "urban-corporation-announcement-2023-12-17"],
         "participant=unesco": [],
-        "kind=festival": ["kimjang-festival-2023", "gwangju-social-economy-fair-2"],
+        "kind=festival": ["kimjang-festival-2023", "kimjang-festival-2022", "gwangju-social-economy-fair-2"],
         "kind=workshop": ["ai-healthcare-digital-twin-workshop-2023"],
+        "kind=announcement": ANNOUNCEMENTS,
         "kind=concert": [],
         "participant=kim-jun-ha&kind=agreement_signing": ["ai-healthcare-digital-twin-mou-2023"],
     }
@@ -271,7 +290,13 @@ def test_programme_filters(client):
         "operator=unesco": [],
         "place=hanam-industrial-complex": ["sme-special-support-area-scheme"],
         "place=gwangju-kimchi-town": [],
-        "kind=support_scheme": ["sme-special-support-area-scheme", "gwangju-small-business-online-market-support"],
+        "kind=support_scheme": [
+            "sme-special-support-area-scheme",
+            "emergency-management-stabilisation-fund",
+            "kotec-technology-guarantee",
+            "gwangju-small-business-online-market-support",
+        ],
+        "operator=korea-technology-finance-corporation": ["kotec-technology-guarantee"],
         "kind=festival": [],
         "parent=sme-special-support-area-scheme": SME_PARTS,
         "parent=rnd-support-programme": [],
@@ -342,7 +367,13 @@ def test_organisation_people_and_place_filters(client):
 
 
 def test_q_filters_the_collection(client):
-    assert ids(client, "/v1/events?q=김장") == ["kimjang-festival-2023", "urban-corporation-kimjang-sharing"]
+    assert ids(client, "/v1/events?q=김장") == [
+        "kimjang-festival-2023",
+        "kimjang-festival-2022",
+        "kimjang-festival-announcement-2023-12-17",
+        "urban-corporation-kimjang-sharing",
+        "urban-corporation-announcement-2023-12-17",
+    ]
     assert ids(client, "/v1/figures?q=9676만원") == [
         "gwangju-social-enterprise-sales-per-worker",
         "gwangju-social-enterprise-sales-per-worker-rank",

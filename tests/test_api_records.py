@@ -7,7 +7,10 @@ import pathlib
 
 import yaml
 
+from api.ingest.pages import squash
+
 SEEDS = pathlib.Path(__file__).resolve().parent.parent / "seeds"
+PAGE = (SEEDS / "pages" / "000_f27f502ecff37551.txt").read_text(encoding="utf-8")
 SECTIONS = {
     "organisations": "organisation",
     "people": "person",
@@ -106,7 +109,7 @@ def test_list_envelope(client):
     assert body["links"]["self"] == "http://localhost/v1/figures?limit=3"
     assert body["links"]["next"].startswith("http://localhost/v1/figures?")
     assert set(body["meta"]) == {"total", "total_is_exact", "limit", "dataset_version"}
-    assert body["meta"]["total"] == 28 and body["meta"]["limit"] == 3
+    assert body["meta"]["total"] == 29 and body["meta"]["limit"] == 3
     assert isinstance(body["meta"]["dataset_version"], str) and body["meta"]["dataset_version"]
     assert len(body["data"]) == 3
     default = get_json(client, "/v1/events")
@@ -137,16 +140,22 @@ def test_every_record_has_names_quotes_and_resolvable_references(client):
         section, seed = records[record_id]
         assert record["type"] == COLLECTIONS[section]
         assert set(record["name"]) == {"ko", "en", "en_translated"}
-        assert record["name"] == seed["name"], record_id
+        assert record["name"] == {k: seed["name"][k] for k in ("ko", "en", "en_translated")}, record_id  # ko_form stays in the seeds
         assert isinstance(record["name"]["en_translated"], bool)
         assert record["other_names"] == (seed.get("other_names") or [])
         assert record["note"] == seed.get("note")
         # Every fact cites its article, quote and all, in the seeds' order.
         assert record["sources"], record_id
-        assert record["sources"] == seed["sources"] + extra.get(record_id, []), record_id
+        quoted = [{"source": c["source"], "evidence": c["evidence"]} for c in record["sources"]]
+        assert quoted == seed["sources"] + extra.get(record_id, []), record_id
         for citation in record["sources"]:
-            assert set(citation) == {"source", "evidence"}
+            assert set(citation) == {"source", "evidence", "start", "end", "context"}
             assert served[citation["source"]]["type"] == "source"
+            # where it stands in the page, and in its sentence: the quote, white space folded
+            assert squash(PAGE[citation["start"] : citation["end"]]) == squash(citation["evidence"]), (record_id, citation)
+            context = citation["context"]
+            assert squash(context["text"][context["start"] : context["end"]]) == squash(citation["evidence"]), (record_id, citation)
+            assert len(context["text"]) <= 302, (record_id, citation)  # ~300 and the marks of a cut
         # Related records are typed references to records that exist.
         for key, value in record.items():
             if key in ("sources", "name"):
@@ -241,7 +250,16 @@ def test_event_shape(client):
     assert festival["other_names"] == ["빛고을나눔김장대전", "빛고을사랑나눔 김장대전"]
     assert {"type": "organisation", "id": "kia-autoland-gwangju", "role": "donor"} in festival["participants"]
     assert {"type": "figure", "id": "kimjang-festival-2023-sales-weight"} in festival["figures"]
-    assert len(festival["figures"]) == 9
+    assert len(festival["figures"]) == 8  # last year's sales are about last year's festival
+    assert festival["dated_from"] == {"type": "event", "id": "kimjang-festival-announcement-2023-12-17"}
+    last_year = get_json(client, "/v1/events/kimjang-festival-2022")["data"]
+    assert last_year["figures"] == [{"type": "figure", "id": "kimjang-festival-2022-sales-amount"}]
+    assert last_year["start_date"] is None and last_year["dated_from"] == festival["dated_from"]
+
+    statement = get_json(client, "/v1/events/kimjang-festival-announcement-2023-12-17")["data"]
+    assert statement["kind"] == "announcement" and statement["start_date"] == statement["end_date"] == "2023-12-17"
+    assert statement["participants"] == [{"type": "organisation", "id": "gwangju-metropolitan-city", "role": "announcer"}]
+    assert statement["dated_from"] is None
 
     sharing = get_json(client, "/v1/events/urban-corporation-kimjang-sharing")["data"]
     assert sharing["start_date"] is None and sharing["end_date"] is None  # "최근": no date on the page
@@ -261,6 +279,16 @@ def test_programme_shape(client):
     assert scheme["eligibility"]["ko"] == "중소기업특별지원지역내 기업"
     assert [b["ko"] for b in scheme["benefits"]][:2] == ["연구개발(R&D)·사업화지원", "판로지원"]
     assert len(scheme["benefits"]) == 4
+    assert scheme["benefits"][2]["programmes"] == [
+        {"type": "programme", "id": "emergency-management-stabilisation-fund"},
+        {"type": "programme", "id": "kotec-technology-guarantee"},
+    ]
+    assert all(b["programmes"] == [] for i, b in enumerate(scheme["benefits"]) if i != 2)
+    guarantee = get_json(client, "/v1/programmes/kotec-technology-guarantee")["data"]
+    assert guarantee["operators"] == [{"type": "organisation", "id": "korea-technology-finance-corporation", "role": "operator"}]
+
+    local_tax = get_json(client, "/v1/programmes/gwangju-local-tax-support-scheme")["data"]
+    assert local_tax["name"]["ko"] == "지방세 지원제도" and local_tax["other_names"] == ["지방재 지원제도"]  # corrected; the print kept
     assert {"type": "event", "id": "sme-special-support-area-briefing-2023"} in scheme["events"]
 
     part = get_json(client, "/v1/programmes/national-tax-relief-scheme")["data"]
@@ -305,7 +333,13 @@ def test_person_shape(client):
     assert jeong["events"] == [{"type": "event", "id": "ai-healthcare-digital-twin-workshop-2023", "role": "attendee"}]
     lee = get_json(client, "/v1/people/lee-ho-dong")["data"]
     assert lee["affiliations"] == []  # his school is not named
-    assert lee["events"] == [{"type": "event", "id": "warm-wind-book-publication", "role": "author"}]
+    assert lee["events"] == [
+        {"type": "event", "id": "moon-poem-publication", "role": "author"},
+        {"type": "event", "id": "warm-wind-book-publication", "role": "author"},
+    ]
+    # spellings the people use themselves, not ours
+    assert jeong["name"] == {"ko": "정준", "en": "Joon Chung", "en_translated": False}
+    assert get_json(client, "/v1/people/adam-choi")["data"]["name"] == {"ko": "아담 최", "en": "Adam Choe", "en_translated": False}
 
 
 def test_place_shape(client):
@@ -332,6 +366,12 @@ def test_source_shape(client):
     assert {"type": "event", "id": "kimjang-festival-2023"} in article["records"]
     assert {"type": "organisation", "id": "gwangju-metropolitan-city"} in article["records"]  # cited from here too
     assert len(article["records"]) == len({(r["type"], r["id"]) for r in article["records"]})
+
+    assert article["page"] == {
+        "file": "000_f27f502ecff37551.txt",
+        "sha256": "211514e4e753ad4110f58d81451505ec504fbe6faeccf6b4211ee007305f078d",
+        "lines": {"first": 49, "last": 65},
+    }
 
     book = get_json(client, "/v1/sources/school-violence-book-article")["data"]
     assert book["byline"] is None and book["author"] is None and book["page_position"] == 7
@@ -368,6 +408,7 @@ def test_include_on_every_figure_covers_every_subject(client):
     body = get_json(client, "/v1/figures?limit=500&include=subjects,sources")
     wanted = {(s["type"], s["id"]) for f in body["data"] for s in f["subjects"]}
     wanted |= {("source", c["source"]) for f in body["data"] for c in f["sources"]}
+    wanted -= {("figure", f["id"]) for f in body["data"]}  # a rank's subject is the figure ranked, already in data
     assert {(r["type"], r["id"]) for r in body["included"]} == wanted
     for record in body["included"]:
         assert record["sources"] and "name" in record

@@ -4,6 +4,7 @@ Each check has a case that holds and a case that fails. The seed-level cases sta
 minimal valid seed set in tests/seed_faults/minimal and change one figure.
 """
 
+import hashlib
 import pathlib
 import shutil
 from decimal import Decimal
@@ -202,6 +203,20 @@ def edit(path, change):
     path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
 
 
+def reprint(seeds_dir, printed, instead):
+    """Make the copy's page print `instead` where it printed `printed` (once), as if the paper
+    had: the page file changes, so does its SHA-256 in the sources, and every quote with it.
+    A figure must keep the print, so a changed figure needs a changed page."""
+    page = next((seeds_dir / "pages").glob("*.txt"))
+    text = page.read_text(encoding="utf-8")
+    assert text.count(printed) == 1, printed
+    before = hashlib.sha256(page.read_bytes()).hexdigest()
+    page.write_text(text.replace(printed, instead), encoding="utf-8")
+    after = hashlib.sha256(page.read_bytes()).hexdigest()
+    for file in seeds_dir.glob("*.yaml"):
+        file.write_text(file.read_text(encoding="utf-8").replace(before, after).replace(printed, instead), encoding="utf-8")
+
+
 def set_fields(path, record_id, **fields):
     def change(document):
         record = next(r for r in document["figures"] if r["id"] == record_id)
@@ -247,6 +262,7 @@ def test_seeds_reject_a_wrong_qualifier(seeds_dir):
 
 
 def test_seeds_reject_parts_that_do_not_sum(seeds_dir):
+    reprint(seeds_dir, "(30개사)", "(31개사)")
     set_fields(seeds_dir / MARKET, "online-market-digital-transition-companies", value=31, value_text="31개사")
     problem = only_problem(seeds_dir)
     assert (problem.file, problem.record, problem.field) == (str(seeds_dir / MARKET), f"figures[{COMPANIES}]", "parts")
@@ -254,6 +270,7 @@ def test_seeds_reject_parts_that_do_not_sum(seeds_dir):
 
 
 def test_seeds_reject_parts_in_another_unit(seeds_dir):
+    reprint(seeds_dir, "(30개사)", "(30개 제품)")
     set_fields(seeds_dir / MARKET, "online-market-digital-transition-companies", unit="product", value_text="30개 제품")
     problem = only_problem(seeds_dir)
     assert (problem.record, problem.field) == (f"figures[{COMPANIES}]", "parts")
@@ -261,6 +278,7 @@ def test_seeds_reject_parts_in_another_unit(seeds_dir):
 
 
 def test_seeds_reject_a_growth_rate_that_does_not_match_its_bases(seeds_dir):
+    reprint(seeds_dir, "33.6%", "33.7%")
     set_fields(seeds_dir / KIMJANG, GROWTH, value=33.7, value_text="33.7%")
     problem = only_problem(seeds_dir)
     assert (problem.file, problem.record, problem.field) == (str(seeds_dir / KIMJANG), f"figures[{GROWTH}]", "comparisons")
@@ -291,10 +309,12 @@ DECLARED = "The page prints 33.7%, but its own amounts give 33.6%."
 
 
 def declare_a_growth_discrepancy(seeds_dir):
+    reprint(seeds_dir, "33.6%", "33.7%")
     set_fields(seeds_dir / KIMJANG, GROWTH, value=33.7, value_text="33.7%", discrepancy=DECLARED)
 
 
 def declare_a_parts_discrepancy(seeds_dir):
+    reprint(seeds_dir, "(30개사)", "(31개사)")
     set_fields(seeds_dir / MARKET, "online-market-digital-transition-companies", value=31, value_text="31개사")
     set_fields(seeds_dir / MARKET, COMPANIES, discrepancy="The lines add up to 717, not the 716 printed.")
 

@@ -55,14 +55,19 @@ def test_check_seeds_exits_0_and_prints_counts(seed_set):
 def test_check_prints_the_counts_of_what_it_read():
     result = cli("check", MINIMAL)
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip().endswith("2 sources, 3 organisations, 1 people, 1 places, 2 events, 12 figures, 2 programmes")
+    assert result.stdout.strip().endswith("2 sources, 3 organisations, 1 people, 1 places, 3 events, 12 figures, 2 programmes")
 
 
-def test_check_warns_when_the_page_is_not_there(monkeypatch, tmp_path):
-    monkeypatch.setattr("api.ingest.read.default_pages_dir", lambda: tmp_path / "no-page-here")
-    result = cli("check", MINIMAL)
-    assert result.exit_code == 0
-    assert "evidence not verified" in result.stderr
+def test_check_and_load_refuse_seeds_whose_page_is_missing_naming_the_file(tmp_path, migrated):
+    # no silent skip: without the page there is no evidence check, so nothing is valid
+    seeds = pathlib.Path(shutil.copytree(MINIMAL, tmp_path / "seeds"))
+    shutil.rmtree(seeds / "pages")
+    for command in (["check", seeds], ["load", "--database", migrated, seeds]):
+        result = civicfacts(*command)
+        assert result.returncode == 1, result.stdout
+        assert "pages/000_f27f502ecff37551.txt is missing" in result.stderr
+        assert "sources[kimjang-festival-article]: page.file" in result.stderr
+        assert "loaded dataset" not in result.stdout
 
 
 @pytest.fixture

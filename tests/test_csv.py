@@ -83,6 +83,8 @@ def test_figure_columns_are_flat(client):
         "comparisons",
         "checks",
         "discrepancy",
+        "dated_from",
+        "value_in_words",
     ]
     header, _ = table(client.get("/v1/programmes?format=csv"))
     assert {"eligibility_ko", "eligibility_en", "benefits_ko", "benefits_en", "operators", "places"} <= set(header)
@@ -194,8 +196,8 @@ def test_thousands_of_rows_stream_in_full_and_in_order(writable_client, writable
     write_to_test_database(writable_app, m.Figure, {"insert": extra})
     _, rows = table(writable_client.get("/v1/figures?format=csv&limit=1"))
     ids = [r["id"] for r in rows]
-    assert len(ids) == 28 + 1234 and len(set(ids)) == len(ids)
-    assert ids[28:] == [e["id"] for e in extra]
+    assert len(ids) == 29 + 1234 and len(set(ids)) == len(ids)
+    assert ids[29:] == [e["id"] for e in extra]
     _, rows = table(writable_client.get("/v1/figures?format=csv&sort=-value&min=1000"))
     seeded = [1470000000, 1100000000, 96760000, 12000, 2700, 2014, 1523]  # the page's figures of 1000 or more
     assert [r["value"] for r in rows] == [str(v) for v in sorted([*seeded, *range(1000, 1234)], reverse=True)]

@@ -89,12 +89,14 @@ def test_every_record_has_a_page_with_every_field_its_quotes_and_links_to_what_i
         document = page(client, url)
         assert len(document.find_all("h1")) == 1
         assert record["name"]["ko"] in document.find("h1").text()
-        quotes = [squash(b.text()) for b in document.find("section", class_="quotes").find_all("blockquote")]
-        for citation in record["sources"]:
-            assert squash(citation["evidence"]) in quotes, (url, citation)
-        marks = [mark.text() for b in document.find("section", class_="quotes").find_all("blockquote") for mark in b.find_all("mark")]
-        if record["type"] == "figure":
-            assert any(mark.replace(" ", "") == record["value_text"].replace(" ", "") for mark in marks), (url, marks)
+        # Each quote stands in its sentence, marked: the blockquote is the sentence, the mark the quote.
+        blocks = document.find("section", class_="quotes").find_all("blockquote")
+        assert [squash(b.find("mark", class_="evidence").text()) for b in blocks] == [squash(c["evidence"]) for c in record["sources"]], url
+        for block, citation in zip(blocks, record["sources"], strict=True):
+            assert squash(block.text()) == squash(citation["context"]["text"]), (url, citation)
+        if record["type"] == "figure":  # and in the quote, the number as printed
+            strong = [s.text() for b in blocks for s in b.find_all("strong")]
+            assert any(s.replace(" ", "") == record["value_text"].replace(" ", "") for s in strong), (url, strong)
         rows = {row.find("code").text() for row in document.find("table", class_="fields").find_all("th")}
         assert rows == set(record), url
         hrefs = {a.attrs.get("href") for a in document.find_all("a")}
@@ -355,7 +357,9 @@ def test_a_page_costs_no_more_queries_however_many_rows_there_are(writable_clien
         assert after[url] <= before[url], (url, before[url], after[url])
     for url in records:
         assert after[url] == before[url], (url, before[url], after[url])  # four times the quotes, the same queries
-    assert max(before.values()) <= 60, before
+    # a fixed cost per related collection: the figures' list names figures too (a rank's
+    # subject is the figure ranked) and so represents them, hence more than the others
+    assert max(before.values()) <= 70, before
 
 
 def test_list_pages_page_through_every_row(writable_client, loaded):

@@ -8,6 +8,8 @@ import zipfile
 
 import pytest
 
+from api.ingest.pages import squash
+
 # The fixtures explorer_visit and those it builds on (explorer_app, explorer_server).
 pytest_plugins = ["tests.browser_support"]
 
@@ -51,8 +53,12 @@ def test_a_newcomer_goes_from_home_to_a_number_its_chart_its_quote_its_article_a
     assert span == pytest.approx(total["width"], abs=1.5)  # the stacked parts, end to end, are as long as the total
     assert page.locator("dd.printed").inner_text() == figure["value_text"]
     assert page.locator("ul.checks .holds").count() == len(figure["checks"])
-    mark = page.locator("section.quotes blockquote mark").first
-    assert mark.is_visible() and mark.inner_text().replace(" ", "") == figure["value_text"].replace(" ", "")
+    # the quote is marked in its sentence, and the number strong within the quote
+    mark = page.locator("section.quotes blockquote mark.evidence").first
+    assert mark.is_visible() and squash(mark.inner_text()) == squash(figure["sources"][0]["evidence"])
+    assert squash(page.locator("section.quotes blockquote").first.inner_text()) == squash(figure["sources"][0]["context"]["text"])
+    strong = mark.locator("strong").first
+    assert strong.is_visible() and strong.inner_text().replace(" ", "") == figure["value_text"].replace(" ", "")
     visit.screenshot("2-figure")
 
     # From the figure to its subject...

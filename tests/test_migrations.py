@@ -29,6 +29,24 @@ def squash(sql):
     return re.sub(r"\s+", " ", sql or "").strip()
 
 
+INLINE_FOREIGN_KEY = re.compile(r'("\w+" [A-Z]+(?:\(\d+\))?) (REFERENCES "\w+" \("\w+"\)(?: ON DELETE [A-Z]+(?: [A-Z]+)?)?)(?=, |\)$)')
+
+
+def table_level_foreign_keys(sql):
+    """CREATE TABLE with each inline foreign key (`"x_id" VARCHAR(255) REFERENCES ...`, what
+    SQLite's ALTER TABLE ADD COLUMN writes) moved to the end as `FOREIGN KEY ("x_id") ...`,
+    where CREATE TABLE puts it: the same constraint, spelt as the models spell it."""
+    moved = []
+
+    def inline(match):
+        column = match[1].split(" ", 1)[0]
+        moved.append(f"FOREIGN KEY ({column}) {match[2]}")
+        return match[1]
+
+    sql = INLINE_FOREIGN_KEY.sub(inline, sql)
+    return sql[:-1] + "".join(f", {m}" for m in moved) + ")" if moved else sql
+
+
 # SQLite ------------------------------------------------------------------------------------
 
 
@@ -44,7 +62,7 @@ def sqlite_schema(path):
                 schema[("index", name)] = (table, columns, squash(sql))
                 continue
             schema[("table", name)] = {
-                "sql": squash(sql),
+                "sql": table_level_foreign_keys(squash(sql)),
                 "columns": connection.execute(f'PRAGMA table_info("{name}")').fetchall(),
                 "indexes": sorted(
                     (r[1], r[2], r[3], r[4], [c[2] for c in connection.execute(f'PRAGMA index_info("{r[1]}")')])

@@ -126,7 +126,13 @@ def test_an_english_word_ranks_above_the_same_letters_inside_another_word(client
 
 def test_the_type_filter_narrows_the_search(client):
     assert {h["type"] for h in search(client, "김장", type="event")} == {"event"}
-    assert {h["id"] for h in search(client, "김장", type="event")} == {"urban-corporation-kimjang-sharing", "kimjang-festival-2023"}
+    assert {h["id"] for h in search(client, "김장", type="event")} == {
+        "urban-corporation-kimjang-sharing",
+        "urban-corporation-announcement-2023-12-17",
+        "kimjang-festival-2023",
+        "kimjang-festival-2022",
+        "kimjang-festival-announcement-2023-12-17",
+    }
     assert {h["type"] for h in search(client, "김장", type="event,source")} == {"event", "source"}
     assert search(client, "김장", type="person") == []
     everything = search(client, "광주")

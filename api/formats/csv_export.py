@@ -97,6 +97,14 @@ def _layout(schema):
             out += [("source", _sources), ("evidence", _joined(key, lambda c: c["evidence"], QUOTE_SEPARATOR))]
         elif key == "period":
             out += [("period_start", _part(key, "start")), ("period_end", _part(key, "end"))]
+        elif key == "page":
+            lines = lambda part: lambda record: _number(((record["page"] or {}).get("lines") or {}).get(part))  # noqa: E731
+            out += [
+                ("page_file", _part(key, "file")),
+                ("page_sha256", _part(key, "sha256")),
+                ("page_first_line", lines("first")),
+                ("page_last_line", lines("last")),
+            ]
         elif key == "eligibility":
             out += [("eligibility_ko", _part(key, "ko")), ("eligibility_en", _part(key, "en"))]
         elif key == "benefits":

@@ -82,6 +82,10 @@ FLAT_COLUMNS = {  # the columns csv_export makes of one nested field
     "evidence": ("string", "The verbatim quotes from those articles, joined with ' | '"),
     "period_start": ("date", "The first day the figure covers"),
     "period_end": ("date", "The last day the figure covers"),
+    "page_file": ("string", "The file of the archived page the article is on (seeds/pages/ in the repository; its text is not in this package)"),
+    "page_sha256": ("string", "The SHA-256 of that file"),
+    "page_first_line": ("integer", "The article's first line in the page file (empty: the whole file)"),
+    "page_last_line": ("integer", "The article's last line in the page file (empty: the whole file)"),
 }
 RECORD_REFERENCES = {  # column -> the resource its ids are from
     "publication": "organisations",
@@ -170,6 +174,11 @@ TABLE_COLUMNS = {
     "title_en": "The title in English, empty if none",
     "field": "The field of the record the text is from",
     "note": "What the curators know beyond the page",
+    "span_start": "Where the quote starts in the source's page file (a code point offset into the file read as UTF-8)",
+    "span_end": "Where the quote ends in the page file (exclusive)",
+    "context": "The sentence the quote stands in, as printed ('…' where a long one was cut)",
+    "context_start": "Where the quote starts in `context`",
+    "context_end": "Where the quote ends in `context` (exclusive)",
 }
 KINDS = {  # `kind` in a link table is not a record kind
     m.FigureCheck: "The check: parts_sum (the parts add up to the whole) or growth_rate (the rate follows from its two bases)",

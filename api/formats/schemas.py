@@ -48,10 +48,44 @@ class TextSchema(ma.Schema):
     en_translated = fields.Boolean()
 
 
+class ContextSchema(ma.Schema):
+    text = fields.String(required=True, metadata={"description": "The sentence the quote stands in, as printed; '…' marks where a long one was cut"})
+    start = fields.Integer(required=True, metadata={"description": "Where the quote starts in `text` (a code point offset)"})
+    end = fields.Integer(required=True, metadata={"description": "Where the quote ends in `text` (exclusive)"})
+
+
+class LinesSchema(ma.Schema):
+    first = fields.Integer(required=True)
+    last = fields.Integer(required=True)
+
+
+class PageSchema(ma.Schema):
+    file = fields.String(required=True, metadata={"description": "The page file's name"})
+    sha256 = fields.String(required=True, metadata={"description": "The SHA-256 of the file, in hex"})
+    lines = fields.Nested(
+        LinesSchema, required=True, allow_none=True, metadata={"description": "The article's lines in the file, 1 first; null: the whole file"}
+    )
+
+
 class CitationSchema(ma.Schema):
     source = fields.String(required=True, metadata={"description": "The id of the source article", "example": "kimjang-festival-article"})
     evidence = fields.String(
         required=True, metadata={"description": "A verbatim quote from the article", "example": "218t(14억 7000만원 상당)의 김장김치를 판매했다"}
+    )
+    start = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Where the quote starts in the source's page file (`page.file` of the source): a code point offset "
+            "into the file read as UTF-8, white space as printed; null only in a database loaded before spans were kept"
+        },
+    )
+    end = fields.Integer(required=True, allow_none=True, metadata={"description": "Where the quote ends in the page file (exclusive)"})
+    context = fields.Nested(
+        ContextSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The quote in its sentence (at most about 300 characters): the sentence, and the quote's place in it"},
     )
 
 
@@ -66,6 +100,10 @@ class RoleRefSchema(RefSchema):
 
 class MemberRefSchema(RefSchema):
     title = fields.Nested(TextSchema, allow_none=True, required=True)
+
+
+class BenefitSchema(TextSchema):
+    programmes = fields.List(fields.Nested(RefSchema), required=True, metadata={"description": "Schemes the benefit is given through"})
 
 
 def refs(schema=RefSchema, **kwargs):
@@ -135,6 +173,11 @@ class FigureSchema(RecordSchema):
     comparisons = fields.List(fields.Nested(ComparisonSchema), required=True)
     checks = fields.List(fields.Nested(CheckSchema), required=True)
     discrepancy = fields.String(allow_none=True, required=True)
+    dated_from = ref_or_null(metadata={"description": "The announcement (an event) the figure's relative dates are counted from"})
+    value_in_words = fields.Boolean(
+        required=True,
+        metadata={"description": "True when the page states the value in words, not digits (value_text holds the words; a rank of 1)"},
+    )
 
 
 class EventSchema(RecordSchema):
@@ -148,6 +191,7 @@ class EventSchema(RecordSchema):
     participants = refs(RoleRefSchema)
     programmes = refs()
     figures = refs()
+    dated_from = ref_or_null(metadata={"description": "The announcement (an event of kind announcement) the event's relative dates are counted from"})
 
 
 class ProgrammeSchema(RecordSchema):
@@ -160,7 +204,7 @@ class ProgrammeSchema(RecordSchema):
     operators = refs(RoleRefSchema)
     places = refs()
     eligibility = fields.Nested(TextSchema, allow_none=True, required=True)
-    benefits = fields.List(fields.Nested(TextSchema), required=True)
+    benefits = fields.List(fields.Nested(BenefitSchema), required=True)
     start_date = DateText(allow_none=True, required=True)
     end_date = DateText(allow_none=True, required=True)
     events = refs()
@@ -215,3 +259,18 @@ class SourceSchema(RecordSchema):
     published_on = DateText(allow_none=True, required=True, metadata={"example": "2023-12-18"})
     page_position = fields.Integer(required=True)
     records = refs(metadata={"description": "The records this article is cited for"})
+    page = fields.Nested(
+        PageSchema,
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "The archived text of the page the article is on (seeds/pages/ in the repository): not served, "
+            "but whoever holds it can check every citation's span against it (null only in data made without seeds, as the "
+            "benchmark's)",
+            "example": {
+                "file": "000_f27f502ecff37551.txt",
+                "sha256": "211514e4e753ad4110f58d81451505ec504fbe6faeccf6b4211ee007305f078d",
+                "lines": {"first": 49, "last": 65},
+            },
+        },
+    )

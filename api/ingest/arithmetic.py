@@ -24,8 +24,14 @@ def plain(value):
     return text
 
 
+# Words that say "first" without a digit: a rank printed in words reads as 1.
+RANK_WORDS = ("가장 많", "가장 높", "가장 크", "최다", "최고", "최대")
+
+
 def check_value_text(figure):
     """`value` and `qualifier` must say what `value_text` says."""
+    if figure.get("value_in_words"):
+        return check_rank_in_words(figure)
     try:
         parsed = parse(figure["value_text"])
     except NumberFormatError as exc:
@@ -46,6 +52,17 @@ def check_value_text(figure):
             f"qualifier {figure['qualifier']!r} disagrees with value_text {figure['value_text']!r}, which reads as {parsed.qualifier!r}",
         )
     return CheckResult("value_text", True, f"{figure['value_text']!r} reads {plain(parsed.value)}")
+
+
+def check_rank_in_words(figure):
+    """A value the page states in words: only 'the most/highest among ...', a rank of 1."""
+    text = figure["value_text"]
+    said = next((word for word in RANK_WORDS if word in text), None)
+    if said is None or any(c.isdigit() for c in text):
+        return CheckResult("value_text", False, f"value_in_words: {text!r} does not say 'first' in words ({', '.join(RANK_WORDS)})")
+    if figure.get("unit") != "rank" or figure.get("value") is None or Decimal(figure["value"]) != 1 or figure["qualifier"] != "exact":
+        return CheckResult("value_text", False, f"{text!r} ({said!r}) reads as rank 1, exact: unit rank, value 1, qualifier exact")
+    return CheckResult("value_text", True, f"{text!r} ({said!r}) reads as rank 1")
 
 
 def check_parts(whole, parts):

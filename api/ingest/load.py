@@ -66,6 +66,19 @@ def _record(entry, position, **fields):
     }
 
 
+def _span(citation):
+    """A citation's place in its page and its sentence (api/ingest/evidence.py found them)."""
+    span = citation["span"]
+    context = span.context
+    return {
+        "span_start": span.start,
+        "span_end": span.end,
+        "context": context["text"],
+        "context_start": context["start"],
+        "context_end": context["end"],
+    }
+
+
 def _rows(seeds, only=None):
     """{model: [row dicts]} of the records (all, or those whose ids are in `only`), their links
     and the vocabularies; parents left out (set in a second pass, once every record is in)."""
@@ -136,6 +149,7 @@ def _rows(seeds, only=None):
                     start_date=d["start_date"],
                     end_date=d["end_date"],
                     place=d["place"],
+                    dated_from=None,  # an event: set in a second pass, as parents are
                 )
             )
             rows[m.EventParticipant] += [
@@ -157,6 +171,7 @@ def _rows(seeds, only=None):
                     period_end=period.get("end"),
                     as_of=d["as_of"],
                     discrepancy=d["discrepancy"],
+                    dated_from=d["dated_from"],
                 )
             )
             rows[m.FigureSubject] += [
@@ -167,7 +182,7 @@ def _rows(seeds, only=None):
             rows[m.FigureComparison] += [{"figure": d["id"], "kind": c["kind"], "base": c["base"], "current": c["current"]} for c in d["comparisons"]]
         record_type = m.RECORD_TYPES[entry.section]
         rows[m.Citation] += [
-            {"record_type": record_type, "record_id": d["id"], "source": c["source"], "evidence": c["evidence"], "position": i}
+            {"record_type": record_type, "record_id": d["id"], "source": c["source"], "evidence": c["evidence"], "position": i, **_span(c)}
             for i, c in enumerate(d["sources"])
         ]
     cited = {}
@@ -184,6 +199,7 @@ def _rows(seeds, only=None):
                 "source": c["source"],
                 "evidence": c["evidence"],
                 "position": position,
+                **_span(c),
             }
         )
     rows[m.FigureCheck] = [
@@ -285,6 +301,8 @@ def _set_parents(seeds, record_ids):
         if entry.section in PARENTED:
             model = PARENTED[entry.section]
             model.update(parent=entry.data.get("parent")).where(model.id == record_id).execute()
+        if entry.section == "events" and entry.data["dated_from"]:  # an announcement is an event: set once all are in
+            m.Event.update(dated_from=entry.data["dated_from"]).where(m.Event.id == record_id).execute()
 
 
 def _write_changed(database, seeds, rows, touched, gone):

@@ -14,8 +14,10 @@ import yaml
 from marshmallow import ValidationError
 
 from api.ingest import schemas
+from api.ingest.coverage import check_acknowledgements, check_names, check_tokens
+from api.ingest.evidence import check_evidence, read_texts
 from api.ingest.seedset import Entry, Problem, SeedError, SeedSet
-from api.ingest.validate import check_evidence, check_figures, check_references, default_pages_dir, read_page
+from api.ingest.validate import check_figures, check_references, check_statements
 
 
 class _SeedLoader(yaml.SafeLoader):
@@ -47,8 +49,9 @@ def dataset_version(files):
     return digest.hexdigest()[:16]
 
 
-def read_seeds(seeds_dir, pages_dir=None):
-    """Validate every file in `seeds_dir`; a `SeedSet`, or `SeedError` listing every problem."""
+def read_seeds(seeds_dir):
+    """Validate every file in `seeds_dir` against the pages in `seeds_dir/pages/`; a `SeedSet`,
+    or `SeedError` listing every problem."""
     seeds_dir = pathlib.Path(seeds_dir)
     files = sorted(p for p in seeds_dir.glob("*.y*ml") if p.suffix in {".yaml", ".yml"})
     problems = []
@@ -68,13 +71,44 @@ def read_seeds(seeds_dir, pages_dir=None):
             _read_article(name, document, seeds, problems)
     check_references(seeds, problems)
     check_figures(seeds, problems)
-    page = read_page(pages_dir or default_pages_dir())
-    seeds.evidence_checked = page is not None
-    if page is not None:
-        check_evidence(seeds, page, problems)
+    check_statements(seeds, problems)
+    waiting = _check_pages(seeds, seeds_dir, problems)
     if problems:
-        raise SeedError(problems)
+        raise SeedError(problems, waiting.values())
     return seeds
+
+
+def _check_pages(seeds, seeds_dir, problems):
+    """Each source's page, every quote in the text of its own source, then every name and
+    number on the pages (api/ingest/evidence.py, coverage.py). Returns {source id: why} for
+    the sources whose numbers cannot be checked yet."""
+    texts = read_texts(seeds, seeds_dir, problems)
+    found_before = len(problems)
+    check_evidence(seeds, texts, problems)
+    texts = {source_id: text for source_id, text in texts.items() if source_id in seeds.entries}  # an invalid source's: for its quotes only
+    acknowledged = check_acknowledgements(seeds, texts, problems)
+    check_names(seeds, texts, problems)
+    waiting = _waiting(seeds, texts, problems[found_before:])
+    check_tokens(seeds, texts, acknowledged, problems, waiting)
+    return waiting
+
+
+def _waiting(seeds, texts, problems):
+    """{source id: why}: sources whose numbers cannot be accounted for yet, because a record of
+    their file did not validate, one of their quotes was not found, or the source itself is
+    invalid (each reported already): checking them now would report numbers that only look
+    unaccounted for."""
+    quotes = {p.file for p in problems if p.field and p.field.endswith("evidence")}
+    out = {}
+    for source_id in texts:
+        file = seeds.entries[source_id].file
+        if file in seeds.incomplete_files or file in quotes:
+            out[source_id] = (
+                f"every number on the page of {source_id} ({pathlib.Path(file).name}) is accounted for, once the problems in that file are fixed"
+            )
+    for source_id, (file, _) in seeds.pages_of_invalid_sources.items():
+        out[source_id] = f"every number on the page of {source_id} ({pathlib.Path(file).name}) is accounted for, once the source is valid"
+    return out
 
 
 def _parse_file(path, problems):
@@ -98,6 +132,15 @@ def _parse_file(path, problems):
         problems.append(Problem(name, None, None, "the file must hold a mapping of sections"))
         return None
     return document
+
+
+def _keep_page(name, source, seeds):
+    """The page of a source that failed validation for another reason, so that the quotes
+    citing it are still checked (and every problem reported at once)."""
+    try:
+        seeds.pages_of_invalid_sources[source["id"]] = (name, schemas.PageSchema().load(source.get("page")))
+    except ValidationError:
+        pass  # the page itself is what is wrong, and that is reported
 
 
 def _validate(schema, data, name, label, problems):
@@ -128,7 +171,7 @@ def _read_vocabulary(name, document, seeds, problems):
 
 
 def _read_article(name, document, seeds, problems):
-    allowed = {"source", "citations", *schemas.RECORD_SECTIONS}
+    allowed = {"source", "citations", "acknowledged", *schemas.RECORD_SECTIONS}
     for key in sorted(set(document) - allowed):
         problems.append(Problem(name, None, key, f"unknown section; expected one of {sorted(allowed)}"))
     if "source" not in document:
@@ -146,8 +189,11 @@ def _read_article(name, document, seeds, problems):
             label = f"{section}[{item.get('id', i) if isinstance(item, dict) else i}]"
             loaded = _validate(schema, item, name, label, problems)
             if loaded is None:
+                seeds.incomplete_files.add(name)
                 if isinstance(item, dict) and isinstance(item.get("id"), str):
                     seeds.invalid_ids.add(item["id"])  # so references to it are not also "unknown"
+                    if section == "sources":
+                        _keep_page(name, item, seeds)
                 continue
             if loaded["id"] in seeds.entries:
                 first = seeds.entries[loaded["id"]]
@@ -158,3 +204,11 @@ def _read_article(name, document, seeds, problems):
         loaded = _validate(schemas.ExtraCitationSchema, citation, name, f"citations[{i}]", problems)
         if loaded:
             seeds.citations.append((name, i, loaded))
+        else:
+            seeds.incomplete_files.add(name)
+    for i, acknowledgement in enumerate(document.get("acknowledged") or []):
+        loaded = _validate(schemas.AcknowledgementSchema, acknowledgement, name, f"acknowledged[{i}]", problems)
+        if loaded:
+            seeds.acknowledged.append((name, i, loaded))
+        else:
+            seeds.incomplete_files.add(name)

@@ -6,8 +6,14 @@ dataset (references, vocabularies, evidence, arithmetic) is in `api.ingest.read`
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from api.ingest.pages import PAGE_FILE
+
 SLUG = validate.Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$", error="must be a slug like 'gwangju-city'")
 QUALIFIERS = ("exact", "approximate", "at_least", "at_most")
+# How a record's Korean name relates to the page (seeds/README.md, "Names"): printed as it
+# stands, or not, and then why. The loader checks that a printed name is on the page and that
+# a name said not to be printed is not.
+KO_FORMS = ("printed", "corrected", "official", "composed", "unprinted")
 
 
 def slug(**kwargs):
@@ -31,6 +37,7 @@ class TextSchema(Schema):
 class NameSchema(TextSchema):
     # A record's English name must say whether it is official or ours.
     en_translated = fields.Boolean(required=True)
+    ko_form = fields.String(load_default="printed", validate=validate.OneOf(KO_FORMS))
 
 
 class CitationSchema(Schema):
@@ -46,7 +53,27 @@ class RecordSchema(Schema):
     sources = fields.List(fields.Nested(CitationSchema), required=True, validate=validate.Length(min=1))
 
 
+class LinesSchema(Schema):
+    first = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    last = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+    @validates_schema
+    def ordered(self, data, **kwargs):
+        if data["last"] < data["first"]:
+            raise ValidationError(f"last {data['last']} is before first {data['first']}", "last")
+
+
+class PageSchema(Schema):
+    """The archived text a source is: a file in seeds/pages/, its SHA-256, and the lines of
+    it that are this article (null when the whole file is)."""
+
+    file = fields.String(required=True, validate=validate.Regexp(PAGE_FILE, error="must be a file name in pages/ ending in .txt"))
+    sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$", error="must be 64 lower-case hex digits"))
+    lines = optional(fields.Nested(LinesSchema))
+
+
 class SourceSeedSchema(RecordSchema):
+    page = fields.Nested(PageSchema, required=True)
     subheadlines = fields.List(fields.String(), load_default=list)
     publication = slug(required=True)
     byline = optional(fields.String())
@@ -96,6 +123,7 @@ class EventSeedSchema(RecordSchema):
     place = optional(slug())
     participants = fields.List(fields.Nested(ParticipantSeedSchema), load_default=list)
     programmes = fields.List(slug(), load_default=list)
+    dated_from = optional(slug())  # the announcement its relative dates are resolved against
 
     @validates_schema
     def ordered_dates(self, data, **kwargs):
@@ -107,13 +135,17 @@ class OperatorSeedSchema(Schema):
     role = fields.String(required=True)
 
 
+class BenefitSchema(TextSchema):
+    programmes = fields.List(slug(), load_default=list)  # schemes the benefit is given through
+
+
 class ProgrammeSeedSchema(RecordSchema):
     kind = fields.String(required=True)
     parent = optional(slug())
     operators = fields.List(fields.Nested(OperatorSeedSchema), load_default=list)
     places = fields.List(slug(), load_default=list)
     eligibility = optional(fields.Nested(TextSchema))
-    benefits = fields.List(fields.Nested(TextSchema), load_default=list)
+    benefits = fields.List(fields.Nested(BenefitSchema), load_default=list)
     start_date = optional(fields.Date())
     end_date = optional(fields.Date())
 
@@ -148,6 +180,23 @@ class FigureSeedSchema(RecordSchema):
     parts = fields.List(slug(), load_default=list)
     comparisons = fields.List(fields.Nested(ComparisonSeedSchema), load_default=list)
     discrepancy = optional(fields.String())
+    dated_from = optional(slug())
+    # The page states the value in words, not digits ('특·광역시 중 가장 많으며': first):
+    # value_text holds the words, and arithmetic.check_value_text reads them as a rank.
+    value_in_words = fields.Boolean()  # absent: false
+
+    @validates_schema
+    def a_label_is_not_printed(self, data, **kwargs):
+        if data["name"]["ko_form"] != "printed":
+            raise ValidationError("a figure's name is a label: its print is value_text, so ko_form does not apply", "name")
+
+
+class AcknowledgementSchema(Schema):
+    """A number-like token on the page that no record accounts for, and why that is right."""
+
+    token = fields.String(required=True, validate=validate.Length(min=1))
+    evidence = fields.String(required=True, validate=validate.Length(min=1))  # where it stands
+    reason = fields.String(required=True, validate=validate.Length(min=1))
 
 
 class ExtraCitationSchema(CitationSchema):

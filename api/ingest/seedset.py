@@ -21,9 +21,13 @@ class Problem:
 
 
 class SeedError(Exception):
-    def __init__(self, problems):
+    """`problems`, and `waiting`: what could not be checked yet because of them (each a sentence)."""
+
+    def __init__(self, problems, waiting=()):
         self.problems = problems
-        super().__init__(f"{len(problems)} problem(s) in the seeds:\n" + "\n".join(map(str, problems)))
+        self.waiting = list(waiting)
+        lines = [*map(str, problems), *(f"not checked yet: {w}" for w in self.waiting)]
+        super().__init__(f"{len(problems)} problem(s) in the seeds:\n" + "\n".join(lines))
 
 
 @dataclass
@@ -48,8 +52,10 @@ class SeedSet:
     entries: dict = field(default_factory=dict)  # id -> Entry
     citations: list = field(default_factory=list)  # (file, extra citation)
     checks: list = field(default_factory=list)  # (figure id, CheckResult) that passed or were declared
-    evidence_checked: bool = False  # False when the source page was not found beside the repo
+    acknowledged: list = field(default_factory=list)  # (file, index, acknowledgement) of tokens no record needs
     invalid_ids: set = field(default_factory=set)  # ids of records that failed validation (already reported)
+    incomplete_files: set = field(default_factory=set)  # files with a record that failed validation
+    pages_of_invalid_sources: dict = field(default_factory=dict)  # source id -> its page, when only the rest is wrong
 
     def records(self, section):
         return [e for e in self.entries.values() if e.section == section]

@@ -1,29 +1,11 @@
 """What needs the whole seed set to check: references between records, vocabulary codes,
-figure arithmetic and evidence quotes. Each check adds a Problem per fault it finds; none
-stops at the first."""
-
-import pathlib
-import re
+figure arithmetic and announcements. Each check adds a Problem per fault it finds; none
+stops at the first. Evidence is api/ingest/evidence.py; what the pages print,
+api/ingest/coverage.py."""
 
 from api.ingest.arithmetic import check_growth_rate, check_parts, check_value_text
+from api.ingest.pages import squash  # noqa: F401 - the one folding of white space, as tests import it
 from api.ingest.seedset import Problem
-
-
-def default_pages_dir():
-    """The source page lives beside the repository, in ../shared/seeds (as CI lays it out)."""
-    return pathlib.Path(__file__).resolve().parents[3] / "shared" / "seeds"
-
-
-def squash(text):
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def read_page(pages_dir):
-    files = sorted(pathlib.Path(pages_dir).glob("*.txt"))
-    if not files:
-        return None
-    return " \n ".join(squash(p.read_text(encoding="utf-8")) for p in files)
-
 
 # (section, field, the section it must name); "*" is any record type
 REFERENCES = [
@@ -36,13 +18,16 @@ REFERENCES = [
     ("events", "participants[].organisation", "organisations"),
     ("events", "participants[].person", "people"),
     ("events", "programmes[]", "programmes"),
+    ("events", "dated_from", "events"),
     ("programmes", "parent", "programmes"),
+    ("programmes", "benefits[].programmes[]", "programmes"),
     ("programmes", "operators[].organisation", "organisations"),
     ("programmes", "places[]", "places"),
     ("figures", "subjects[]", "*"),
     ("figures", "parts[]", "figures"),
     ("figures", "comparisons[].base", "figures"),
     ("figures", "comparisons[].current", "figures"),
+    ("figures", "dated_from", "events"),
     ("*", "sources[].source", "sources"),
 ]
 VOCABULARY_FIELDS = [
@@ -147,9 +132,38 @@ def _field_of(result):
     return {"value_text": "value", "parts_sum": "parts", "growth_rate": "comparisons"}[result.kind]
 
 
-def check_evidence(seeds, page, problems):
-    quotes = [(e.file, e.label, f"sources[{i}].evidence", c["evidence"]) for e in seeds.entries.values() for i, c in enumerate(e.data["sources"])]
-    quotes += [(name, f"citations[{i}]", "evidence", c["evidence"]) for name, i, c in seeds.citations]
-    for name, label, where, quote in quotes:
-        if squash(quote) not in page:
-            problems.append(Problem(name, label, where, f"evidence is not verbatim on the source page: {quote!r}"))
+ANNOUNCEMENT = "announcement"
+
+
+def check_statements(seeds, problems):
+    """An announcement is one day, no later than the articles that report it; a record dated
+    from one names an announcement that a source it cites reports."""
+    cited = {}
+    for entry in seeds.entries.values():
+        cited.setdefault(entry.data["id"], set()).update(c["source"] for c in entry.data["sources"])
+    for _, _, citation in seeds.citations:
+        cited.setdefault(citation["record"], set()).add(citation["source"])
+    for entry in seeds.records("events"):
+        data = entry.data
+        if data["kind"] != ANNOUNCEMENT:
+            continue
+        if data["start_date"] is None or data["start_date"] != data["end_date"]:
+            problems.append(Problem(entry.file, entry.label, "end_date", "an announcement is made on one day: start_date and end_date are that day"))
+            continue
+        for source_id in sorted(cited[data["id"]]):
+            published = seeds.entries[source_id].data.get("published_on") if source_id in seeds.entries else None
+            if published is not None and published < data["start_date"]:
+                problems.append(
+                    Problem(
+                        entry.file, entry.label, "start_date", f"{data['start_date']} is after {source_id} reporting it was published ({published})"
+                    )
+                )
+    for entry in seeds.entries.values():
+        target = entry.data.get("dated_from")
+        found = seeds.entries.get(target)
+        if target is None or found is None or found.section != "events":
+            continue  # none, or reported by check_references
+        if found.data["kind"] != ANNOUNCEMENT:
+            problems.append(Problem(entry.file, entry.label, "dated_from", f"{target!r} is a {found.data['kind']}, not an {ANNOUNCEMENT}"))
+        elif not cited[target] & cited[entry.data["id"]]:
+            problems.append(Problem(entry.file, entry.label, "dated_from", f"{target!r} is reported by no source this record cites"))

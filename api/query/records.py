@@ -41,9 +41,12 @@ def grouped(query, key):
     return out
 
 
+CITATION_COLUMNS = ("record_id", "source", "evidence", "span_start", "span_end", "context", "context_start", "context_end")
+
+
 def citations(record_type, ids):
     rows = (
-        m.Citation.select(*(as_sent(f) for f in (m.Citation.record_id, m.Citation.source, m.Citation.evidence)))
+        m.Citation.select(*(as_sent(getattr(m.Citation, c)) for c in CITATION_COLUMNS))
         .where((m.Citation.record_type == record_type) & m.Citation.record_id.in_(ids))
         .order_by(m.Citation.position, m.Citation.id)
     )
@@ -93,8 +96,21 @@ def common(row, record_type, cited):
         "name": {"ko": row.name_ko, "en": row.name_en, "en_translated": row.name_en_translated},
         "other_names": row.other_names or [],
         "note": row.note,
-        "sources": [{"source": c.source, "evidence": c.evidence} for c in cited.get(row.id, [])],
+        "sources": [citation(c) for c in cited.get(row.id, [])],
     }
+
+
+def citation(row):
+    """A quote, where it stands in its source's page file, and the sentence around it."""
+    context = None
+    if row.context is not None:
+        context = {"text": row.context, "start": row.context_start, "end": row.context_end}
+    return {"source": row.source, "evidence": row.evidence, "start": row.span_start, "end": row.span_end, "context": context}
+
+
+def benefits(items):
+    """A programme's benefits, each with the schemes it is given through as references."""
+    return [{**b, "programmes": [ref("programme", p) for p in b.get("programmes", [])]} for b in items or []]
 
 
 def _figures(rows, ids):
@@ -124,6 +140,8 @@ def _figures(rows, ids):
                 ],
                 "checks": [{"kind": c.kind, "holds": c.holds, "detail": c.detail} for c in checks.get(row.id, [])],
                 "discrepancy": row.discrepancy,
+                "dated_from": ref("event", row.dated_from_id) if row.dated_from_id else None,
+                "value_in_words": False,  # the seeds' value, from extra, when they give it
             },
         )
 
@@ -148,6 +166,7 @@ def _events(rows, ids):
                 ],
                 "programmes": [ref("programme", p.programme) for p in programmes.get(row.id, [])],
                 "figures": [ref("figure", s.figure) for s in about.get(row.id, [])],
+                "dated_from": ref("event", row.dated_from_id) if row.dated_from_id else None,
             },
         )
 
@@ -170,7 +189,7 @@ def _programmes(rows, ids):
                 "operators": [ref("organisation", o.organisation, role=o.role) for o in operators.get(row.id, [])],
                 "places": [ref("place", p.place) for p in places.get(row.id, [])],
                 "eligibility": row.eligibility,
-                "benefits": row.benefits or [],
+                "benefits": benefits(row.benefits),
                 "start_date": iso(row.start_date),
                 "end_date": iso(row.end_date),
                 "events": [ref("event", e.event) for e in events.get(row.id, [])],
@@ -256,6 +275,7 @@ def _sources(rows, ids):
                 "published_on": iso(row.published_on),
                 "page_position": row.page_position,
                 "records": seen,
+                "page": None,  # the seeds' page (file, sha256, lines), from extra; none for synthetic data
             },
         )
 

@@ -136,6 +136,7 @@ class Source(Record):
     author = ForeignKeyField(Person, null=True, backref="articles")
     published_on = DateField(null=True, index=True)
     page_position = IntegerField()
+    # `page` (the archived text it is: file, SHA-256, lines) is in extra: shown, never queried.
     extra = JSONField(null=True)
 
 
@@ -159,6 +160,8 @@ class Event(Record):
     end_date = DateField(null=True, index=True)
     place = ForeignKeyField(Place, null=True, backref="events")
     extra = JSONField(null=True)
+    # The announcement (an event of kind announcement) its relative dates are counted from.
+    dated_from = ForeignKeyField("self", null=True, backref="dated_events", on_delete="SET NULL")
 
 
 class Figure(Record):
@@ -173,6 +176,7 @@ class Figure(Record):
     as_of = DateField(null=True, index=True)
     discrepancy = TextField(null=True)  # a mismatch the source itself contains
     extra = JSONField(null=True)
+    dated_from = ForeignKeyField(Event, null=True, backref="dated_figures", on_delete="SET NULL")
 
     class Meta:
         # unit= walks this in page order and stops after one page, instead of sorting every figure of the unit.
@@ -185,6 +189,14 @@ class Citation(BaseModel):
     source = ForeignKeyField(Source, backref="citations", on_delete="CASCADE")
     evidence = TextField()
     position = IntegerField(default=0)
+    # Where the quote stands in the source's page file: [span_start, span_end) in code points;
+    # and the sentence it stands in (at most ~300 characters, '…' where cut), with the quote
+    # at [context_start, context_end) of it. Null only in a database loaded before 0004.
+    span_start = IntegerField(null=True)
+    span_end = IntegerField(null=True)
+    context = TextField(null=True)
+    context_start = IntegerField(null=True)
+    context_end = IntegerField(null=True)
 
     class Meta:
         indexes = ((("record_type", "record_id", "position"), False),)

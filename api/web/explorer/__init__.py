@@ -92,6 +92,16 @@ def highlight(text, needles):
     return [(text, False)]
 
 
+def in_sentence(evidence, context, needles):
+    """A quote in its sentence: {"before", "parts", "after"}, `parts` being the quote as
+    `highlight` splits it. A citation loaded before spans were kept has no sentence: the
+    quote alone."""
+    if context is None:
+        return {"before": "", "parts": highlight(evidence, needles), "after": ""}
+    text, start, end = context["text"], context["start"], context["end"]
+    return {"before": text[:start], "parts": highlight(text[start:end], needles), "after": text[end:]}
+
+
 def needles(record):
     """What to pick out in a record's quotes: a figure's print, else its names."""
     if record["type"] == "figure":
@@ -210,7 +220,7 @@ class Record(MethodView):
             abort(404, message=f"There is no {m.RECORD_TYPES[collection]} with id {record_id!r}.")
         record = orjson.loads(found[0])
         linked = related([record])
-        quotes = [{"source": linked[("source", c["source"])], "parts": highlight(c["evidence"], needles(record))} for c in record["sources"]]
+        quotes = [{"source": linked[("source", c["source"])], **in_sentence(c["evidence"], c["context"], needles(record))} for c in record["sources"]]
         return render(
             "record.html",
             collection=collection,
@@ -280,10 +290,11 @@ def cited_here(record, linked):
     citations = m.Citation.select().where(m.Citation.source == record["id"]).order_by(m.Citation.position, m.Citation.id)
     by_record = {}
     for c in citations:
-        by_record.setdefault((c.record_type, c.record_id), []).append(c.evidence)
+        context = None if c.context is None else {"text": c.context, "start": c.context_start, "end": c.context_end}
+        by_record.setdefault((c.record_type, c.record_id), []).append((c.evidence, context))
     order = [(ref["type"], ref["id"]) for ref in record["records"]]  # as the article's document lists them
     return [
-        {"record": linked[key], "quotes": [highlight(q, needles(linked[key])) for q in by_record[key]]}
+        {"record": linked[key], "quotes": [in_sentence(q, context, needles(linked[key])) for q, context in by_record[key]]}
         for key in order
         if key in by_record and key in linked
     ]
