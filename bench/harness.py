@@ -240,11 +240,14 @@ end
 )
 
 
-def wrk(port, paths, connections, duration, timeout, scripts):
-    """One wrk run; paths[0] alone, or round-robin over paths. Returns its summary dict."""
-    script = scripts["mix"] if len(paths) > 1 else scripts["done"]
+def wrk(port, paths, connections, duration, timeout, scripts, path_file=None):
+    """One wrk run; paths[0] alone, or round-robin over paths, or (with `path_file`, one path
+    a line) over the paths of a file in its order. Returns its summary dict."""
+    script = scripts["file"] if path_file else scripts["mix"] if len(paths) > 1 else scripts["done"]
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", f"--timeout={timeout}s", "--latency", "-s", script, f"http://{HOST}:{port}{paths[0]}"]
-    if len(paths) > 1:
+    if path_file:
+        argv += ["--", str(path_file)]
+    elif len(paths) > 1:
         argv += ["--", *paths]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + timeout + 60)
     match = re.search(r"^BENCHJSON (.*)$", out.stdout, re.M)

@@ -34,6 +34,7 @@ BENCH = ROOT / "bench"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import diverse  # noqa: E402
 from bench import report as reporting  # noqa: E402
 from bench.generate import dataset_version, generate  # noqa: E402
 from bench.harness import (  # noqa: E402
@@ -71,6 +72,12 @@ QUERIES = [
     ("csv", "CSV export, unit=person (N/10 rows: 10^5 at N=10^6)"),
     ("mix", "the queries above but CSV, round-robin"),
 ]
+# The diverse workload (bench/diverse.py): each a random sequence over thousands of distinct URLs.
+DIVERSE = [(f"diverse_{kind}", kind) for kind in (*diverse.KINDS, "mix")]
+RATE_LIMITED = "ours_sqlite_ratelimited"
+# High enough never to refuse: what the limit itself costs, not what it refuses.
+NEVER_REFUSING = "1000000000/minute"
+RATE_LIMITED_QUERIES = ("record", "first_page", "diverse_mix")
 SEARCH_KO, SEARCH_EN = "김장", "tourism"
 FILTER_UNIT, FILTER_FROM, FILTER_TO = "KRW", "2020-01-01", "2020-12-31"
 CSV_UNIT = "person"
@@ -147,7 +154,7 @@ class Bench:
         self.scripts = {}
 
     def write_scripts(self, tmp):
-        for name, text in (("done", DONE_LUA), ("mix", MIX_LUA)):
+        for name, text in (("done", DONE_LUA), ("mix", MIX_LUA), ("file", diverse.FILE_LUA + DONE_LUA)):
             path = pathlib.Path(tmp) / f"{name}.lua"
             path.write_text(text)
             self.scripts[name] = str(path)
@@ -168,6 +175,8 @@ class Bench:
         env = {"DATABASE_URL": url, "CIVICFACTS_EXPORTS_DIR": tempfile.mkdtemp(prefix=f"{side}-", dir=self.data_dir / "exports")}
         if side.endswith("_nocache"):
             env["CIVICFACTS_RESPONSE_CACHE_BYTES"] = "0"
+        if side == RATE_LIMITED:
+            env["CIVICFACTS_RATE_LIMIT"] = NEVER_REFUSING
         return Server(side, argv, port, env=env, log_path=self.data_dir / "logs" / f"{side}-n{n}.log", ready_path="/v1")
 
     def datasette(self, sqlite_path, n):
@@ -258,6 +267,8 @@ http {{
         servers = {"ours_sqlite": self.ours("ours_sqlite", f"sqlite:///{sqlite_path}", n)}
         if not self.args.smoke:
             servers["ours_sqlite_nocache"] = self.ours("ours_sqlite_nocache", f"sqlite:///{sqlite_path}", n)
+        if not self.args.smoke:
+            servers[RATE_LIMITED] = self.ours(RATE_LIMITED, f"sqlite:///{sqlite_path}", n)
         if self.args.postgres:
             servers["ours_postgres"] = self.ours("ours_postgres", self.pg_url(n), n, threads=self.args.pg_threads)
             if not self.args.smoke:
@@ -274,32 +285,44 @@ http {{
                 result.setdefault("idle_rss_kib", {})[name] = server.rss_kib()
             paths = {}
             for side, server in servers.items():
-                if side.startswith("ours") and not side.endswith("_nocache"):
+                if side.startswith("ours") and not side.endswith("_nocache") and side != RATE_LIMITED:
                     paths[side] = ours_paths(server.port, depth)
             for side in servers:
                 if side.endswith("_nocache"):
                     paths[side] = paths[side.removesuffix("_nocache")]  # cursors are signed alike on both
+            if RATE_LIMITED in servers:
+                paths[RATE_LIMITED] = {q: paths["ours_sqlite"][q] for q in RATE_LIMITED_QUERIES if q in paths["ours_sqlite"]}
             if "datasette" in servers:
                 record_id = paths["ours_sqlite"]["record"].rsplit("/", 1)[1]
                 db_name = sqlite_path.stem
                 paths["datasette"] = datasette_paths(servers["datasette"].port, db_name, record_id, depth)
             result["paths"] = paths
             bodies = self.fetch_once(servers, paths, result, pathlib.Path(tmp))
+            path_files = self.diverse_files(servers, n, sqlite_path.stem, result, pathlib.Path(tmp))
             if self.have_nginx and not self.args.no_nginx:
                 servers["nginx"] = self.nginx(pathlib.Path(tmp) / "www", bodies, n)
                 log(f"starting nginx on port {servers['nginx'].port}")
                 servers["nginx"].start()
                 paths["nginx"] = {name: f"/q/{name}" for name in bodies}
             self.check_cache(servers, paths)
-            for name, _ in QUERIES:
-                if self.args.smoke and name != "mix":
-                    continue  # the smoke run: one load round, the mix
+            for name, _ in QUERIES + DIVERSE:
+                if self.args.smoke and name not in ("mix", "diverse_mix"):
+                    continue  # the smoke run: one load round, the mixes
                 rounds = {}
                 for k in range(1 if self.args.smoke else self.args.rounds):
                     # Each round in the opposite order of the one before: drift in the background load evens out.
                     order = list(servers.items()) if k % 2 == 0 else list(servers.items())[::-1]
                     for side, server in order:
+                        if side == RATE_LIMITED and name not in RATE_LIMITED_QUERIES:
+                            continue
+                        if name.startswith("diverse_"):
+                            if (side, name) in path_files:
+                                path_file, first = path_files[(side, name)]
+                                rounds.setdefault(side, []).append(self.measure(name, side, server, servers, [first], path_file))
+                            continue
                         if name == "mix":
+                            if side == RATE_LIMITED:
+                                continue
                             side_paths = [paths[side][q] for q, _ in QUERIES if q not in ("csv", "mix") and q in paths[side]]
                         elif name in paths[side] and not (name == "csv" and side.endswith("_nocache")):
                             side_paths = [paths[side][name]]  # ours keeps the CSV on disk after the first request
@@ -380,6 +403,8 @@ http {{
             if name == "mix":
                 continue
             for side, server in servers.items():
+                if name not in paths[side]:
+                    continue
                 path = paths[side][name]
                 started = time.perf_counter()
                 if name == "csv":
@@ -406,10 +431,39 @@ http {{
             log(f"  {name}: " + ", ".join(f"{s} {c['bytes']} B, {c['rows_selected']} rows" for s, c in checks[name].items()))
         return bodies
 
-    def measure(self, name, side, server, servers, side_paths):
+    def diverse_files(self, servers, n, db, result, tmp):
+        """The diverse sequences, one file of paths per side and query (nginx has none of them),
+        each query's first few distinct requests fetched once per side: all must answer 200."""
+        drawn, distinct = diverse.sequences(n)
+        result["diverse_distinct"] = distinct
+        checks = result.setdefault("checks", {})
+        files = {}
+        for name, kind in DIVERSE:
+            if self.args.smoke and kind != "mix":
+                continue
+            for side, server in servers.items():
+                if side == "nginx" or (side == RATE_LIMITED and name not in RATE_LIMITED_QUERIES):
+                    continue
+                paths = diverse.paths_for(side, db, drawn[kind])
+                path_file = tmp / f"{side}-{name}.paths"
+                path_file.write_text("\n".join(paths) + "\n")
+                files[(side, name)] = (path_file, paths[0])
+                sample = list(dict.fromkeys(paths))[:5]
+                sizes, rows = [], []
+                for path in sample:
+                    status, _, body = get(server.port, path)
+                    if status != 200:
+                        raise RuntimeError(f"{side} {path}: HTTP {status} {body[:300]!r}")
+                    sizes.append(len(body))
+                    rows.append(rows_selected(side, kind, status, body))
+                checks.setdefault(name, {})[side] = {"bytes": round(statistics.mean(sizes)), "rows_selected": rows, "first_ms": None}
+            log(f"  {name}: {distinct[kind]} distinct requests, a sequence of {len(drawn[kind])}")
+        return files
+
+    def measure(self, name, side, server, servers, side_paths, path_file=None):
         csv = name == "csv"
         conns = min(self.args.connections, 2) if csv else self.args.connections
-        service_ms = None if name == "mix" else unloaded_ms(server.port, side_paths[0])
+        service_ms = None if name == "mix" or path_file else unloaded_ms(server.port, side_paths[0])
         duration = self.args.duration
         if csv and service_ms:
             duration = int(min(60, max(duration, 3 * service_ms / 1000 * conns)))
@@ -420,7 +474,9 @@ http {{
         sampler.start()
         try:
             if self.have_wrk:
-                out = wrk(server.port, side_paths, conns, duration, timeout, self.scripts)
+                out = wrk(server.port, side_paths, conns, duration, timeout, self.scripts, path_file)
+            elif path_file:
+                out = python_round(server.port, path_file.read_text().split("\n")[:-1], min(duration, 2))
             else:
                 out = python_round(server.port, side_paths, min(duration, 2))
         finally:
@@ -462,7 +518,7 @@ http {{
         """Every figure as CSV, one request per side, timed to the last byte, RSS sampled."""
         out = result["queries"].setdefault("csv_all", {})
         for side, server in servers.items():
-            if side == "nginx" or side.endswith("_nocache"):
+            if side in ("nginx", RATE_LIMITED) or side.endswith("_nocache"):
                 continue
             idle = server.rss_kib()
             sampler = RssSampler(server.proc.pid)

@@ -67,8 +67,8 @@ def test_a_rate_limit_store_that_fails_serves_unlimited_rather_than_500(limited,
     def storage_down(*args, **kwargs):
         raise ConnectionError("the shared rate limit store is down")
 
-    monkeypatch.setattr(limiter.limiter, "hit", storage_down)
-    monkeypatch.setattr(limiter.limiter, "test", storage_down)
+    monkeypatch.setattr(limiter.storage, "incr", storage_down)
+    monkeypatch.setattr(limiter.storage, "get_expiry", storage_down)
     for _ in range(5):
         assert limited.get("/v1/units", **from_ip("192.0.2.1")).status_code == 200
 
