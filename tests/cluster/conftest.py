@@ -3,12 +3,15 @@ kill and restart its parts: `make cluster && make cluster-test && make cluster-s
 `pytest` does not collect them: only with CIVICFACTS_CLUSTER_DIR set (the Makefile sets it)."""
 
 import os
+import pathlib
+import re
 
 import pytest
 
 from tests.cluster import report
 from tests.cluster.harness import Cluster, Versions
 
+HERE = pathlib.Path(__file__).resolve().parent
 FOLDER = os.environ.get("CIVICFACTS_CLUSTER_DIR")
 if not FOLDER:
     collect_ignore_glob = ["test_*.py"]
@@ -34,7 +37,16 @@ def whole(cluster):
     cluster.start()
 
 
+PASSED = set()
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" and report.passed and report.nodeid.startswith("tests/cluster/"):
+        PASSED.add(report.nodeid.rpartition("::")[2])
+
+
 def pytest_sessionfinish(session, exitstatus):
-    ran = [item for item in session.items if item.nodeid.startswith("tests/cluster/")]
-    if FOLDER and ran and exitstatus == 0 and session.testsfailed == 0 and len(ran) == session.testscollected:
+    """Rewrite docs/DEPLOY.md's measured section only after every cluster test ran and passed."""
+    tests = set(re.findall(r"^def (test_\w+)", (HERE / "test_cluster.py").read_text(), re.M))
+    if FOLDER and exitstatus == 0 and tests and PASSED >= tests:
         report.write()

@@ -86,6 +86,14 @@ class Cluster:
         )
         return result, time.perf_counter() - started
 
+    def psql(self, node, sql):
+        """Run `sql` on a node as PostgreSQL's superuser (the operating-system user it runs as)."""
+        command = [f"{self.info['pg_bin']}/psql", "-h", str(self.dir / "pg" / "socket"), "-p", str(self.info["ports"][node])]
+        command += ["-d", "postgres", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql]
+        if self.info["pg_user"]:
+            command = ["runuser", "-u", self.info["pg_user"], "--", *command]
+        return subprocess.run(command, capture_output=True, text=True, timeout=30, check=True).stdout.strip()
+
     def health(self, app):
         """(status, the body as JSON or None) of an app server's /v1/health, asked directly."""
         status, body, _ = fetch(f"{self.apps[app]}/v1/health", timeout=5)

@@ -125,6 +125,41 @@ def test_replica_stopped_its_servers_answer_503_nginx_serves_from_the_primary_an
     measure(section, "of which catching up after it was up", f"{caught_up:.1f} s")
 
 
+def test_a_replica_lagging_past_the_bound_is_taken_out_until_it_catches_up(whole, versions):
+    cluster = whole
+    bound = cluster.info["max_replica_lag"]
+    current = cluster.version("app3")
+    with Readers(cluster.base, versions, count=4) as readers:
+        time.sleep(WARM_UP)
+        cluster.psql("replica", "SELECT pg_wal_replay_pause()")  # it receives the WAL, and replays none
+        try:
+            version, _ = load_ok(cluster, versions.other_than(current))
+            started = time.monotonic()
+            refused = wait_until("app1 lagging", lambda: cluster.health("app1")[0] == 503, bound + 30) - started
+            # Each worker process looks for itself, at most a second apart.
+            wait_until("app1 refusing", lambda: fetch(f"{cluster.apps['app1']}/v1/figures?limit=1")[0] == 503, 5)
+            status, body, _ = fetch(f"{cluster.apps['app2']}/v1/figures?limit=1")
+            assert status == 503 and "behind its primary" in json.loads(body)["detail"], body
+            since = cluster.log_position()
+            time.sleep(2.0)
+            while_lagging = cluster.served_by(since)
+            assert cluster.version("app2") is None and cluster.version("app3") == version
+        finally:
+            cluster.psql("replica", "SELECT pg_wal_replay_resume()")
+        caught_up = wait_for_version(cluster, ("app1", "app2"), version)
+        back = cluster.log_position()
+        time.sleep(4.0)
+    assert_clean(readers)
+    assert while_lagging["app3"] > 0 and while_lagging["app1"] + while_lagging["app2"] == 0, while_lagging
+    after = cluster.served_by(back)
+    assert after["app1"] + after["app2"] > 0, f"the replica's servers take traffic again: {after}"
+    section = f"The replica's replay paused during a load (CIVICFACTS_MAX_REPLICA_LAG={bound:g})"
+    measure(section, "requests / failed", f"{readers.requests:,} / {len(readers.failures)}")
+    measure(section, "the replica's servers answering 503, after the load committed", f"{refused:.1f} s (lag over {bound:g} s)")
+    measure(section, "meanwhile answered by app1 / app2 / app3", f"{while_lagging['app1']} / {while_lagging['app2']} / {while_lagging['app3']}")
+    measure(section, "replay resumed: until both read the new version", f"{caught_up:.2f} s")
+
+
 def test_primary_stopped_reads_go_on_a_load_fails_clearly_and_changes_nothing(whole, versions):
     cluster = whole
     before = cluster.version("app1")
