@@ -466,8 +466,14 @@ def stop_nginx(cluster):
 def start(cluster, names):
     for sub in (cluster.dir, cluster.run_dir, cluster.log_dir, cluster.dir / "exports"):
         sub.mkdir(parents=True, exist_ok=True)
+    if cluster.as_root:
+        # PostgreSQL's user and nginx's workers must reach their folders inside (a folder made
+        # by `mktemp -d` is the owner's alone); what is secret inside is not readable to them.
+        cluster.dir.chmod(0o755)
     cluster.secrets()
-    (cluster.dir / "cluster.json").write_text(json.dumps(cluster.describe(), indent=2))
+    described = cluster.dir / "cluster.json"  # it holds the roles' passwords
+    described.touch(mode=0o600)
+    described.write_text(json.dumps(cluster.describe(), indent=2))
     for name in NAMES:
         if name not in names:
             continue

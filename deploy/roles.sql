@@ -6,7 +6,10 @@
 CREATE ROLE civicfacts_loader LOGIN PASSWORD :'loader_password';
 CREATE ROLE civicfacts_reader LOGIN PASSWORD :'reader_password' CONNECTION LIMIT 80;
 CREATE ROLE civicfacts_replica LOGIN REPLICATION PASSWORD :'replica_password';
+-- The app sets both itself; on the role too, for a connection through PgBouncer, which drops
+-- the startup options the app passes them in (docs/DEPLOY.md, "Connections").
 ALTER ROLE civicfacts_reader SET default_transaction_read_only = on;
+ALTER ROLE civicfacts_reader SET statement_timeout = '5s';
 CREATE DATABASE civicfacts OWNER civicfacts_loader ENCODING 'UTF8' TEMPLATE template0;
 \connect civicfacts
 REVOKE ALL ON DATABASE civicfacts FROM PUBLIC;
