@@ -5,7 +5,7 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve test test-fast test-pg fuzz fuzz-pg lint format spec check load migrate bench bench-smoke bench-tools
+.PHONY: help install run serve test test-fast test-pg fuzz fuzz-pg lint format spec check load migrate bench bench-smoke bench-tools cluster cluster-stop cluster-status cluster-test
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -83,3 +83,20 @@ bench: install $(BENCH_VENV)/bin/datasette bench-tools  ## the load benchmark ag
 
 bench-smoke: install  ## the same harness at small N, in seconds
 	timeout 300 $(PY) -m bench.run --smoke --fresh --data-dir $(SMOKE_DIR) --out $(SMOKE_DIR)/RESULTS.md
+
+# --- more than one machine, on this one (docs/DEPLOY.md) --------------------------------------
+# PostgreSQL primary and streaming replica, three app servers and nginx, each a process of its
+# own under CLUSTER_DIR; deploy/cluster installs Debian's nginx if it is missing.
+CLUSTER_DIR ?= $(or $(TMPDIR),/tmp)/civicfacts-cluster
+
+cluster: install  ## start the cluster under CLUSTER_DIR: PostgreSQL primary + replica, 3 app servers, nginx on :8480
+	deploy/cluster start $(CLUSTER_DIR)
+
+cluster-stop:  ## stop every part of it, each by its own pid
+	deploy/cluster stop $(CLUSTER_DIR)
+
+cluster-status:  ## what of it runs
+	deploy/cluster status $(CLUSTER_DIR)
+
+cluster-test: install  ## the fault tests against it (reloads, a killed server, replica and primary stopped, slow clients)
+	CIVICFACTS_CLUSTER_DIR=$(CLUSTER_DIR) timeout 900 $(PY) -m pytest tests/cluster

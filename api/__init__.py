@@ -5,8 +5,8 @@ from flask import Flask
 from api import config as settings
 from api.formats.about import INFO
 from api.store.db import open_database
-from api.web import downloads, errors, explorer, guard, openapi, rate_limit, response_cache, responses, transactions
-from api.web.resources import COLLECTIONS, changes, docs, index
+from api.web import downloads, errors, explorer, guard, openapi, rate_limit, replication, response_cache, responses, transactions
+from api.web.resources import COLLECTIONS, changes, docs, health, index
 
 
 def create_app(config=None):
@@ -20,7 +20,8 @@ def create_app(config=None):
 
     Around Flask, WSGI layers wrap from the inside out, so a request meets them in the reverse
     order: ProxyFix (outermost: every layer inside sees the client's real address, scheme and
-    host), then the rate limit (every routed request counts, cached or not), then the response
+    host), then the rate limit (every routed request counts, cached or not), then, on a replica,
+    the lag guard (503 while it lags past its bound, cached answers too), then the response
     cache (a hit skips everything inside it).
     """
     # No static folder: Flask's /static/<path> would be a route outside the contract.
@@ -45,11 +46,12 @@ def create_app(config=None):
     responses.init_app(app)
     transactions.init_app(app, database)
     response_cache.init_app(app)
+    replication.init_app(app, database)
     rate_limit.wrap(app)
     guard.trust_proxies(app)
     api = openapi.CivicApi(app)
     app.extensions["civicfacts_api"] = api
-    for blueprint in (index.blp, *(c.blueprint for c in COLLECTIONS.values()), changes.blp, downloads.blp, docs.blp, explorer.blp):
+    for blueprint in (index.blp, *(c.blueprint for c in COLLECTIONS.values()), changes.blp, health.blp, downloads.blp, docs.blp, explorer.blp):
         api.register_blueprint(blueprint)
     errors.register(app)
     return app

@@ -84,16 +84,25 @@ def check(seeds_dir):
 @click.argument("seeds_dir", default="seeds", type=click.Path(file_okay=False))
 def load(database_url, seeds_dir):
     """Validate SEEDS_DIR and replace the database's content with it, all or nothing."""
+    from peewee import InterfaceError, OperationalError
+
     from api.ingest.load import load as load_seeds
 
     seeds = read_or_exit(seeds_dir)
     database = open_bound(database_url)
-    with database:
-        pending = pending_migrations(database)
-        if pending:
-            click.echo(f"the database lacks migrations {', '.join(pending)}: run `civicfacts migrate`", err=True)
-            sys.exit(1)
-        dataset = load_seeds(seeds, database)
+    try:
+        with database:
+            pending = pending_migrations(database)
+            if pending:
+                click.echo(f"the database lacks migrations {', '.join(pending)}: run `civicfacts migrate`", err=True)
+                sys.exit(1)
+            dataset = load_seeds(seeds, database)
+    except (OperationalError, InterfaceError) as exc:
+        # The database is down, or went away during the load (a primary stopped): the load is
+        # one transaction, so nothing of it was kept. Say so in a line, not a traceback.
+        reason = " ".join(str(exc).split())
+        click.echo(f"civicfacts load: the database failed ({reason}); nothing was loaded", err=True)
+        sys.exit(1)
     click.echo(f"loaded dataset {dataset.version} ({len(seeds.entries)} records)")
 
 

@@ -26,5 +26,7 @@ def from_environment():
         "EXPORT_CACHE_BYTES": int(os.environ.get("CIVICFACTS_EXPORT_CACHE_BYTES", str(1 << 30))),
         # Where they are kept; unset: a folder in the system's temp dir.
         "EXPORTS_DIR": os.environ.get("CIVICFACTS_EXPORTS_DIR") or None,
+        # Seconds a replica may lag its primary before this server answers 503 (api/web/replication.py); 0: no bound.
+        "MAX_REPLICA_LAG": float(os.environ.get("CIVICFACTS_MAX_REPLICA_LAG", "30")),
         "CURSOR_SECRET": os.environ.get("CIVICFACTS_CURSOR_SECRET", "civicfacts-cursor"),
     }

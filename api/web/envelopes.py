@@ -114,16 +114,52 @@ class IndexLinksSchema(ma.Schema):
     download_sqlite = fields.String(required=True, metadata={"description": "The whole dataset as a SQLite database"})
     versions = fields.String(required=True, metadata={"description": "Every version of the dataset, newest first"})
     changes = fields.String(required=True, metadata={"description": "What each version changed, oldest first: the change feed"})
+    health = fields.String(required=True, metadata={"description": "Whether this server can answer, and how current its data is"})
+
+
+class DatabaseStateSchema(ma.Schema):
+    role = fields.String(
+        required=True,
+        validate=validate.OneOf(["primary", "replica"]),
+        metadata={"description": "What this server reads: the primary (or a SQLite file), or a hot-standby replica of it"},
+    )
+    caught_up = fields.Boolean(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Whether the replica has replayed all it received (a primary always has); null: it has received nothing"},
+    )
+    lag_seconds = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={"description": "How far behind its primary the replica is, at most (0 when caught up); null on a primary, or unknown"},
+    )
+    max_lag_seconds = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The lag past which this server answers 503 (CIVICFACTS_MAX_REPLICA_LAG); null: no bound"},
+    )
 
 
 class IndexDataSchema(ma.Schema):
     collections = fields.Dict(keys=fields.String(), values=fields.Nested(CollectionLinkSchema), required=True)
     dataset = fields.Nested(DatasetSchema, required=True)
+    database = fields.Nested(DatabaseStateSchema, required=True, metadata={"description": "The database this server reads, and its lag"})
     links = fields.Nested(IndexLinksSchema, required=True)
 
 
 class IndexSchema(ma.Schema):
     data = fields.Nested(IndexDataSchema, required=True)
+    links = fields.Nested(SelfLinkSchema, required=True)
+
+
+class HealthDataSchema(ma.Schema):
+    status = fields.String(required=True, validate=validate.OneOf(["ok"]))
+    dataset = fields.Nested(DatasetSchema, required=True, metadata={"description": "The dataset this server reads"})
+    database = fields.Nested(DatabaseStateSchema, required=True)
+
+
+class HealthSchema(ma.Schema):
+    data = fields.Nested(HealthDataSchema, required=True)
     links = fields.Nested(SelfLinkSchema, required=True)
 
 

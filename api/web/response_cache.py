@@ -102,8 +102,9 @@ def request_key(environ):
 
 def mark_cacheable(response):
     """after_request: note, for the middleware, the version a cacheable response was made from."""
-    # A file sent as it is (a download, which api.web.downloads keeps on disk) is not copied here.
-    if request.method == "GET" and response.status_code == 200 and not response.direct_passthrough:
+    # A file sent as it is (a download, which api.web.downloads keeps on disk) is not copied here,
+    # nor what a view marked as changing within a version (a replica's lag: api/web/replication.py).
+    if request.method == "GET" and response.status_code == 200 and not response.direct_passthrough and not g.get("not_cacheable"):
         # What was made without the database (the docs, the spec) goes under the version the
         # middleware read before the request: reading it again here would make a down database
         # a 500 on pages that are meant to be served while it is down.

@@ -12,6 +12,7 @@ from api.web import envelopes, params
 from api.web.blueprint import OK_HEADERS, PAGE_HEADERS, CivicBlueprint, documents_errors, url_with
 from api.web.dataset import current_dataset
 from api.web.downloads import download_links
+from api.web.replication import database_state
 from api.web.responses import JSON, negotiate
 
 blp = CivicBlueprint("index", __name__, url_prefix="/v1", description="The index, the unit vocabulary and search across every collection.")
@@ -26,7 +27,8 @@ class Index(MethodView):
     def get(self, args):
         """The index
 
-        Links to every collection with its count, and the dataset version and load time.
+        Links to every collection with its count, the dataset version and load time, and the
+        database this server reads: the primary, or a replica and how far behind it is.
         """
         negotiate([JSON])
         dataset = current_dataset()
@@ -37,6 +39,7 @@ class Index(MethodView):
             "data": {
                 "collections": collections,
                 "dataset": {"version": dataset.version, "loaded_at": dataset.loaded_at.isoformat() + "Z"},
+                "database": database_state()[0],
                 "links": {
                     "units": url_for("index.Units", _external=True),
                     "search": url_for("index.Search", _external=True),
@@ -45,6 +48,7 @@ class Index(MethodView):
                     "explorer": url_for("explorer.Home", _external=True),
                     "versions": url_for("changes.Versions", _external=True),
                     "changes": url_for("changes.Changes", _external=True),
+                    "health": url_for("health.Health", _external=True),
                     **download_links(),
                 },
             },

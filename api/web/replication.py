@@ -1,0 +1,154 @@
+"""A replica's lag, as an app server reports it (GET /v1, /v1/health) and acts on it.
+
+An app server reading a hot standby knows where its replay stands (api/query/replication.py).
+Caught up (it has replayed all it received): no lag. Behind: the data it serves is at least as
+new as what it had received when it was last seen caught up, or when it had received a WAL
+position it has since replayed, so its lag is at most the time since then (or since the last
+commit it replayed, if that is less). The estimate errs high, never low; a first look that
+finds it behind after a quiet spell looks again a moment later, so that WAL a standby is
+replaying as it arrives does not count as lag.
+
+Past MAX_REPLICA_LAG seconds the server answers every request 503 (the outermost WSGI layer,
+checking at most once a second), so that the load balancer's passive health checks take it
+out and retry the request on another server, until it has caught up. /v1/health always
+answers with the state it reads then (200, or 503 with the lag), for an operator or an active
+health check.
+"""
+
+import math
+import threading
+import time
+
+import orjson
+from flask import current_app, g
+from peewee import DatabaseError, InterfaceError
+from werkzeug.wrappers import Response
+
+from api.query.replication import status
+from api.store.db import db, is_postgres
+from api.web.errors import PROBLEM_JSON, RETRY_AFTER_SECONDS, problem_body
+from api.web.transactions import use_app_database
+
+EXTENSION = "civicfacts_replication"
+HEALTH_PATH = "/v1/health"
+CHECK_SECONDS = 1.0  # how stale the outermost layer's view may be
+SECOND_LOOK_SECONDS = 0.1
+
+
+class LagMonitor:
+    """This process's view of its database's replication, shared by its threads."""
+
+    def __init__(self, max_lag):
+        self.max_lag = max_lag or None
+        self.lock = threading.Lock()
+        self.caught_up_at = None  # time.monotonic() as of which it had everything it has replayed since
+        self.waiting = None  # (a received WAL position, when it was seen) not replayed yet at the time
+        self.checked_at = -math.inf
+        self.lag = None
+
+    def observe(self, replication):
+        """The lag of `replication` (api.query.replication.Replication) in seconds, None if the
+        database is a primary or cannot tell, and whether this look is the first since it fell
+        behind (then the lag is only the bound above)."""
+        now = time.monotonic()
+        first = False
+        with self.lock:
+            caught_up = replication.caught_up
+            if not replication.replica or caught_up is None:
+                lag = None
+            elif caught_up:
+                self.caught_up_at, self.waiting, lag = now, None, 0.0
+            else:
+                if self.waiting is not None and replication.replayed >= self.waiting[0]:
+                    self.caught_up_at = max(self.caught_up_at or -math.inf, self.waiting[1])
+                    self.waiting = None
+                if self.waiting is None:
+                    first = self.caught_up_at is None or now - self.caught_up_at > CHECK_SECONDS * 2
+                    self.waiting = (replication.received, now)
+                known = [b for b in (replication.replay_age, None if self.caught_up_at is None else now - self.caught_up_at) if b is not None]
+                lag = max(0.0, min(known)) if known else None
+            self.checked_at, self.lag = now, lag
+        return lag, first
+
+    def measure(self, read):
+        """(replication, lag) read with `read()`, looking twice when the first look is over the
+        bound but knows no more than that (None if the database cannot say)."""
+        replication = read()
+        if replication is None:
+            with self.lock:
+                self.checked_at, self.lag = time.monotonic(), None
+            return None, None
+        lag, first = self.observe(replication)
+        if first and self.too_far_behind(lag):
+            time.sleep(SECOND_LOOK_SECONDS)
+            replication = read() or replication
+            lag, _ = self.observe(replication)
+        return replication, lag
+
+    def too_far_behind(self, lag):
+        return self.max_lag is not None and lag is not None and lag > self.max_lag
+
+    def describe(self, replication, lag):
+        """What GET /v1 and /v1/health say of the database (envelopes.DatabaseStateSchema)."""
+        return {
+            "role": "replica" if replication.replica else "primary",
+            "caught_up": replication.caught_up,
+            "lag_seconds": None if lag is None else round(lag, 3),
+            "max_lag_seconds": self.max_lag,
+        }
+
+    def recent_lag(self, read):
+        """The lag seen at most CHECK_SECONDS ago, measuring it again if older."""
+        if time.monotonic() - self.checked_at < CHECK_SECONDS:
+            return self.lag
+        return self.measure(read)[1]
+
+
+def lagging_problem(environ, start_response, lag, max_lag):
+    detail = f"This server's replica is {lag:.1f} s behind its primary (at most {max_lag:g} s allowed); try again shortly."
+    body = orjson.dumps(problem_body(503, detail, environ.get("PATH_INFO", "")))
+    response = Response(body, status=503, mimetype=PROBLEM_JSON, headers={"Retry-After": RETRY_AFTER_SECONDS})
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response(environ, start_response)
+
+
+class LagGuard:
+    """WSGI: refuse every request but the health check while the replica lags past the bound."""
+
+    def __init__(self, app, flask_app, monitor):
+        self.app, self.flask_app, self.monitor = app, flask_app, monitor
+
+    def read(self):
+        use_app_database(self.flask_app)
+        try:
+            with db.connection_context():
+                return status(db)
+        except (DatabaseError, InterfaceError, ValueError):  # ValueError: the pool is exhausted
+            return None
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") != HEALTH_PATH:
+            lag = self.monitor.recent_lag(self.read)
+            if self.monitor.too_far_behind(lag):
+                return lagging_problem(environ, start_response, lag, self.monitor.max_lag)
+        return self.app(environ, start_response)
+
+
+def init_app(app, database):
+    """Keep this process's view of the replication; on PostgreSQL with a bound, refuse while
+    past it. Installed outside the response cache, so that a cached answer is refused too."""
+    monitor = LagMonitor(float(app.config.get("MAX_REPLICA_LAG") or 0))
+    app.extensions[EXTENSION] = monitor
+    if is_postgres(database) and monitor.max_lag is not None:
+        app.wsgi_app = LagGuard(app.wsgi_app, app, monitor)
+
+
+def database_state():
+    """For GET /v1 and /v1/health: the database's role and lag, read in this request, and
+    whether the lag is past the bound. A replica's lag changes by the second, so what reports
+    it is not kept by the response cache."""
+    monitor = current_app.extensions[EXTENSION]
+    replication, lag = monitor.measure(lambda: status(db))
+    if replication.replica:
+        g.not_cacheable = True
+    return monitor.describe(replication, lag), monitor.too_far_behind(lag)
