@@ -28,3 +28,8 @@ def from_environment():
         "EXPORTS_DIR": os.environ.get("CIVICFACTS_EXPORTS_DIR") or None,
         "CURSOR_SECRET": os.environ.get("CIVICFACTS_CURSOR_SECRET", "civicfacts-cursor"),
     }
+
+
+def debug_requested():
+    """CIVICFACTS_DEBUG=1 (like `--debug`): the command shows a mistake's traceback, not one line."""
+    return os.environ.get("CIVICFACTS_DEBUG", "") not in ("", "0")
