@@ -241,16 +241,18 @@ def spec(check, output):
     help="granian measured faster in bench/RESULTS.md; gunicorn (pip install '.[gunicorn]') for comparison",
 )
 @click.option("--access-log/--no-access-log", default=False, show_default=True)
-def serve(host, port, workers, threads, server, access_log):
-    """Serve the API with the production WSGI server (granian)."""
+@click.option("--reuse-port", is_flag=True, help="Share the port with servers already on it (each gets some requests) instead of refusing it")
+def serve(host, port, workers, threads, server, access_log, reuse_port):
+    """Serve the API with the production WSGI server (granian), on the database $DATABASE_URL
+    names (default sqlite:///civicfacts.db)."""
     from api.serve import serve as serve_with  # imports granian or gunicorn, so only when serving
 
-    serve_with(server, host, port, workers, threads, access_log)
+    serve_with(server, host, port, workers, threads, access_log, reuse_port, database_url=chosen_url(None), say=click.echo)
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=int)
 def run(host, port):
     """Serve the API with Flask's development server (reloads on change)."""
     from api import create_app
