@@ -11,6 +11,7 @@ import click
 
 from api import config
 from api.mistakes import EXPLAINED, Refusal, explain
+from api.progress import Progress
 from api.serve import SERVERS
 
 MIGRATIONS_DIR = pathlib.Path(__file__).resolve().parent.parent / "migrations"
@@ -158,7 +159,12 @@ def load(database_url, seeds_dir):
 
     url = chosen_url(database_url)
     check_url(url)
-    seeds = read_or_exit(seeds_folder(seeds_dir))
+    progress = Progress()
+    progress("validating the seeds", None)
+    try:
+        seeds = read_or_exit(seeds_folder(seeds_dir))
+    finally:
+        progress.finish()
     path = sqlite_file(url) if is_sqlite_url(url) else None
     if path is not None and not path.exists():
         raise Refusal(f"there is no database at {path.resolve()} yet: run `civicfacts migrate` first")
@@ -167,7 +173,10 @@ def load(database_url, seeds_dir):
         pending = pending_migrations(database)
         if pending:
             raise Refusal(f"the database lacks migrations {', '.join(pending)}: run `civicfacts migrate`")
-        dataset = load_seeds(seeds, database)
+        try:
+            dataset = load_seeds(seeds, database, progress=progress)
+        finally:
+            progress.finish()
     click.echo(f"loaded dataset {dataset.version} ({len(seeds.entries)} records)")
 
 
