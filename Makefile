@@ -73,7 +73,7 @@ SMOKE_DIR ?= $(or $(TMPDIR),/tmp)/civicfacts-bench-smoke
 $(BENCH_VENV)/bin/datasette: bench/requirements.txt
 	python3 -m venv $(BENCH_VENV) && $(BENCH_VENV)/bin/pip install -q -r bench/requirements.txt
 
-bench-tools:
+bench-tools:  ## install wrk and nginx (apt-get) for `make bench`
 	command -v wrk >/dev/null && command -v nginx >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx >/dev/null)
 

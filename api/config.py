@@ -30,3 +30,8 @@ def from_environment():
         "MAX_REPLICA_LAG": float(os.environ.get("CIVICFACTS_MAX_REPLICA_LAG", "30")),
         "CURSOR_SECRET": os.environ.get("CIVICFACTS_CURSOR_SECRET", "civicfacts-cursor"),
     }
+
+
+def debug_requested():
+    """CIVICFACTS_DEBUG=1 (like `--debug`): the command shows a mistake's traceback, not one line."""
+    return os.environ.get("CIVICFACTS_DEBUG", "") not in ("", "0")

@@ -13,20 +13,85 @@ line limit is raised to its maximum, so that the app's own, more precise 414 (at
 guard.MAX_QUERY_STRING) is what a long query string meets first.
 """
 
+import errno
 import http
+import importlib
+import importlib.metadata
+import socket
 
 import orjson
 
+from api.mistakes import Refusal
+from api.store.db import open_database
+from api.store.readiness import NO_DATASET, loaded_dataset
+from api.store.urls import check_url, described
 from api.web.errors import PROBLEM_JSON, problem_body
 
 SERVERS = ("granian", "gunicorn")
 MAX_REQUEST_LINE = 8190  # gunicorn's ceiling for limit_request_line
+EVERY_ADDRESS = ("0.0.0.0", "::", "")
 
 
-def serve(server, host, port, workers, threads=1, access_log=False):
+def serve(server, host, port, workers, threads=1, access_log=False, reuse_port=False, database_url=None, say=print):
+    """Check what would stop the server (its extra not installed, a database URL that names
+    nothing, a port in use), say what it serves, then serve until stopped."""
+    importlib.import_module(server)  # a missing extra is explained (api/mistakes.py) before anything is printed
+    if database_url:
+        check_url(database_url)
+    if not reuse_port:
+        check_port_is_free(host, port)
+    if database_url:
+        for line in first_screen(server, host, port, workers, threads, database_url):
+            say(line)
     if server == "gunicorn":
-        return serve_with_gunicorn(host, port, workers, threads, access_log)
+        return serve_with_gunicorn(host, port, workers, threads, access_log, reuse_port)
     return serve_with_granian(host, port, workers, threads, access_log)
+
+
+def check_port_is_free(host, port):
+    """Refuse a port that something listens on already. granian binds with SO_REUSEPORT, so a
+    second `civicfacts serve` on the port would not fail but share it with the first, each
+    answering some of the requests (`--reuse-port` asks for that on purpose). The probe does
+    not set SO_REUSEPORT, so any listener makes it fail; SO_REUSEADDR lets it through a port
+    that a server just stopped left in TIME_WAIT, as the server's own bind would."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise Refusal(f"port {port} on {host} is in use (another civicfacts serve?): stop that, or choose another with --port") from exc
+            raise Refusal(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+
+
+def first_screen(server, host, port, workers, threads, database_url):
+    """What a person starting the server needs to know first: which database and dataset it
+    serves (or what to run before it can), and where to open it."""
+    database = open_database(database_url, readonly=True)
+    dataset, problem = loaded_dataset(database, database_url)
+    database.close()
+    if dataset is not None:
+        records = sum((dataset.counts or {}).values())
+        state = f"{dataset.version}, loaded {dataset.loaded_at:%Y-%m-%d %H:%M} UTC: {records} records"
+    else:
+        state = problem or NO_DATASET
+    shown = "127.0.0.1" if host in EVERY_ADDRESS else (f"[{host}]" if ":" in host else host)
+    base = f"http://{shown}:{port}"
+    listening = " on every address of this machine" if host in EVERY_ADDRESS else ""
+    version = importlib.metadata.version("civicfacts")
+    return [
+        f"civicfacts {version}, served by {server}{listening}: {counted(workers, 'worker')} × {counted(threads, 'thread')}",
+        f"  database  {described(database_url)}",
+        f"  dataset   {state}",
+        f"  explorer  {base}/",
+        f"  API       {base}/v1",
+        f"  docs      {base}/docs",
+    ]
+
+
+def counted(n, noun):
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def serve_with_granian(host, port, workers, threads=1, access_log=False):
@@ -45,6 +110,7 @@ def serve_with_granian(host, port, workers, threads=1, access_log=False):
         blocking_threads=threads,
         respawn_failed_workers=True,
         log_access=access_log,
+        websockets=False,  # WSGI has none; left on, granian says so at every start
     ).serve()
 
 
@@ -61,13 +127,13 @@ def write_problem(sock, status_int, reason, mesg):
     util.write_nonblock(sock, head.encode("latin-1") + body)
 
 
-def serve_with_gunicorn(host, port, workers, threads=1, access_log=False):
+def serve_with_gunicorn(host, port, workers, threads=1, access_log=False, reuse_port=False):
     from gunicorn import util
     from gunicorn.app.base import BaseApplication
 
     from api import create_app
 
-    options = {"bind": f"{host}:{port}", "workers": workers, "limit_request_line": MAX_REQUEST_LINE}
+    options = {"bind": f"{host}:{port}", "workers": workers, "limit_request_line": MAX_REQUEST_LINE, "reuse_port": reuse_port}
     if threads > 1:
         options.update(worker_class="gthread", threads=threads)
     if access_log:

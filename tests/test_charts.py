@@ -1,8 +1,11 @@
 """The server-drawn SVG charts, on made-up figures: bars to scale, text alternatives in both
 languages, names escaped, and nothing drawn where there is nothing to draw."""
 
-from api.formats.charts import comparison_chart, number_text, parts_chart
+import yaml
+
+from api.formats.charts import UNGROUPED_UNITS, comparison_chart, number_text, parts_chart
 from tests.html_page import parse
+from tests.support import ROOT
 
 
 def figure(figure_id, value, value_text, ko="이름", en="name"):
@@ -58,3 +61,20 @@ def test_numbers_are_written_with_thousands_separators_and_no_trailing_zeros():
     assert number_text(1470000000) == "1,470,000,000"
     assert number_text(33.60) == "33.6"
     assert number_text(None) == ""
+
+
+# Every unit of the vocabulary, on one side or the other: amounts take thousands separators,
+# years and places in a series do not ("2014 년", "1,000 위" would misread).
+AMOUNTS = {"KRW", "t", "kg", "person", "company", "product", "organisation", "local_government", "indicator", "field", "percent", "layer"}
+AMOUNTS |= {"per_100k_population"}
+LABELS = {"year", "rank", "edition", "anniversary"}
+
+
+def test_every_unit_of_the_vocabulary_is_written_as_people_read_it():
+    vocabulary = yaml.safe_load((ROOT / "seeds" / "vocabulary.yaml").read_text(encoding="utf-8"))
+    units = {unit["code"] for unit in vocabulary["units"]}
+    assert units == AMOUNTS | LABELS, f"decide whether these take thousands separators: {units ^ (AMOUNTS | LABELS)}"
+    assert UNGROUPED_UNITS == LABELS
+    for unit in units:
+        assert number_text(12345, unit) == ("12345" if unit in LABELS else "12,345"), unit
+        assert number_text(2014.50, unit) == ("2014.5" if unit in LABELS else "2,014.5"), unit

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from playhouse.test_utils import count_queries
 
-from api.formats.charts import number_text
+from api.formats.charts import UNGROUPED_UNITS, number_text
 from api.store import models as m
 from api.store.db import open_database
 from tests.html_page import parse, squash
@@ -113,7 +113,7 @@ def test_a_figure_page_shows_the_print_the_value_its_qualifier_period_and_checks
         assert facts.find("dd", class_="printed").text() == figure["value_text"]
         if figure["value"] is not None:
             assert facts.find("data").attrs["value"] == str(figure["value"])
-            assert number_text(Decimal(str(figure["value"]))) in text
+            assert number_text(Decimal(str(figure["value"])), figure["unit"]) in text
         assert f"{figure['qualifier']}" in text
         for day in filter(None, [*(figure["period"] or {}).values(), figure["as_of"]]):
             assert day in text, figure["id"]
@@ -159,6 +159,19 @@ def test_a_growth_rate_is_charted_with_both_of_its_values(client):
         assert ratio == pytest.approx(base["value"] / current["value"], rel=1e-3)
         description = svg.find("desc").text()
         assert base["value_text"] in description and current["value_text"] in description and rate["value_text"] in description
+
+
+def test_a_year_rank_or_edition_has_no_thousands_separator_in_the_list_or_on_its_page(client):
+    labels = [f for f in api(client, "/v1/figures?limit=500")["data"] if f["unit"] in UNGROUPED_UNITS and f["value"] is not None]
+    assert any(f["value"] >= 1000 for f in labels)  # the festival's first year, 2014
+    for figure in labels:
+        written, grouped = number_text(figure["value"], figure["unit"]), number_text(figure["value"])
+        assert "," not in written
+        listing = squash(page(client, f"/explore/figures?unit={figure['unit']}").text())
+        text = squash(page(client, record_url(figure)).text())
+        assert written in listing and written in text, figure["id"]
+        if grouped != written:
+            assert grouped not in listing and grouped not in text, figure["id"]
 
 
 def test_an_article_page_lists_every_record_taken_from_it_with_its_quotes(client):

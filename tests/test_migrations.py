@@ -216,7 +216,9 @@ def test_load_refuses_an_unmigrated_database(database_url):
     result = cli("load", "--database", database_url, MINIMAL)
     assert result.exit_code == 1
     assert "run `civicfacts migrate`" in result.stderr
-    assert "0001_initial" in result.stderr
+    # A SQLite file that is not there is not made (tests/test_mistakes.py); a database that is
+    # there is told which migrations it lacks.
+    assert ("there is no database at" if database_url.startswith("sqlite") else "0001_initial") in result.stderr
     assert "loaded dataset" not in result.stdout
     database = open_database(database_url)
     with database:

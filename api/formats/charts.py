@@ -44,11 +44,17 @@ class Chart:
     rows: list = field(default_factory=list)
 
 
-def number_text(value):
-    """1470000000 -> '1,470,000,000'; 33.60 -> '33.6'."""
+# Units whose numbers name a year or a place in a series rather than count an amount: read as
+# written ("2014 년", not "2,014 년"). tests/test_charts.py holds every unit of the vocabulary
+# to one side or the other, so a new unit is a decision, not a default.
+UNGROUPED_UNITS = frozenset({"year", "rank", "edition", "anniversary"})
+
+
+def number_text(value, unit=None):
+    """1470000000 -> '1,470,000,000'; 33.60 -> '33.6'; 2014 as a year -> '2014'."""
     if value is None:
         return ""
-    return f"{Decimal(str(value)).normalize():,f}"
+    return f"{Decimal(str(value)).normalize():{'' if unit in UNGROUPED_UNITS else ','}f}"
 
 
 def value_of(figure):

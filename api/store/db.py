@@ -15,6 +15,7 @@ from playhouse.db_url import connect, parse
 from playhouse.pool import PooledDatabase, PooledSqliteDatabase
 
 from api.store.fastpath import TrustingPostgresqlPool
+from api.store.urls import check_url
 
 db = DatabaseProxy()
 
@@ -44,8 +45,10 @@ def open_database(url, readonly=False, pool_size=0, statement_timeout_ms=0):
     lock for ever either. `pool_size` > 0 keeps up to that many connections open between
     requests (playhouse.pool): a SQLite connection reads the schema again each time it is
     opened and a PostgreSQL one costs a handshake, which would be most of the time a cached
-    response takes.
+    response takes. A URL it cannot open is refused first, saying what to write instead
+    (api/store/urls.py).
     """
+    check_url(url)
     if url.startswith("sqlite"):
         if not readonly:
             return connect(url, pragmas=SQLITE_PRAGMAS)

@@ -19,7 +19,7 @@ def current_dataset():
     """The loaded Dataset, or a 503 saying none is loaded yet."""
     dataset = read_dataset()
     if dataset is None:
-        abort(503, message="No dataset is loaded yet: run `civicfacts load`.")
+        abort(503, message="No dataset is loaded yet: run `civicfacts load`.", not_ready=True)
     g.dataset_version = dataset.version  # responses.add_caching puts it in the ETag
     return dataset
 

@@ -12,9 +12,12 @@ import logging
 
 import marshmallow as ma
 import orjson
-from flask import Response, request
-from peewee import InterfaceError, OperationalError
+from flask import Response, current_app, render_template, request
+from peewee import InterfaceError, OperationalError, ProgrammingError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from api.store.readiness import missing_step
+from api.store.urls import redacted
 
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = "5"
@@ -94,12 +97,39 @@ def http_problem(error):
     detail = data.get("message") or error.description or error.name
     if errors and "message" not in data:
         detail = "; ".join(f"{e['parameter']}: {e['message']}" if e.get("parameter") else e["message"] for e in errors)
+    if data.get("not_ready"):
+        return not_ready(detail)
     return problem(error.code, detail, errors, headers, data.get("links"))
 
 
+def wants_html():
+    return request.accept_mimetypes.best_match([PROBLEM_JSON, "application/json", "text/html"]) == "text/html"
+
+
+def not_ready(detail):
+    """The 503 of a database that lacks a step (migrate, load): waiting will not mend it, so
+    the detail names the command to run, and a browser gets it as a page (the explorer's)."""
+    if wants_html():
+        response = Response(render_template("explorer/not_ready.html", detail=detail), status=503, mimetype="text/html")
+        response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+        return response
+    return problem(503, detail, headers={"Retry-After": RETRY_AFTER_SECONDS})
+
+
 def database_unavailable(error):
-    log.warning("database unavailable: %s", error)
+    url = current_app.config["DATABASE_URL"]
+    step = missing_step(error, url)
+    log.warning("database %s %s: %s", redacted(url), "not set up" if step else "unavailable", error)
+    if step:
+        return not_ready(step)
     return problem(503, "The database is unavailable; try again shortly.", headers={"Retry-After": RETRY_AFTER_SECONDS})
+
+
+def query_failed(error):
+    """A ProgrammingError is a bug, unless a table is missing: a database not migrated yet."""
+    if missing_step(error, current_app.config["DATABASE_URL"]):
+        return database_unavailable(error)
+    return unexpected(error)
 
 
 def unexpected(error):
@@ -112,4 +142,5 @@ def unexpected(error):
 def register(app):
     app.register_error_handler(OperationalError, database_unavailable)
     app.register_error_handler(InterfaceError, database_unavailable)
+    app.register_error_handler(ProgrammingError, query_failed)
     app.register_error_handler(Exception, unexpected)

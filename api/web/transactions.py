@@ -10,8 +10,10 @@ from flask import current_app, g, request
 
 from api.store.db import db, end_deadline, is_postgres, start_deadline, use
 
-# The docs need no database: they are answered even while it is down.
+# The docs need no database: they are answered even while it is down. Nor does the explorer's
+# style sheet, which the page saying the database is not set up yet (api/web/errors.py) loads.
 NO_DATABASE_BLUEPRINTS = {"docs"}
+NO_DATABASE_ENDPOINTS = {"explorer.Stylesheet"}
 EXTENSION = "civicfacts_database"
 
 
@@ -58,7 +60,7 @@ def init_app(app, database):
         use_app_database(app)
         # A request no route matched, and the docs, need no database: they are answered
         # (404, 405, the docs page) even while the database is down, and cost it nothing.
-        if request.url_rule is None or request.blueprint in NO_DATABASE_BLUEPRINTS:
+        if request.url_rule is None or request.blueprint in NO_DATABASE_BLUEPRINTS or request.endpoint in NO_DATABASE_ENDPOINTS:
             return
         _begin_request(app.config.get("QUERY_TIMEOUT_MS", 5000))
 
