@@ -7,6 +7,9 @@ every Accept here without anyone listing it.
 """
 
 import base64
+import decimal
+import hashlib
+import hmac
 import itertools
 
 import pytest
@@ -143,6 +146,36 @@ def test_a_signed_cursor_whose_position_does_not_fit_the_sort_is_400(client, app
     query = f"cursor={cursor}" + (f"&sort={sort}" if sort else "")
     assert_problem(client.get(f"{path}?{query}"), 400, "cursor")
     assert_problem(client.get(f"{path}?{query}&format=csv"), 400, "cursor")
+
+
+def signed(secret, payload):
+    """A cursor of any JSON text, signed as the API signs its own: what a client that knows
+    the (default, public) secret can send, integers past 64 bits included."""
+    signature = hmac.new(secret, payload, hashlib.sha256).digest()[:12]
+    return base64.urlsafe_b64encode(signature + payload).decode().rstrip("=")
+
+
+# Integers no column holds (sqlite3 raised OverflowError binding them: a 500), and numbers
+# at the edge of what a figure's value may be.
+OUT_OF_RANGE = [b"9223372036854775808", b"-9223372036854775809", b"18446744073709551616", b"1" + b"0" * 40]
+
+
+@pytest.mark.parametrize("number", OUT_OF_RANGE)
+@pytest.mark.parametrize("path", ["/v1/figures", "/v1/sources", "/v1/people"])
+def test_a_signed_cursor_holding_an_integer_no_column_holds_is_400(client, app, path, number):
+    payload = b'{"c":"%s","s":"","k":[%s,"a"]}' % (path.rpartition("/")[2].encode(), number)
+    cursor = signed(app.config["CURSOR_SECRET"], payload)
+    assert_problem(client.get(f"{path}?cursor={cursor}"), 400, "cursor")
+    assert_problem(client.get(f"{path}?cursor={cursor}&format=csv"), 400, "cursor")
+
+
+@pytest.mark.parametrize("value", ["999999999999999999999999.999999", "-999999999999999999999999", "1e-30", "0.0000001"])
+def test_a_signed_cursor_at_the_edge_of_a_value_is_answered(client, app, value):
+    cursor = encode_cursor(app.config["CURSOR_SECRET"], "figures", "value", [decimal.Decimal(value), "a"])
+    response = client.get(f"/v1/figures?sort=value&cursor={cursor}")
+    assert response.status_code in (200, 400), response.status_code
+    if response.status_code == 400:
+        assert_problem(response, 400, "cursor")
 
 
 @pytest.mark.parametrize("offset", ["x", -1, 1.5, True, None, [3]])
