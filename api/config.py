@@ -26,5 +26,7 @@ def from_environment():
         "EXPORT_CACHE_BYTES": int(os.environ.get("CIVICFACTS_EXPORT_CACHE_BYTES", str(1 << 30))),
         # Where they are kept; unset: a folder in the system's temp dir.
         "EXPORTS_DIR": os.environ.get("CIVICFACTS_EXPORTS_DIR") or None,
+        # A seed file larger than this is refused unread (the largest real one is under 30 kB).
+        "SEED_MAX_BYTES": int(os.environ.get("CIVICFACTS_SEED_MAX_BYTES", str(1 << 20))),
         "CURSOR_SECRET": os.environ.get("CIVICFACTS_CURSOR_SECRET", "civicfacts-cursor"),
     }
