@@ -84,16 +84,23 @@ def check(seeds_dir):
 @click.argument("seeds_dir", default="seeds", type=click.Path(file_okay=False))
 def load(database_url, seeds_dir):
     """Validate SEEDS_DIR and replace the database's content with it, all or nothing."""
+    from api.ingest.load import LoadBusy
     from api.ingest.load import load as load_seeds
 
     seeds = read_or_exit(seeds_dir)
     database = open_bound(database_url)
-    with database:
+    # A connection, not `with database:` (a transaction): the load makes its own, and on
+    # SQLite it must begin IMMEDIATE, which a transaction already open would make a savepoint.
+    with database.connection_context():
         pending = pending_migrations(database)
         if pending:
             click.echo(f"the database lacks migrations {', '.join(pending)}: run `civicfacts migrate`", err=True)
             sys.exit(1)
-        dataset = load_seeds(seeds, database)
+        try:
+            dataset = load_seeds(seeds, database)
+        except LoadBusy as exc:
+            click.echo(f"civicfacts load: {exc}", err=True)
+            sys.exit(1)
     click.echo(f"loaded dataset {dataset.version} ({len(seeds.entries)} records)")
 
 

@@ -12,6 +12,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -20,7 +21,10 @@ from dataclasses import dataclass
 import pytest
 
 from api import create_app
-from api.store.db import POSTGRES_CONNECT_TIMEOUT
+from api.ingest.load import one_load_at_a_time
+from api.ingest.read import read_seeds
+from api.store.db import POSTGRES_CONNECT_TIMEOUT, open_database
+from tests import reliability
 from tests.support import SEEDS, migrate
 
 # Locks held for seconds, PostgreSQL servers started and stopped.
@@ -291,3 +295,105 @@ def test_a_trusted_connection_the_server_dropped_costs_no_500(loaded):
             assert response.mimetype == "application/problem+json"
     assert set(statuses) <= {200, 503} and statuses[-2:] == [200, 200], statuses
     assert all(conn.info.backend_pid not in backends for _, _, conn in pool._connections)
+
+
+# --- loads one at a time ----------------------------------------------------------------------
+
+CIVICFACTS = pathlib.Path(sys.executable).parent / "civicfacts"
+
+
+def seeds_with_a_new_word(tmp_path, word):
+    """A copy of the seeds whose one note gains `word`: a load that changes a record and the word index."""
+    copy = tmp_path / f"seeds-{word}"
+    shutil.copytree(SEEDS, copy)
+    book = next(copy.glob("07_*.yaml"))
+    text = book.read_text(encoding="utf-8")
+    book.write_text(text.replace("Publisher of <", f"{word} publisher of <", 1), encoding="utf-8")
+    return copy
+
+
+def civicfacts_load(url, seeds_dir):
+    return subprocess.Popen([CIVICFACTS, "load", "--database", url, seeds_dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def versions(url):
+    database = open_database(url)
+    with database.connection_context():
+        return [row[0] for row in database.execute_sql("SELECT seeds_hash FROM dataset ORDER BY id")]
+
+
+@contextlib.contextmanager
+def another_load(url):
+    """Hold the load lock as a running `civicfacts load` holds it."""
+    database = open_database(url)
+    with database.connection_context(), one_load_at_a_time(database):
+        yield
+
+
+def test_a_load_while_another_runs_is_refused_clearly_and_writes_nothing(loaded, tmp_path):
+    seeds = seeds_with_a_new_word(tmp_path, "zebragiraffe")
+    before = versions(loaded)
+    with another_load(loaded):
+        process = civicfacts_load(loaded, seeds)
+        out, err = process.communicate(timeout=120)
+    assert process.returncode == 1, out + err
+    assert "another load is running" in err and "Traceback" not in err, err
+    assert versions(loaded) == before
+    process = civicfacts_load(loaded, seeds)  # once the other has finished, it loads
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert len(versions(loaded)) == len(before) + 1
+
+
+def test_a_sqlite_load_meeting_another_writer_says_so_instead_of_a_traceback(tmp_path):
+    """Another writer than a load (holding SQLite's write lock past busy_timeout): the load's
+    BEGIN IMMEDIATE is refused up front with the same sentence, not "database is locked" midway."""
+    url, path = loaded_sqlite(tmp_path)
+    seeds = seeds_with_a_new_word(tmp_path, "zebragiraffe")
+    before = versions(url)
+    writer = sqlite3.connect(path, timeout=0)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        process = civicfacts_load(url, seeds)
+        out, err = process.communicate(timeout=120)
+    finally:
+        writer.rollback()
+        writer.close()
+    assert process.returncode == 1, out + err
+    assert "another load is running" in err and "Traceback" not in err, err
+    assert versions(url) == before
+
+
+def search_answers(url, words):
+    client = create_app({"DATABASE_URL": url, "RESPONSE_CACHE_BYTES": 0}).test_client()
+    answers = {}
+    for word in words:
+        body = client.get(f"/v1/search?q={word}&limit=500").get_json()
+        answers[word] = (body["meta"]["total"], [(hit["type"], hit["id"]) for hit in body["data"]])
+    return answers
+
+
+def test_two_loads_at_once_run_one_at_a_time(loaded, backend, tmp_path, request):
+    """Two `civicfacts load` processes at once: each loads whole or is refused with a sentence,
+    and the word index is what a clean load of the seeds that won gives (on PostgreSQL both
+    loads used to commit, and the index kept both's rows)."""
+    folders = {read_seeds(path).version: path for path in (seeds_with_a_new_word(tmp_path, w) for w in ("zebragiraffe", "okapiwombat"))}
+    before = versions(loaded)
+    processes = [civicfacts_load(loaded, path) for path in folders.values()]
+    outcomes = [(p.wait(timeout=300), p.stdout.read(), p.stderr.read()) for p in processes]
+    for process in processes:
+        process.stdout.close()
+        process.stderr.close()
+    for code, out, err in outcomes:
+        assert "Traceback" not in err, err
+        assert code == 0 or (code == 1 and "another load is running" in err), out + err
+    assert any(code == 0 for code, _, _ in outcomes)
+    after = versions(loaded)
+    assert after[: len(before)] == before and 1 <= len(after) - len(before) <= 2
+    winner = folders[after[-1]]
+    clean = f"sqlite:///{tmp_path}/clean.db"
+    migrate(clean).close()
+    subprocess.run([CIVICFACTS, "load", "--database", clean, winner], check=True, capture_output=True, timeout=300)
+    words = ["zebragiraffe", "okapiwombat", "김장", "광주", "publisher", "books", "2023", "억", "festival", "school"]
+    assert search_answers(loaded, words) == search_answers(clean, words)
+    reliability.count(f"faults|two `civicfacts load` processes at once, one at a time|{backend}")
