@@ -28,6 +28,8 @@ def from_environment():
         "EXPORTS_DIR": os.environ.get("CIVICFACTS_EXPORTS_DIR") or None,
         # Seconds a replica may lag its primary before this server answers 503 (api/web/replication.py); 0: no bound.
         "MAX_REPLICA_LAG": float(os.environ.get("CIVICFACTS_MAX_REPLICA_LAG", "30")),
+        # A seed file larger than this is refused unread (the largest real one is under 30 kB).
+        "SEED_MAX_BYTES": int(os.environ.get("CIVICFACTS_SEED_MAX_BYTES", str(1 << 20))),
         "CURSOR_SECRET": os.environ.get("CIVICFACTS_CURSOR_SECRET", "civicfacts-cursor"),
     }
 

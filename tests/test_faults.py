@@ -5,6 +5,8 @@ PostgreSQL is stopped only in an instance this test starts itself (never the sha
 server on port 5432)."""
 
 import contextlib
+import errno
+import http.client
 import os
 import pathlib
 import shutil
@@ -12,6 +14,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -20,7 +23,10 @@ from dataclasses import dataclass
 import pytest
 
 from api import create_app
-from api.store.db import POSTGRES_CONNECT_TIMEOUT
+from api.ingest.load import one_load_at_a_time
+from api.ingest.read import read_seeds
+from api.store.db import POSTGRES_CONNECT_TIMEOUT, open_database
+from tests import reliability
 from tests.support import SEEDS, migrate
 
 # Locks held for seconds, PostgreSQL servers started and stopped.
@@ -291,3 +297,235 @@ def test_a_trusted_connection_the_server_dropped_costs_no_500(loaded):
             assert response.mimetype == "application/problem+json"
     assert set(statuses) <= {200, 503} and statuses[-2:] == [200, 200], statuses
     assert all(conn.info.backend_pid not in backends for _, _, conn in pool._connections)
+
+
+# --- loads one at a time ----------------------------------------------------------------------
+
+CIVICFACTS = pathlib.Path(sys.executable).parent / "civicfacts"
+
+
+def seeds_with_a_new_word(tmp_path, word):
+    """A copy of the seeds whose one note gains `word`: a load that changes a record and the word index."""
+    copy = tmp_path / f"seeds-{word}"
+    shutil.copytree(SEEDS, copy)
+    book = next(copy.glob("07_*.yaml"))
+    text = book.read_text(encoding="utf-8")
+    book.write_text(text.replace("Publisher of <", f"{word} publisher of <", 1), encoding="utf-8")
+    return copy
+
+
+def civicfacts_load(url, seeds_dir):
+    return subprocess.Popen([CIVICFACTS, "load", "--database", url, seeds_dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def versions(url):
+    database = open_database(url)
+    with database.connection_context():
+        return [row[0] for row in database.execute_sql("SELECT seeds_hash FROM dataset ORDER BY id")]
+
+
+@contextlib.contextmanager
+def another_load(url):
+    """Hold the load lock as a running `civicfacts load` holds it."""
+    database = open_database(url)
+    with database.connection_context(), one_load_at_a_time(database):
+        yield
+
+
+def test_a_load_while_another_runs_is_refused_clearly_and_writes_nothing(loaded, tmp_path):
+    seeds = seeds_with_a_new_word(tmp_path, "zebragiraffe")
+    before = versions(loaded)
+    with another_load(loaded):
+        process = civicfacts_load(loaded, seeds)
+        out, err = process.communicate(timeout=120)
+    assert process.returncode == 1, out + err
+    assert "another load is running" in err and "Traceback" not in err, err
+    assert versions(loaded) == before
+    process = civicfacts_load(loaded, seeds)  # once the other has finished, it loads
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert len(versions(loaded)) == len(before) + 1
+
+
+def test_a_sqlite_load_meeting_another_writer_says_so_instead_of_a_traceback(tmp_path):
+    """Another writer than a load (holding SQLite's write lock past busy_timeout): the load's
+    BEGIN IMMEDIATE is refused up front with the same sentence, not "database is locked" midway."""
+    url, path = loaded_sqlite(tmp_path)
+    seeds = seeds_with_a_new_word(tmp_path, "zebragiraffe")
+    before = versions(url)
+    writer = sqlite3.connect(path, timeout=0)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        process = civicfacts_load(url, seeds)
+        out, err = process.communicate(timeout=120)
+    finally:
+        writer.rollback()
+        writer.close()
+    assert process.returncode == 1, out + err
+    assert "another load is running" in err and "Traceback" not in err, err
+    assert versions(url) == before
+
+
+def search_answers(url, words):
+    client = create_app({"DATABASE_URL": url, "RESPONSE_CACHE_BYTES": 0}).test_client()
+    answers = {}
+    for word in words:
+        body = client.get(f"/v1/search?q={word}&limit=500").get_json()
+        answers[word] = (body["meta"]["total"], [(hit["type"], hit["id"]) for hit in body["data"]])
+    return answers
+
+
+def test_two_loads_at_once_run_one_at_a_time(loaded, backend, tmp_path, request):
+    """Two `civicfacts load` processes at once: each loads whole or is refused with a sentence,
+    and the word index is what a clean load of the seeds that won gives (on PostgreSQL both
+    loads used to commit, and the index kept both's rows)."""
+    folders = {read_seeds(path).version: path for path in (seeds_with_a_new_word(tmp_path, w) for w in ("zebragiraffe", "okapiwombat"))}
+    before = versions(loaded)
+    processes = [civicfacts_load(loaded, path) for path in folders.values()]
+    outcomes = [(p.wait(timeout=300), p.stdout.read(), p.stderr.read()) for p in processes]
+    for process in processes:
+        process.stdout.close()
+        process.stderr.close()
+    for code, out, err in outcomes:
+        assert "Traceback" not in err, err
+        assert code == 0 or (code == 1 and "another load is running" in err), out + err
+    assert any(code == 0 for code, _, _ in outcomes)
+    after = versions(loaded)
+    assert after[: len(before)] == before and 1 <= len(after) - len(before) <= 2
+    winner = folders[after[-1]]
+    clean = f"sqlite:///{tmp_path}/clean.db"
+    migrate(clean).close()
+    subprocess.run([CIVICFACTS, "load", "--database", clean, winner], check=True, capture_output=True, timeout=300)
+    words = ["zebragiraffe", "okapiwombat", "김장", "광주", "publisher", "books", "2023", "억", "festival", "school"]
+    assert search_answers(loaded, words) == search_answers(clean, words)
+    reliability.count(f"faults|two `civicfacts load` processes at once, one at a time|{backend}")
+
+
+# --- the disk store of big exports failing ----------------------------------------------------
+
+EXPORT = "/v1/figures?format=csv"
+
+
+def read_only(*args, **kwargs):
+    raise OSError(errno.EROFS, "Read-only file system")
+
+
+def export_client(url, directory):
+    """A client whose every export of more than 4000 bytes goes to the disk store in `directory`."""
+    return create_app({"DATABASE_URL": url, "RESPONSE_CACHE_ENTRY_BYTES": 4000, "EXPORTS_DIR": str(directory)}).test_client()
+
+
+def whole_export(client):
+    response = client.get(EXPORT)
+    body = response.get_data()
+    response.close()
+    assert response.status_code == 200 and response.headers["Content-Length"] == str(len(body))
+    return response.headers.get("X-Cache"), body
+
+
+@pytest.mark.parametrize("when", ["before the export is kept", "once it is kept", "midway through writing it"])
+def test_an_export_store_that_fails_never_cuts_the_response(loaded, tmp_path, monkeypatch, when):
+    """A read-only exports folder (every write, rename, unlink and utime failing with EROFS,
+    which unlink's missing_ok does not cover), or a disk that fills midway: the export is sent
+    whole all the same, and only the copy on disk is given up."""
+    from api.web import export_store
+
+    expected = whole_export(export_client(loaded, tmp_path / "reference"))[1]
+    client = export_client(loaded, tmp_path / "exports")
+    if when == "once it is kept":
+        assert whole_export(client) == ("miss", expected)
+    real_open = open
+
+    def opener(path, mode="r", *args, **kwargs):
+        if when == "midway through writing it" and "w" in mode:
+            handle = real_open(path, mode, *args, **kwargs)
+            handle.write = lambda data: read_only() if data else 0  # noqa: ARG005 - the disk fills at the first write
+            return handle
+        return read_only() if "w" in mode else real_open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(export_store, "open", opener, raising=False)
+    for name in ("unlink", "write_text", "rename", "replace"):
+        monkeypatch.setattr(pathlib.Path, name, read_only)
+    monkeypatch.setattr(export_store.os, "utime", read_only)
+    monkeypatch.setattr(export_store.os, "replace", read_only)
+    for _ in range(2):
+        cache, body = whole_export(client)
+        assert body == expected
+    assert cache == ("hit" if when == "once it is kept" else "miss")
+
+
+# --- an export the database fails midway -------------------------------------------------------
+
+# The app, with the database failing under a CSV export after its first batch (of 5 rows):
+# as a terminated PostgreSQL backend or a SQLite error midway would. Served by granian itself.
+FAILING_EXPORT_APP = """
+import peewee
+
+import api
+import api.formats.csv_export as csv_export
+from api.query import pagination
+
+pagination.BATCH = 5
+walk = csv_export.keyset_batches
+
+
+def failing(*args, **kwargs):
+    for number, batch in enumerate(walk(*args, **kwargs)):
+        if number == 1:
+            raise peewee.OperationalError("terminating connection due to administrator command")
+        yield batch
+
+
+csv_export.keyset_batches = failing
+
+
+def create_app():
+    return api.create_app()
+"""
+
+
+@contextlib.contextmanager
+def granian_serving(module_dir, module, url):
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": f"{module_dir}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    command = [pathlib.Path(sys.executable).parent / "granian", "--interface", "wsgi", "--factory", "--workers", "1"]
+    command += ["--blocking-threads", "1", "--port", str(port), f"{module}:create_app"]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "granian did not start"
+                time.sleep(0.1)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_an_export_the_database_fails_midway_is_cut_off_not_ended(loaded, backend, tmp_path):
+    """The export's length is sent before its first byte, so when the database fails midway the
+    server closes the connection short of it: every HTTP client reports an incomplete body,
+    where a chunked stream would have ended cleanly, as if whole (granian ends it so)."""
+    (tmp_path / "failing_export.py").write_text(FAILING_EXPORT_APP, encoding="utf-8")
+    with granian_serving(tmp_path, "failing_export", loaded) as port:
+        for path in (EXPORT, "/v1/figures?format=csv&sort=-value", "/v1/sources?format=csv"):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            try:
+                connection.request("GET", path)
+                response = connection.getresponse()
+                assert response.status == 200 and response.getheader("Transfer-Encoding") is None
+                length = int(response.getheader("Content-Length"))
+                with pytest.raises(http.client.IncompleteRead) as cut:
+                    response.read()
+                assert 0 < len(cut.value.partial) < length
+            finally:
+                connection.close()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("GET", "/v1/figures?limit=2")  # and it goes on serving
+        assert connection.getresponse().status == 200
+        connection.close()
+    reliability.count(f"faults|an export cut off midway, short of its Content-Length|{backend}")

@@ -7,11 +7,20 @@ every Accept here without anyone listing it.
 """
 
 import base64
+import decimal
+import hashlib
+import hmac
+import itertools
 
 import pytest
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 from api.query.pagination import encode_cursor
+from api.web.response_cache import EXTENSION
+from api.web.responses import MEDIA_TYPES, negotiation_key
 from tests.routes import ROUTE_PATHS, SERVED_PATHS, SPEC, concrete
+from tests.support import ValidatingClient
 
 LISTS = ["/v1/figures", "/v1/events", "/v1/programmes", "/v1/organisations", "/v1/people", "/v1/places", "/v1/sources"]
 
@@ -137,6 +146,36 @@ def test_a_signed_cursor_whose_position_does_not_fit_the_sort_is_400(client, app
     query = f"cursor={cursor}" + (f"&sort={sort}" if sort else "")
     assert_problem(client.get(f"{path}?{query}"), 400, "cursor")
     assert_problem(client.get(f"{path}?{query}&format=csv"), 400, "cursor")
+
+
+def signed(secret, payload):
+    """A cursor of any JSON text, signed as the API signs its own: what a client that knows
+    the (default, public) secret can send, integers past 64 bits included."""
+    signature = hmac.new(secret, payload, hashlib.sha256).digest()[:12]
+    return base64.urlsafe_b64encode(signature + payload).decode().rstrip("=")
+
+
+# Integers no column holds (sqlite3 raised OverflowError binding them: a 500), and numbers
+# at the edge of what a figure's value may be.
+OUT_OF_RANGE = [b"9223372036854775808", b"-9223372036854775809", b"18446744073709551616", b"1" + b"0" * 40]
+
+
+@pytest.mark.parametrize("number", OUT_OF_RANGE)
+@pytest.mark.parametrize("path", ["/v1/figures", "/v1/sources", "/v1/people"])
+def test_a_signed_cursor_holding_an_integer_no_column_holds_is_400(client, app, path, number):
+    payload = b'{"c":"%s","s":"","k":[%s,"a"]}' % (path.rpartition("/")[2].encode(), number)
+    cursor = signed(app.config["CURSOR_SECRET"], payload)
+    assert_problem(client.get(f"{path}?cursor={cursor}"), 400, "cursor")
+    assert_problem(client.get(f"{path}?cursor={cursor}&format=csv"), 400, "cursor")
+
+
+@pytest.mark.parametrize("value", ["999999999999999999999999.999999", "-999999999999999999999999", "1e-30", "0.0000001"])
+def test_a_signed_cursor_at_the_edge_of_a_value_is_answered(client, app, value):
+    cursor = encode_cursor(app.config["CURSOR_SECRET"], "figures", "value", [decimal.Decimal(value), "a"])
+    response = client.get(f"/v1/figures?sort=value&cursor={cursor}")
+    assert response.status_code in (200, 400), response.status_code
+    if response.status_code == 400:
+        assert_problem(response, 400, "cursor")
 
 
 @pytest.mark.parametrize("offset", ["x", -1, 1.5, True, None, [3]])
@@ -281,3 +320,97 @@ def test_path_traversal_and_odd_ids_are_404(client, path):
     assert response.status_code in (400, 404), response.status_code
     assert "X-Injected" not in response.headers
     assert_problem(response, response.status_code)
+
+
+# --- the response cache: what a request can make it keep ------------------------------------
+
+CACHED = "/v1/figures?limit=2"
+
+
+def cache_of(app):
+    return app.extensions[EXTENSION]
+
+
+def test_unique_large_headers_do_not_grow_the_response_cache(fresh_app, openapi):
+    """Headers no response varies on (Accept-Language, X-Forwarded-* with no proxy trusted), and
+    Accept headers that negotiate the same type, are no part of the key: however many and large,
+    one entry answers them all, and the bytes counted include the key."""
+    client = ValidatingClient(fresh_app.test_client(), openapi)
+    cache = cache_of(fresh_app)
+    assert client.get(CACHED).headers["X-Cache"] == "miss"
+    assert client.get(CACHED, headers={"Accept": "application/json, application/x-first"}).headers["X-Cache"] == "miss"
+    entries, size = len(cache.entries), cache.size
+    for i in range(40):
+        unique = f"{i:08d}" + "x" * 20_000
+        headers = [
+            {"Accept-Language": f"ko-{unique[:8]}, en;q=0.{i % 9 + 1}, " + "a" * 20_000},
+            {"X-Forwarded-Prefix": "/" + unique, "X-Forwarded-Host": unique, "X-Forwarded-For": f"10.0.{i}.1"},
+            {"Accept": f"application/json, application/x-{unique}"},
+        ][i % 3]
+        response = client.get(CACHED, headers=headers)
+        assert response.status_code == 200 and response.headers["X-Cache"] == "hit", headers.keys()
+    assert (len(cache.entries), cache.size) == (entries, size)
+    assert cache.size >= sum(len(repr(key)) for key in cache.entries)
+
+
+def test_a_host_or_url_too_long_to_be_answered_is_not_kept(fresh_app, openapi):
+    """A key is bounded: a Host past any real name's length (or a path and query no route
+    answers with a 200) is served without the cache, so it cannot hold a large key."""
+    client = ValidatingClient(fresh_app.test_client(), openapi)
+    cache = cache_of(fresh_app)
+    for i in range(3):
+        response = client.get(CACHED, headers={"Host": f"h{i}." + "a" * 60 + ".a" * 500})
+        assert response.status_code == 200 and "X-Cache" not in response.headers
+    assert not cache.entries
+
+
+# Accept headers built from the media types the API serves, their wildcards and qualities, and
+# some it does not: whatever the header, two with the same key must negotiate alike everywhere.
+ACCEPT_PARTS = [
+    "application/json",
+    "text/csv",
+    "application/ld+json",
+    "text/html",
+    "text/*",
+    "application/*",
+    "*/*",
+    "image/png",
+    "application/yaml",
+    "application/xml",
+    "text/csv;charset=utf-8",
+    "bogus",
+    "*/json",
+]
+OFFERS = [
+    ["application/json"],
+    ["application/json", "text/csv"],
+    ["application/json", "text/csv", "application/ld+json"],
+    ["text/html"],
+    ["text/css"],
+    ["application/yaml"],
+    ["image/png"],
+    ["text/javascript"],
+    ["application/zip"],
+]
+
+
+def test_equal_negotiation_keys_negotiate_alike_on_every_route():
+    outcomes = {}
+    headers = [""]
+    for first, second in itertools.product(ACCEPT_PARTS, repeat=2):
+        for q in ("", ";q=0", ";q=0.5"):
+            headers += [f"{first}{q}, {second}", f"{first}, {second}{q}"]
+    for header in headers:
+        parsed = parse_accept_header(header, MIMEAccept)
+        offers = OFFERS + [[media] for media in MEDIA_TYPES]
+        result = tuple(parsed.best_match(offer) if parsed else offer[0] for offer in offers)  # as negotiate does
+        key = negotiation_key(header)
+        assert outcomes.setdefault(key, (header, result))[1] == result, (header, outcomes[key][0])
+    assert len(outcomes) > 20  # the headers did negotiate differently, and the keys told them apart
+
+
+def test_a_body_over_the_limit_is_413_even_when_the_url_is_cached(client):
+    client.get(CACHED)
+    assert client.get(CACHED).headers["X-Cache"] == "hit"
+    response = client.open(CACHED, method="GET", data=b"x" * 2048, content_type="application/octet-stream")
+    assert_problem(response, 413)

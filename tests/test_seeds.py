@@ -9,8 +9,10 @@ import contextlib
 import copy
 import datetime
 import functools
+import os
 import pathlib
 import shutil
+import signal
 import sqlite3
 from dataclasses import dataclass, field
 
@@ -625,7 +627,8 @@ def test_civicfacts_load_refuses_a_broken_seed_set_naming_it_and_leaves_the_data
     with a_reader(migrated):
         before = snapshot(migrated)
         if migrated.startswith("sqlite"):
-            assert len(before["files"]) == 3, "the -wal and -shm files should be there to compare too"
+            database_files = [name for name in before["files"] if not name.endswith(".load-lock")]  # the load lock's file beside
+            assert len(database_files) == 3, "the -wal and -shm files should be there to compare too"
 
         result = cli("load", "--database", migrated, good.path)
 
@@ -827,3 +830,148 @@ def test_the_dataset_row_holds_the_version_and_when_it_was_loaded(migrated, good
     load_direct(revised)
     [(old_version, _), (new_version, _)] = sorted(dataset_rows(migrated), key=lambda row: str(row[1]))
     assert new_version == revised.version != good_seeds.version == old_version  # the earlier version is kept
+
+
+# Hostile seed files: refused at once, by name, with no traceback and no hang -----------------
+
+
+@contextlib.contextmanager
+def within(seconds):
+    """Fail, rather than hang, if the block takes longer (SIGALRM interrupts a blocking open too)."""
+
+    def expire(signum, frame):
+        raise TimeoutError(f"still reading after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def hostile_file(corpus, name, text):
+    path = corpus.path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def alias_bomb(corpus):
+    # 9^9 strings once expanded, in a few hundred bytes; the id is the bomb.
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"a{i}: &a{i} [*a{i - 1},*a{i - 1},*a{i - 1},*a{i - 1},*a{i - 1},*a{i - 1},*a{i - 1},*a{i - 1},*a{i - 1}]" for i in range(1, 9)]
+    path = hostile_file(corpus, "08_alias_bomb.yaml", "\n".join([*lines, "source:", "  id: *a8", ""]))
+    return [Expected(str(path), None, None, "refused at line 2, column 10: an alias (*a0) is not accepted")]
+
+
+def aliases_of_a_large_string(corpus):
+    text = "big: &big " + "x" * 200_000 + "\nsource:\n  notes: [" + ", ".join(["*big"] * 4000) + "]\n"
+    path = hostile_file(corpus, "08_aliases.yaml", text)
+    return [Expected(str(path), None, None, "refused at line 3, column 11: an alias (*big)")]
+
+
+def oversized_file(corpus):
+    path = hostile_file(corpus, "08_huge.yaml", "# padding\n" * 120_000)  # 1.2 MB of comments
+    return [Expected(str(path), None, None, "not read: it is 1200000 bytes; a seed file may be at most 1048576")]
+
+
+def deep_list_nesting(corpus):
+    path = hostile_file(corpus, "08_deep.yaml", "source: " + "[" * 200_000 + "]" * 200_000 + "\n")
+    return [Expected(str(path), None, None, "refused at line 1, column 40: nested more than 32 levels deep")]
+
+
+def deep_mapping_nesting(corpus):
+    path = hostile_file(corpus, "08_deep.yaml", "{a: " * 50_000 + "1" + "}" * 50_000 + "\n")
+    return [Expected(str(path), None, None, "refused at line 1, column 126: nested more than 32 levels deep")]
+
+
+def a_directory_named_yaml(corpus):
+    path = corpus.path / "08_folder.yaml"
+    path.mkdir()
+    return [Expected(str(path), None, None, "not read: it is not a regular file (a directory)")]
+
+
+def a_link_to_dev_zero(corpus):
+    path = corpus.path / "08_zero.yaml"
+    path.symlink_to("/dev/zero")
+    return [Expected(str(path), None, None, "not read: it is not a regular file (a character device)")]
+
+
+def a_fifo_named_yaml(corpus):
+    path = corpus.path / "08_fifo.yaml"
+    os.mkfifo(path)
+    return [Expected(str(path), None, None, "not read: it is not a regular file (a FIFO)")]
+
+
+def a_section_given_twice(corpus):
+    # A second `figures:` at the end: YAML would silently keep it instead of the first.
+    file = next(f for f in corpus.articles() if corpus.read(f).get("figures"))
+    text = file.read_text(encoding="utf-8")
+    first = text.splitlines().index("figures:") + 1
+    file.write_text(text + "\nfigures: []\n", encoding="utf-8")
+    line = len(text.splitlines()) + 2
+    says = f"refused at line {line}, column 1: the key 'figures' is given twice in one mapping (first at line {first})"
+    return [Expected(str(file), None, None, says)]
+
+
+def a_field_given_twice(corpus):
+    file = corpus.articles()[0]
+    lines = file.read_text(encoding="utf-8").splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("  note:")) + 1
+    lines.insert(first, "  note: a second note, which would have replaced the first")
+    file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    says = f"refused at line {first + 1}, column 3: the key 'note' is given twice in one mapping (first at line {first})"
+    return [Expected(str(file), None, None, says)]
+
+
+def an_integer_of_a_million_digits(corpus):
+    path = hostile_file(corpus, "08_digits.yaml", "source:\n  page_position: 1" + "0" * 1_000_000 + "\n")
+    return [Expected(str(path), None, None, "cannot be read: Exceeds the limit")]
+
+
+HOSTILE = {
+    "alias-bomb": alias_bomb,
+    "aliases-of-a-large-string": aliases_of_a_large_string,
+    "over-1-MiB": oversized_file,
+    "deep-list-nesting": deep_list_nesting,
+    "deep-mapping-nesting": deep_mapping_nesting,
+    "a-directory-named-x.yaml": a_directory_named_yaml,
+    "a-link-to-dev-zero": a_link_to_dev_zero,
+    "a-FIFO-named-x.yaml": a_fifo_named_yaml,
+    "a-section-given-twice": a_section_given_twice,
+    "a-field-given-twice": a_field_given_twice,
+    "an-integer-of-a-million-digits": an_integer_of_a_million_digits,
+}
+
+
+@pytest.mark.parametrize("fault", HOSTILE.values(), ids=HOSTILE.keys())
+def test_a_hostile_seed_file_is_refused_at_once_naming_file_and_line(minimal, fault):
+    expected = fault(minimal)
+    with within(20):
+        problems = problems_of(minimal.path)
+    assert_reported(problems, expected, exact=False)
+
+
+def test_the_seed_file_size_limit_is_a_setting(minimal, monkeypatch):
+    largest = max(f.stat().st_size for f in minimal.files())
+    assert read_seeds(minimal.path, max_bytes=largest)  # at the limit: read
+    monkeypatch.setenv("CIVICFACTS_SEED_MAX_BYTES", str(largest - 1))
+    assert any("a seed file may be at most" in p.message for p in problems_of(minimal.path))  # one byte over: refused
+
+
+@pytest.mark.parametrize("fault", HOSTILE.values(), ids=HOSTILE.keys())
+def test_civicfacts_load_refuses_a_hostile_seed_file_and_leaves_the_database_as_it_was(migrated, minimal, fault):
+    load_direct(read_minimal())
+    expected = fault(minimal)
+    before = snapshot(migrated)
+    with within(30):
+        result = cli("load", "--database", migrated, minimal.path)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output
+    for e in expected:
+        assert f"{e.file}: {e.says}" in result.stderr, result.stderr
+    assert "nothing was loaded" in result.stderr
+    assert snapshot(migrated) == before
+    kind = next(name for name, f in HOSTILE.items() if f is fault)
+    reliability.count(f"seeds|`civicfacts load` refused a hostile file: {kind}, database unchanged|{reliability.backend_of(migrated)}")

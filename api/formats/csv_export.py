@@ -9,6 +9,7 @@ import io
 from decimal import Decimal
 
 from marshmallow import fields
+from peewee import fn
 
 from api.query.documents import Document, joined
 from api.query.pagination import keyset_batches
@@ -142,6 +143,15 @@ def export(schema, query, keys):
     yield header(schema)
     for batch in keyset_batches(query, keys, fetch=fetched):
         yield b"".join(row.csv for row in batch)
+
+
+def export_length(schema, query):
+    """The bytes `export` sends for `query`: the header and the sum of the compiled lines'
+    lengths, one aggregate query in the request's snapshot. Sent as Content-Length, it lets
+    every client tell an export cut short (the database lost midway) from a whole one: a
+    chunked body would end cleanly whatever happened, as granian ends it."""
+    lines = query.columns(fn.COALESCE(fn.SUM(fn.LENGTH(Document.csv)), 0)).order_by().scalar()
+    return len(header(schema)) + int(lines)
 
 
 def rows(model, keys, *where):

@@ -15,12 +15,19 @@ the load commits, in a transaction of their own: until then they answer 503.
 
 Readers see the old dataset or the new one, never a mix: the load is one transaction, and
 every request reads in one snapshot.
+
+Loads run one at a time (`one_load_at_a_time`): two at once on PostgreSQL would each see the
+other's word index half written and keep both's rows, and on SQLite the second would fail
+part-way with "database is locked". A second load is refused at once, with LoadBusy.
 """
 
+import contextlib
 import datetime
+import fcntl
 import hashlib
 
 import orjson
+from peewee import OperationalError
 
 from api.ingest import compile as compiler
 from api.ingest.index import index_rows, search_rows, update_index
@@ -28,6 +35,7 @@ from api.query import search_index
 from api.query.records import collect_refs
 from api.registry import RECORD_TYPES
 from api.store import models as m
+from api.store.db import is_postgres
 from api.store.fastpath import insert_rows
 
 # The tables a load writes from the seeds, in dependency order (what a table refers to first).
@@ -407,16 +415,79 @@ def _index(database, seeds, numbers, touched, gone, fresh):
     update_index(database, old, new)
 
 
+class LoadBusy(RuntimeError):
+    """Another load of this database is running; this one wrote nothing."""
+
+    def __init__(self):
+        super().__init__("another load is running on this database; nothing was loaded: try again once it has finished")
+
+
+# Any fixed number: PostgreSQL's advisory locks are named by a 64-bit integer per database.
+LOCK_KEY = int.from_bytes(hashlib.sha256(b"civicfacts load").digest()[:8], "big", signed=True)
+
+
+@contextlib.contextmanager
+def one_load_at_a_time(database):
+    """Hold the database's load lock for the whole load (its write, then its downloads), or
+    raise LoadBusy at once. PostgreSQL: a session advisory lock, let go when the load ends or
+    its connection does (a killed load leaves no lock behind). SQLite: an exclusive flock on a
+    file beside the database (let go by the kernel when the process ends), and the write
+    itself begins IMMEDIATE (see `_transaction`), which also holds off any other writer."""
+    if is_postgres(database):
+        (locked,) = database.execute_sql("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
+        if not locked:
+            raise LoadBusy()
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):  # a broken connection has let go of it already
+                database.execute_sql("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+        return
+    path = database.database
+    if path == ":memory:" or path.startswith("file:"):
+        yield  # no file to lock beside; nothing else can reach it
+        return
+    with open(f"{path}.load-lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LoadBusy() from None
+        yield  # closing the file lets go of the lock
+
+
+@contextlib.contextmanager
+def _transaction(database):
+    """The load's one transaction. SQLite's begins IMMEDIATE, taking the write lock before
+    anything is read: a deferred one would only learn at its first write that another writer
+    holds it, and fail there with "database is locked"."""
+    if is_postgres(database):
+        with database.atomic():
+            yield
+        return
+    try:
+        transaction = database.atomic(lock_type="IMMEDIATE")
+        transaction.__enter__()
+    except OperationalError as exc:
+        if "locked" in str(exc):
+            raise LoadBusy() from exc
+        raise
+    with contextlib.ExitStack() as stack:
+        stack.push(transaction)
+        yield
+
+
 def load(seeds, database, progress=None, publish=True):
     """Load `seeds` as a new version of the dataset, all or nothing, writing only what changed
     (see the module's docstring). Returns the current Dataset row: the new version, or the one
     there was if the seeds change nothing. `progress(stage, done, total)`, if given, hears how
-    far the load has got. With `publish`, the version's downloads are built once it is in."""
+    far the load has got. With `publish`, the version's downloads are built once it is in.
+    Raises LoadBusy, having written nothing, while another load runs."""
     hashes = seed_hashes(seeds)
-    with database.atomic():
-        dataset = _write(database, seeds, hashes, progress)
-    if publish and not compiler.downloads_current(dataset):
-        compiler.publish_downloads(database, dataset, RECORD_TYPES)
+    with one_load_at_a_time(database):
+        with _transaction(database):
+            dataset = _write(database, seeds, hashes, progress)
+        if publish and not compiler.downloads_current(dataset):
+            compiler.publish_downloads(database, dataset, RECORD_TYPES)
     return dataset
 
 

@@ -8,59 +8,47 @@ the database is api/ingest/load.py.
 
 import hashlib
 import pathlib
-from decimal import Decimal, InvalidOperation
 
 import yaml
 from marshmallow import ValidationError
 
+from api import config
 from api.ingest import schemas
 from api.ingest.coverage import check_acknowledgements, check_names, check_tokens
 from api.ingest.evidence import check_evidence, read_texts
+from api.ingest.seedfile import NotReadable, SeedFileRefused, SeedLoader, read_bytes
 from api.ingest.seedset import Entry, Problem, SeedError, SeedSet
 from api.ingest.validate import check_figures, check_references, check_statements
 
 
-class _SeedLoader(yaml.SafeLoader):
-    """YAML as the seeds need it: dates stay text for the schema to check, and decimals
-    are read as Decimal so that 101.3 is 101.3, not 101.299999..."""
-
-
-_SeedLoader.yaml_implicit_resolvers = {
-    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
-}
-
-
-def _construct_decimal(loader, node):
-    text = loader.construct_scalar(node).replace("_", "")
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        return text  # .inf, .nan, 1:30.5: left as text, for the schema to report rather than crash
-
-
-_SeedLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
-
-
-def dataset_version(files):
+def dataset_version(contents):
+    """A hash of the seed files' names and bytes: [(path, bytes)]."""
     digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path, data in contents:
+        digest.update(path.name.encode() + b"\0" + data + b"\0")
     return digest.hexdigest()[:16]
 
 
-def read_seeds(seeds_dir):
+def read_seeds(seeds_dir, max_bytes=None):
     """Validate every file in `seeds_dir` against the pages in `seeds_dir/pages/`; a `SeedSet`,
-    or `SeedError` listing every problem."""
+    or `SeedError` listing every problem. A file over `max_bytes` (SEED_MAX_BYTES) is refused."""
     seeds_dir = pathlib.Path(seeds_dir)
+    if max_bytes is None:
+        max_bytes = config.from_environment()["SEED_MAX_BYTES"]
     files = sorted(p for p in seeds_dir.glob("*.y*ml") if p.suffix in {".yaml", ".yml"})
     problems = []
     if not files:
         raise SeedError([Problem(str(seeds_dir), None, None, "no .yaml seed files here")])
-    seeds = SeedSet(version=dataset_version(files))
-    documents = []
+    contents = []
     for path in files:
-        document = _parse_file(path, problems)
+        try:
+            contents.append((path, read_bytes(path, max_bytes)))
+        except NotReadable as exc:
+            problems.append(Problem(str(path), None, None, f"not read: it {exc}"))
+    seeds = SeedSet(version=dataset_version(contents))
+    documents = []
+    for path, data in contents:
+        document = _parse_file(str(path), data, problems)
         if document is not None:
             documents.append((str(path), document))
     for name, document in documents:
@@ -111,19 +99,25 @@ def _waiting(seeds, texts, problems):
     return out
 
 
-def _parse_file(path, problems):
-    name = str(path)
+def _parse_file(name, data, problems):
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         problems.append(Problem(name, None, None, f"not UTF-8 text: byte {exc.start} cannot be decoded"))
         return None
     try:
-        document = yaml.load(text, Loader=_SeedLoader)  # noqa: S506 - a SafeLoader subclass
+        document = yaml.load(text, Loader=SeedLoader)  # noqa: S506 - a SafeLoader subclass
+    except SeedFileRefused as exc:
+        mark = exc.problem_mark
+        problems.append(Problem(name, None, None, f"refused at line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"))
+        return None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problems.append(Problem(name, None, None, f"YAML syntax error{where}: {getattr(exc, 'problem', exc)}"))
+        return None
+    except ValueError as exc:  # an integer of more digits than Python converts (4300)
+        problems.append(Problem(name, None, None, f"cannot be read: {exc}"))
         return None
     if document is None:
         problems.append(Problem(name, None, None, "the file is empty"))

@@ -89,7 +89,10 @@ def _nullable(expression):
 # What a cursor value must be to be compared with a sort key's column. A cursor is signed, but
 # the secret may be the default (public) one, and PostgreSQL refuses to compare a date with a
 # number (an error, which would be a 500): a value of the wrong type is a bad cursor instead.
+# So is an integer no column holds: sqlite3 cannot bind one past 64 bits (OverflowError), and
+# PostgreSQL would compare a bigint with a numeric instead of using the index.
 BOUND = decimal.Decimal("1e30")
+INTEGERS = range(-(1 << 63), 1 << 63)
 
 
 def _fits(field, value):
@@ -98,7 +101,7 @@ def _fits(field, value):
     if isinstance(field, ForeignKeyField):
         field = field.rel_field
     if isinstance(field, IntegerField):
-        return isinstance(value, int) and not isinstance(value, bool)
+        return isinstance(value, int) and not isinstance(value, bool) and value in INTEGERS
     if isinstance(field, DecimalField):
         return isinstance(value, decimal.Decimal) and value.is_finite() and abs(value) < BOUND and value.as_tuple().exponent >= -30
     if isinstance(field, DateField):

@@ -37,19 +37,24 @@ class ExportStore:
         return self.directory / hashlib.sha256(repr((self.scope, version, key)).encode()).hexdigest()
 
     def open(self, version, key):
-        """(status, headers, open file) kept for this request, or None."""
+        """(status, headers, open file) kept for this request, or None (then the request is
+        answered as if nothing were kept: the store's failures never reach a response)."""
         base = self._base(version, key)
         try:
             handle = open(base.with_suffix(".body"), "rb")
-        except FileNotFoundError:
+        except OSError:  # not kept, or the folder is gone or unreadable
             return None
         try:
             meta = json.loads(base.with_suffix(".json").read_text(encoding="utf-8"))
-            os.utime(handle.fileno())  # served now: the last to be dropped
-        except (OSError, ValueError):
+            status, headers = meta["status"], [tuple(header) for header in meta["headers"]]
+        except (OSError, ValueError, KeyError, TypeError):
             handle.close()
             return None
-        return meta["status"], [tuple(header) for header in meta["headers"]], handle
+        try:
+            os.utime(handle.fileno())  # served now: the last to be dropped
+        except OSError as exc:  # a read-only folder: the file is still whole, and served
+            log.warning("cannot mark an export on disk as served: %s", exc)
+        return status, headers, handle
 
     def writer(self, version, key, status, headers):
         """A _Spill for this response, or None when the disk is short of space."""
@@ -61,7 +66,8 @@ class ExportStore:
         return _Spill(self, self._base(version, key), status, headers)
 
     def trim(self):
-        """Drop the least recently served files until the rest fit in `max_bytes`."""
+        """Drop the least recently served files until the rest fit in `max_bytes` (OSError if
+        the folder cannot be read or changed: the caller gives up the file, never the response)."""
         kept = []
         for body in self.directory.glob("*.body"):
             try:
@@ -79,8 +85,9 @@ class ExportStore:
 
 
 class _Spill:
-    """One response being written to the store. Any OSError (a full disk, a folder gone) gives
-    up the file, never the response."""
+    """One response being written to the store. Any failure of its own (a full disk, a folder
+    gone or read-only, a file that cannot be removed) gives up the file, never the response:
+    no method raises."""
 
     def __init__(self, store, base, status, headers):
         self.store, self.base, self.size = store, base, 0
@@ -98,7 +105,7 @@ class _Spill:
             if self.file is None:
                 self.file = open(self.partial, "wb")
             self.file.write(data)
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001 - the store's failure must not end the response
             log.warning("not keeping an export on disk: %s", exc)
             self.abandon()
 
@@ -115,16 +122,19 @@ class _Spill:
             os.replace(self.partial, self.base.with_suffix(".body"))
             self.partial = None
             self.store.trim()
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001 - the store's failure must not end the response
             log.warning("not keeping an export on disk: %s", exc)
             self.abandon()
 
     def abandon(self):
-        if self.file is not None:
-            self.file.close()
-        if self.partial is not None:
-            self.partial.unlink(missing_ok=True)
-        self.partial = None
+        file, partial, self.file, self.partial = self.file, self.partial, None, None
+        try:
+            if file is not None:
+                file.close()
+            if partial is not None:
+                partial.unlink(missing_ok=True)
+        except Exception as exc:  # noqa: BLE001 - e.g. unlink on a read-only file system (EROFS, not ENOENT)
+            log.warning("could not remove a partial export %s: %s", partial, exc)
 
 
 def export_store(app):

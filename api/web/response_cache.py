@@ -10,10 +10,16 @@ What is kept is the final response of a GET that Flask answered 200, headers and
 every after_request hook left it (a streamed CSV export only if it is small: it is passed
 through as it streams and kept only while it stays under the size of one entry); Flask's own hook
 (`mark_cacheable`) says which version it was computed from, read in that request's
-snapshot. The key is that version plus everything of the request a body can depend on:
-scheme, host and script root (for the absolute links, as ProxyFix leaves them), path, query
-string, Accept and Accept-Language. werkzeug makes each hit conditional (If-None-Match gives a 304), and a
-HEAD is answered from the GET's entry.
+snapshot. The key is that version plus what a body can depend on, and only that
+(`request_key`): scheme, host and script root (for the absolute links, as ProxyFix leaves
+them), path, query string, and the representation the request's Accept negotiates (not the
+header itself, which a client can make as long and as unique as it likes). No response varies
+on Accept-Language (the explorer shows Korean and English side by side), so it is no part of
+the key. A key too long to be one the app answers 200 to is no key: the request goes on to
+Flask uncached. Keys count towards the cache's bytes as the responses do. werkzeug makes each
+hit conditional (If-None-Match gives a 304), and a HEAD is answered from the GET's entry. A
+request that carries a body is never answered from here: the guard refuses a large one (413)
+whether or not its URL was cached.
 
 The rate limit counts in front of it (api/web/rate_limit.py), so a hit costs the client a
 request as a miss does, and its headers are added outside, never kept. A request over the
@@ -41,14 +47,17 @@ from api.web.counts import COUNTS, CountCache
 from api.web.dataset import read_dataset
 from api.web.export_store import EXPORTS, export_store
 from api.web.rate_limit import OVER
-from api.web.responses import FileBody
+from api.web.responses import FileBody, negotiation_key
 from api.web.transactions import use_app_database
 
 EXTENSION = "civicfacts_cache"
 MARK = "civicfacts.cache_version"  # set in the WSGI environ by mark_cacheable
 SEEN = "civicfacts.version_seen"  # the version the middleware read before the request
 HIT_HEADER = "X-Cache"  # hit or miss: lets the benchmark and a curious operator tell
-ENTRY_OVERHEAD = 200  # bytes counted per entry besides its body and headers
+ENTRY_OVERHEAD = 200  # bytes counted per entry besides its key, body and headers
+# A host name is at most 253 bytes, and a port 6 more; guard.MAX_QUERY_STRING bounds the query.
+MAX_HOST = 260
+MAX_KEY_TEXT = 8192  # path, script root and query string together: past this, no 200 to keep
 
 
 class ResponseCache:
@@ -72,7 +81,7 @@ class ResponseCache:
             return entry
 
     def put(self, key, status, headers, body):
-        size = len(body) + sum(len(k) + len(v) for k, v in headers) + ENTRY_OVERHEAD
+        size = key_bytes(key) + len(body) + sum(len(k) + len(v) for k, v in headers) + ENTRY_OVERHEAD
         if size > min(self.max_entry_bytes, self.max_bytes):
             return
         with self.lock:
@@ -87,17 +96,27 @@ class ResponseCache:
 
 
 def request_key(environ):
-    return (
-        environ["wsgi.url_scheme"],
-        environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""),
-        environ.get("SCRIPT_NAME", ""),
-        environ.get("PATH_INFO", ""),
-        environ.get("QUERY_STRING", ""),
-        environ.get("HTTP_ACCEPT", ""),
-        environ.get("HTTP_ACCEPT_LANGUAGE", ""),
-        # Behind trusted proxies, ProxyFix (outside this layer) has already put the client's
-        # scheme and host in wsgi.url_scheme and HTTP_HOST; untrusted X-Forwarded-* change nothing.
-    )
+    """What a response to this request may vary on, normalised and bounded; None when the
+    request is not one to answer from (or keep in) the cache.
+
+    Behind trusted proxies, ProxyFix (outside this layer) has already put the client's scheme
+    and host in wsgi.url_scheme and HTTP_HOST; untrusted X-Forwarded-* change nothing, so they
+    are no part of the key. Anything else a response comes to vary on is added here."""
+    host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
+    script, path, query = environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")
+    if len(host) > MAX_HOST or len(script) + len(path) + len(query) > MAX_KEY_TEXT:
+        return None
+    return (environ["wsgi.url_scheme"], host, script, path, query, negotiation_key(environ.get("HTTP_ACCEPT", "")))
+
+
+def key_bytes(key):
+    """About what a key holds in memory (its text), to count it with the entry."""
+    return len(repr(key))
+
+
+def has_body(environ):
+    """Whether the request says it carries a body (a GET should not)."""
+    return environ.get("CONTENT_LENGTH", "") not in ("", "0") or "HTTP_TRANSFER_ENCODING" in environ
 
 
 def mark_cacheable(response):
@@ -167,9 +186,11 @@ class CachingMiddleware:
 
     def __call__(self, environ, start_response):
         method = environ.get("REQUEST_METHOD")
-        if method not in ("GET", "HEAD") or OVER in environ:  # over the rate limit: Flask refuses it
-            return self.app(environ, start_response)
+        if method not in ("GET", "HEAD") or OVER in environ or has_body(environ):
+            return self.app(environ, start_response)  # Flask refuses what is over a limit
         key = request_key(environ)
+        if key is None:
+            return self.app(environ, start_response)
         version = self.current_version()
         entry = None if version is None else self.cache.get((version, key))
         if entry is not None:

@@ -6,6 +6,7 @@ representation does and with every new dataset; werkzeug's `make_conditional` an
 If-None-Match with 304.
 """
 
+import functools
 import hashlib
 from decimal import Decimal
 
@@ -13,7 +14,9 @@ import orjson
 from flask import g, request
 from flask.json.provider import JSONProvider
 from flask_cors import CORS
+from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import NotAcceptable
+from werkzeug.http import parse_accept_header
 from werkzeug.routing import BaseConverter
 
 from api.query.records import number
@@ -53,8 +56,55 @@ class OrjsonProvider(JSONProvider):
         return self._app.response_class(orjson.dumps(obj, default=_default), mimetype=JSON)
 
 
+# Every media type any route offers to `negotiate`: the response cache keys a request by how
+# its Accept ranks these (negotiation_key), so a type missing here would let two requests that
+# negotiate differently share an entry; negotiate refuses to offer one.
+MEDIA_TYPES = (
+    JSON,
+    CSV,
+    "application/ld+json",
+    "text/html",
+    "text/css",
+    "text/javascript",
+    "image/png",
+    "application/yaml",
+    "application/zip",
+    "application/vnd.sqlite3",
+)
+_KNOWN = frozenset(MEDIA_TYPES)
+# Accept headers this short are remembered (most clients send one of a few); a longer one is
+# ranked afresh each time, so a client cannot fill the memo with large unique headers.
+SHORT_ACCEPT = 256
+
+
+def negotiation_key(accept):
+    """What an Accept header means to `negotiate`, whatever the route offers: whether it was
+    given, and for each of MEDIA_TYPES the quality and specificity of the client's entry that
+    matches it (what werkzeug's best_match compares). Two headers with the same key negotiate
+    the same type on every route, and the key is small however long the header."""
+    if len(accept) <= SHORT_ACCEPT:
+        return _negotiation_key_memo(accept)
+    return _negotiation_key(accept)
+
+
+def _negotiation_key(accept):
+    parsed = parse_accept_header(accept, MIMEAccept)
+    ranks = []
+    for media in MEDIA_TYPES:
+        # werkzeug's own ranking of one offered type (private methods; tests/test_hostile_input.py
+        # pins that equal keys negotiate alike, so an upgrade that changed them would show).
+        match = parsed._best_single_match(media)
+        ranks.append(None if match is None else (match[1], parsed._specificity(match[0])))
+    return bool(parsed), tuple(ranks)
+
+
+_negotiation_key_memo = functools.lru_cache(maxsize=1024)(_negotiation_key)
+
+
 def negotiate(offered, fmt=None):
     """The media type to answer with: `?format=` wins, then Accept; 406 if none fits."""
+    if not _KNOWN.issuperset(offered):
+        raise RuntimeError(f"{offered} offers a media type missing from api.web.responses.MEDIA_TYPES")
     if fmt is not None:
         return {"json": JSON, "csv": CSV}[fmt]
     if not request.accept_mimetypes:

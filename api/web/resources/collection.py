@@ -9,7 +9,7 @@ from flask import Response, current_app, request, stream_with_context, url_for
 from flask.views import MethodView
 from flask_smorest import abort
 
-from api.formats.csv_export import columns, export, header
+from api.formats.csv_export import columns, export, export_length, header
 from api.formats.jsonld import JSONLD, SCHEMA_ORG_TYPES
 from api.query import documents, history
 from api.query.counts import budgeted_total, stored_total
@@ -141,7 +141,8 @@ class Collection:
         keys = self.sort_keys(args.get("sort"))
         if media == CSV:
             query = self.after_cursor(self.filtered(args, keys, m.Document.csv.alias("csv")), keys, args)
-            return self.csv(export(self.record_schema, query.namedtuples(), keys), f"civicfacts-{self.name}-{dataset.version}.csv")
+            length = export_length(self.record_schema, query)
+            return self.csv(export(self.record_schema, query.namedtuples(), keys), f"civicfacts-{self.name}-{dataset.version}.csv", length)
         query = self.filtered(args, keys, m.Document.body.alias("body"))
         limit = args["limit"]
         page = fetched(self.after_cursor(query, keys, args).order_by(*order_by(keys)).limit(limit + 1).namedtuples())
@@ -170,7 +171,8 @@ class Collection:
             self.absent(record_id)
         content, digest = found
         if media == CSV:
-            response = self.csv(iter([header(self.record_schema), bytes(content)]), f"civicfacts-{self.name}-{record_id}-{dataset.version}.csv")
+            head, line = header(self.record_schema), bytes(content)
+            response = self.csv(iter([head, line]), f"civicfacts-{self.name}-{record_id}-{dataset.version}.csv", len(head) + len(line))
             response.set_etag(f"{digest}-csv")
             return response
         if media == JSONLD:
@@ -208,10 +210,13 @@ class Collection:
             abort(404, message=f"There is no {self.type} with id {record_id!r}, and there never was.")
         return {"data": changes, "links": {"self": request.base_url, "record": url_for(f"{self.name}.One", record_id=record_id, _external=True)}}
 
-    def csv(self, chunks, filename):
+    def csv(self, chunks, filename, length):
+        """A CSV stream of `length` bytes. Its length is sent, counted before the first byte
+        (werkzeug would read the whole stream into memory to find one): should the stream fail
+        midway, the server must close the connection short of it, and the client knows."""
         response = Response(stream_with_context(chunks), mimetype=CSV)
-        # A stream has no length to give: werkzeug would read the whole export into memory to find one.
         response.automatically_set_content_length = False
+        response.content_length = length
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
         response.set_etag(hashlib.sha256(f"{current_dataset().version} {request.full_path} csv".encode()).hexdigest()[:32])
         return response
