@@ -14,5 +14,6 @@ INFO = {
         "as CSV files with a Frictionless data package (`/v1/downloads/dataset.zip`) or as SQLite "
         "(`/v1/downloads/dataset.sqlite`)."
     ),
+    "contact": {"name": "civicfacts maintainers", "url": "https://civicfacts.example/"},
     "license": {"name": "Facts: quotes are short excerpts of the cited articles", "identifier": "CC-BY-4.0"},
 }

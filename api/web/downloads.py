@@ -96,6 +96,7 @@ def binary(description, mimetype):
 @blp.route("/dataset.zip")
 class DatasetZip(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
+    @blp.doc(operationId="getDatasetZip")
     @blp.doc(responses=binary("A zip of CSV files (UTF-8 with a BOM) and datapackage.json", ZIP))
     @documents_errors(blp, 304, 406, 503)
     def get(self, args):
@@ -112,6 +113,7 @@ class DatasetZip(MethodView):
 @blp.route("/dataset.sqlite")
 class DatasetSqlite(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
+    @blp.doc(operationId="getDatasetSqlite")
     @blp.doc(responses=binary("A SQLite database with every table of the dataset", SQLITE))
     @documents_errors(blp, 304, 406, 503)
     def get(self, args):

@@ -231,11 +231,13 @@ class Collection:
             "identifier": record_example,
         }
         jsonld_doc = {JSONLD: {"schema": JSONLD_SCHEMA, "example": jsonld_example}}
+        # operationIds name what a generated client's functions are called: listFigures, getFigure, getFigureHistory.
+        plural, singular = self.name.capitalize(), self.type.capitalize()
 
         class List(MethodView):
             @blp.arguments(collection.query_schema, location="query")
             @blp.response(200, collection.list_schema, description=f"A page of {collection.name}", headers=PAGE_HEADERS)
-            @blp.doc(responses={200: {"content": csv_doc}})
+            @blp.doc(responses={200: {"content": csv_doc}}, operationId=f"list{plural}")
             @documents_errors(blp, 304, 406, 503)
             def get(self, args):
                 return collection.list(args)
@@ -243,7 +245,7 @@ class Collection:
         class One(MethodView):
             @blp.arguments(collection.one_query_schema, location="query")
             @blp.response(200, collection.one_schema, description=f"One {collection.type}", headers=OK_HEADERS)
-            @blp.doc(responses={200: {"content": {**csv_doc, **jsonld_doc}}})
+            @blp.doc(responses={200: {"content": {**csv_doc, **jsonld_doc}}}, operationId=f"get{singular}")
             @documents_errors(blp, 304, 404, 406, 410, 503)
             def get(self, args, record_id):
                 return collection.one(args, record_id)
@@ -267,7 +269,7 @@ class Collection:
         class History(MethodView):
             @blp.arguments(NO_PARAMS, location="query")
             @blp.response(200, envelopes.HistorySchema, description=f"The history of one {collection.type}", headers=OK_HEADERS)
-            @blp.doc(responses={200: {"content": {JSON: {"example": history_example}}}})
+            @blp.doc(responses={200: {"content": {JSON: {"example": history_example}}}}, operationId=f"get{singular}History")
             @documents_errors(blp, 304, 404, 406, 503)
             def get(self, args, record_id):
                 return collection.history(record_id)

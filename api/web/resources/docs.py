@@ -61,6 +61,7 @@ def contract(kind):
 @blp.route("/v1/openapi.json")
 class OpenapiJson(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
+    @blp.doc(operationId="getOpenapiJson")
     @blp.doc(responses=ok("The OpenAPI 3.1 document, as JSON", [JSON]))
     @documents_errors(blp, 304, 406)
     def get(self, args):
@@ -75,6 +76,7 @@ class OpenapiJson(MethodView):
 @blp.route("/v1/openapi.yaml")
 class OpenapiYaml(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
+    @blp.doc(operationId="getOpenapiYaml")
     @blp.doc(responses=ok("The OpenAPI 3.1 document, as YAML", [YAML]))
     @documents_errors(blp, 304, 406)
     def get(self, args):

@@ -21,6 +21,7 @@ NO_PARAMS = type("NoQuerySchema", (params.StrictQuerySchema,), {})
 @blp.route("")
 class Index(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
+    @blp.doc(operationId="getIndex")
     @blp.response(200, envelopes.IndexSchema, headers=OK_HEADERS)
     @documents_errors(blp, 304, 406, 503)
     def get(self, args):
@@ -55,6 +56,7 @@ class Index(MethodView):
 @blp.route("/units")
 class Units(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
+    @blp.doc(operationId="listUnits")
     @blp.response(200, envelopes.UnitListSchema, headers=OK_HEADERS)
     @documents_errors(blp, 304, 406, 503)
     def get(self, args):
@@ -79,6 +81,7 @@ class Units(MethodView):
 @blp.route("/search")
 class Search(MethodView):
     @blp.arguments(params.SearchQuerySchema, location="query")
+    @blp.doc(operationId="search")
     @blp.response(200, envelopes.SearchListSchema, headers=PAGE_HEADERS)
     @documents_errors(blp, 304, 406, 503)
     def get(self, args):
