@@ -12,7 +12,8 @@ through as it streams and kept only while it stays under the size of one entry);
 (`mark_cacheable`) says which version it was computed from, read in that request's
 snapshot. The key is that version plus everything of the request a body can depend on:
 scheme, host and script root (for the absolute links, as ProxyFix leaves them), path, query
-string, Accept and Accept-Language. werkzeug makes each hit conditional (If-None-Match gives a 304), and a
+string, Accept, Accept-Language and the encoding negotiated from Accept-Encoding (the
+body is kept compressed, as sent). werkzeug makes each hit conditional (If-None-Match gives a 304), and a
 HEAD is answered from the GET's entry.
 
 The rate limit counts in front of it (api/web/rate_limit.py), so a hit costs the client a
@@ -37,6 +38,7 @@ from werkzeug.wrappers import Response
 
 from api.query.dataset import current, version_of
 from api.store.db import db
+from api.web.compression import encoding_of
 from api.web.counts import COUNTS, CountCache
 from api.web.dataset import read_dataset
 from api.web.export_store import EXPORTS, export_store
@@ -95,6 +97,7 @@ def request_key(environ):
         environ.get("QUERY_STRING", ""),
         environ.get("HTTP_ACCEPT", ""),
         environ.get("HTTP_ACCEPT_LANGUAGE", ""),
+        encoding_of(environ),  # what was kept is what was sent: compressed in this encoding, or not
         # Behind trusted proxies, ProxyFix (outside this layer) has already put the client's
         # scheme and host in wsgi.url_scheme and HTTP_HOST; untrusted X-Forwarded-* change nothing.
     )

@@ -17,6 +17,8 @@ from werkzeug.exceptions import NotAcceptable
 from werkzeug.routing import BaseConverter
 
 from api.query.records import number
+from api.web import compression
+from api.web.compression import compress
 from api.web.params import SLUG
 
 JSON = "application/json"
@@ -66,21 +68,24 @@ def negotiate(offered, fmt=None):
 
 
 def add_caching(response):
+    """Cache-Control, Vary and the ETag of the body, then compression (which gives each
+    encoding a tag of its own), then If-None-Match against the tag of what would be sent."""
     if request.method not in ("GET", "HEAD") or response.status_code != 200:
         return response
-    response.headers["Cache-Control"] = "public, max-age=60"
+    response.headers.setdefault("Cache-Control", "public, max-age=60")
     response.vary.update(["Accept", "Accept-Language"])
     if not response.get_etag()[0]:
         if response.is_streamed:
-            return response
+            return compress(response)
         # One record's body does not name the dataset version, yet a reload may change what
         # the record means (its relations' targets); the version seeds its tag too.
         version = g.get("dataset_version", "").encode()
         response.set_etag(hashlib.sha256(version + b" " + response.get_data()).hexdigest()[:32])
-    return response.make_conditional(request)
+    return compress(response).make_conditional(request)
 
 
 def init_app(app):
+    compression.init_app(app)
     app.json = OrjsonProvider(app)
     app.url_map.converters["slug"] = SlugConverter
     # send_wildcard: answer `*` rather than echo each Origin, so one cached response serves every site.
