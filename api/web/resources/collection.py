@@ -29,7 +29,7 @@ JSONLD_SCHEMA = {
     "type": "object",
     "required": ["@context", "@id", "@type", "identifier"],
     "properties": {
-        "@context": {"const": "https://schema.org"},
+        "@context": {"type": "string", "description": "The JSON-LD context: /v1/context.jsonld, schema.org's terms"},
         "@id": {"type": "string", "description": "This record's API URL"},
         "@type": {"type": "string", "enum": sorted({t for types in SCHEMA_ORG_TYPES.values() for t in types})},
         "identifier": {"type": "string", "description": "The record's id"},
@@ -225,7 +225,7 @@ class Collection:
         # example is a government body, hence the last of its types).
         record_example = self.examples["record_id"]
         jsonld_example = {
-            "@context": "https://schema.org",
+            "@context": "https://civicfacts.example/v1/context.jsonld",
             "@id": f"https://civicfacts.example/v1/{self.name}/{record_example}",
             "@type": SCHEMA_ORG_TYPES[self.type][-1],
             "identifier": record_example,
