@@ -217,7 +217,12 @@ def test_every_example_in_the_spec_is_served(client, committed, openapi):
         assert key == "example", f"{'/'.join(map(str, where))}: use `example`, which this test checks"
         if where[0] == "paths" and where[2] == "parameters":  # a path parameter: record_id
             path = path_with_examples(committed, where[1])
-            body = client.get(path).get_json()
+            response = client.get(path)
+            if path.endswith((".csv", ".jsonld")):  # the record as CSV or JSON-LD
+                assert response.status_code == 200 and value in response.get_data(as_text=True), path
+                checked["path parameter"] += 1
+                continue
+            body = response.get_json()
             if path.endswith("/history"):  # the record's changes
                 assert body["data"] and all(change["id"] == value for change in body["data"]), path
             else:
@@ -234,6 +239,10 @@ def test_every_example_in_the_spec_is_served(client, committed, openapi):
             if response.mimetype == "text/html":  # an explorer list page: the example finds some record
                 collection = where[1].removeprefix("/explore/")
                 assert f'href="/explore/{collection}/' in response.get_data(as_text=True), (path, query)
+                checked["query parameter"] += 1
+                continue
+            if response.mimetype == "text/csv":  # a list's CSV: the example finds some row
+                assert len(response.get_data(as_text=True).strip().splitlines()) >= 2, (path, query)
                 checked["query parameter"] += 1
                 continue
             body = response.get_json()
@@ -282,9 +291,10 @@ def test_every_example_in_the_spec_is_served(client, committed, openapi):
             checked["error"] += 1
         else:
             raise AssertionError(f"an example this test cannot check: {'/'.join(map(str, where))}")
-    assert checked["path parameter"] == 2 * len(COLLECTIONS)  # every /v1/<collection>/{record_id}, and its history
-    assert checked["csv"] == 2 * len(COLLECTIONS) + 1 and checked["error"] == len(ERROR_REQUESTS)  # and the change feed
-    assert checked["jsonld"] == len(COLLECTIONS) + 1  # and the context
+    assert checked["path parameter"] == 4 * len(COLLECTIONS)  # every /v1/<collection>/{record_id}, .csv, .jsonld and its history
+    # a list and a record, each at its own path and at the .csv one; and the change feed
+    assert checked["csv"] == 4 * len(COLLECTIONS) + 1 and checked["error"] == len(ERROR_REQUESTS)
+    assert checked["jsonld"] == 2 * len(COLLECTIONS) + 1  # a record's, at its path and at .jsonld; and the context
     assert checked["response"] == len(COLLECTIONS) + 3  # every record's history, /v1/changes, /v1/versions, the context
     assert checked["query parameter"] >= 40 and checked["schema property"] >= 30, checked
 

@@ -30,6 +30,7 @@ MIMETYPES = (
     "text/html",
     "text/css",
     "text/javascript",
+    "text/plain",  # the contract's YAML, to a client that asks for text
 )
 MIN_SIZE = 1024  # below a packet or so, compressing saves no round trip and costs time
 
