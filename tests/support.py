@@ -168,6 +168,11 @@ def check_response(openapi, response):
         assert body["status"] == response.status_code and body["detail"], body
     if request.method not in ("GET",):
         return  # HEAD and OPTIONS are answered by Flask for every GET route; the spec lists GETs
+    if response.status_code == 308 and request.path.endswith("/"):
+        # A route's path with a trailing slash, redirected to the route (api/web/responses.py):
+        # outside the spec, which has no path ending in a slash.
+        assert response.headers["Location"].split("?")[0] == request.path.rstrip("/"), response.headers["Location"]
+        return
     try:
         openapi.validate_response(WerkzeugOpenAPIRequest(request), WerkzeugOpenAPIResponse(response))
     except (PathNotFound, OperationNotFound, ServerNotFound):
