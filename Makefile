@@ -3,6 +3,9 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 PORT ?= 8000
+REDOCLY_VERSION := 2.77.0
+REDOCLY_STAMP := .tools/redocly-$(REDOCLY_VERSION)
+REDOCLY := .tools/node_modules/.bin/redocly
 
 .DEFAULT_GOAL := help
 .PHONY: help install run serve test test-fast test-pg fuzz fuzz-pg lint format spec check load migrate bench bench-smoke bench-tools cluster cluster-stop cluster-status cluster-test
@@ -47,11 +50,17 @@ fuzz: install  ## schemathesis at 1000 cases per operation, SQLite
 fuzz-pg: install  ## the same on SQLite and PostgreSQL
 	CIVICFACTS_FUZZ_EXAMPLES=1000 TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest tests/test_fuzz.py
 
-lint: install  ## ruff, the import layers, and openapi.yaml against the code
+lint: install $(REDOCLY_STAMP)  ## ruff, the import layers, openapi.yaml against the code and Redocly's recommended rules
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/civicfacts spec --check
+	$(REDOCLY) lint --extends recommended --format summary openapi.yaml
+
+# Redocly's CLI from npm, pinned, installed under .tools/ (gitignored); a new version installs afresh.
+$(REDOCLY_STAMP):
+	npm install --prefix .tools --no-audit --no-fund --silent @redocly/cli@$(REDOCLY_VERSION)
+	touch $@
 
 format: install  ## ruff format and the fixes ruff can make
 	$(BIN)/ruff format .

@@ -3,14 +3,13 @@ these covers a route added tomorrow without anyone editing it."""
 
 import re
 
-import yaml
 from werkzeug.routing import AnyConverter
 
-from tests.support import SPEC_PATH
+from tests.support import site_spec
 
 RECORD_ID = "{record_id}"
 ARGUMENT = re.compile(r"<(?:[^<>]*:)?(\w+)>")  # <slug:record_id>, <any("a", "b"):collection>
-SPEC = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+SPEC = site_spec()
 
 
 def _rules():

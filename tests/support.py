@@ -143,7 +143,17 @@ def openapi_spec():
     deserializers = {PROBLEM_JSON: json.loads, "application/ld+json": json.loads, "application/yaml": yaml.safe_load}
     deserializers.update(dict.fromkeys(["text/csv", "text/html", "text/css", "text/javascript"], text))
     config = Config(extra_media_type_deserializers=deserializers)
-    return OpenAPI.from_file_path(str(SPEC_PATH), config=config)
+    return OpenAPI.from_dict(site_spec(), config=config)
+
+
+def site_spec():
+    """openapi.yaml (test_contract.py proves it is what the code generates) with the explorer's
+    and the docs' HTML routes, which the API's contract leaves out: every response a test gets,
+    HTML or not, is checked against a description of it."""
+    from api import create_app
+    from api.web.openapi import site_spec_dict
+
+    return site_spec_dict(create_app({"DATABASE_URL": "sqlite:///:memory:"}))
 
 
 def check_response(openapi, response):
@@ -158,6 +168,11 @@ def check_response(openapi, response):
         assert body["status"] == response.status_code and body["detail"], body
     if request.method not in ("GET",):
         return  # HEAD and OPTIONS are answered by Flask for every GET route; the spec lists GETs
+    if response.status_code == 308 and request.path.endswith("/"):
+        # A route's path with a trailing slash, redirected to the route (api/web/responses.py):
+        # outside the spec, which has no path ending in a slash.
+        assert response.headers["Location"].split("?")[0] == request.path.rstrip("/"), response.headers["Location"]
+        return
     try:
         openapi.validate_response(WerkzeugOpenAPIRequest(request), WerkzeugOpenAPIResponse(response))
     except (PathNotFound, OperationNotFound, ServerNotFound):

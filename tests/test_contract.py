@@ -20,7 +20,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from api import create_app
 from api.query.pagination import encode_cursor
-from api.web.openapi import spec_yaml
+from api.web.openapi import site_spec_dict, spec_yaml
 
 SPEC_PATH = pathlib.Path(__file__).resolve().parent.parent / "openapi.yaml"
 COLLECTIONS = ["sources", "organisations", "people", "places", "events", "programmes", "figures"]
@@ -92,6 +92,9 @@ def test_served_contract_is_the_committed_file(client):
 
 
 def test_every_route_is_in_the_spec_and_every_path_is_a_route(generated_app, committed):
+    """The API's routes (/v1) are the contract's paths; the HTML pages (explorer, docs) are left
+    out of it, so generated clients grow no module for them, yet described in the site's
+    document that the tests check every response against."""
     routes = {}
     for rule in generated_app.url_map.iter_rules():
         if rule.endpoint == "static":
@@ -99,9 +102,35 @@ def test_every_route_is_in_the_spec_and_every_path_is_a_route(generated_app, com
         # <slug:record_id> and <any("a", "b"):asset> become {record_id} and {asset}
         path = re.sub(r"<(?:[^<>]*:)?(\w+)>", r"{\1}", rule.rule)
         routes.setdefault(path, set()).update(m.lower() for m in rule.methods - {"HEAD", "OPTIONS"})
-    documented = {path: {m for m in item if m != "parameters"} for path, item in committed["paths"].items()}
-    assert routes == documented
-    assert {"/v1", "/v1/figures", "/v1/figures/{record_id}", "/v1/search", "/docs", "/docs/{asset}"} <= set(routes)
+    site = site_spec_dict(generated_app)
+    assert routes == {path: {m for m in item if m != "parameters"} for path, item in site["paths"].items()}
+    api_routes = {path: methods for path, methods in routes.items() if path == "/v1" or path.startswith("/v1/")}
+    assert api_routes == {path: {m for m in item if m != "parameters"} for path, item in committed["paths"].items()}
+    assert {"/v1", "/v1/figures", "/v1/figures/{record_id}", "/v1/search", "/v1/openapi.json"} <= set(api_routes)
+    assert {"/", "/docs", "/docs/{asset}", "/explore/figures"} <= set(routes) - set(committed["paths"])
+    assert "explorer" not in {tag["name"] for tag in committed["tags"]}
+
+
+def test_every_operation_has_a_readable_operation_id(committed):
+    """Generated clients name their functions after operationIds: stable, camelCase, unique."""
+    ids = [operation.get("operationId", "") for _, _, operation in operations(committed)]
+    assert all(re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", i) for i in ids), ids
+    assert len(set(ids)) == len(ids)
+    by_path = {path: operation["operationId"] for path, _, operation in operations(committed)}
+    assert by_path["/v1/figures"] == "listFigures"
+    assert by_path["/v1/figures/{record_id}"] == "getFigure"
+    assert by_path["/v1/people/{record_id}/history"] == "getPersonHistory"
+
+
+def test_spec_says_what_linters_ask_for(committed):
+    """No credentials anywhere (security: []), who to ask and under which licence, and no component
+    that nothing uses (flask-smorest registers PaginationMetadata whether or not it is used)."""
+    assert committed["security"] == []
+    assert committed["info"]["contact"]["name"] and committed["info"]["license"]["identifier"] == "CC-BY-4.0"
+    refs = set(re.findall(r"\$ref: '(#/components/[^']+)'", SPEC_PATH.read_text(encoding="utf-8")))
+    defined = {f"#/components/{kind}/{name}" for kind, items in committed["components"].items() for name in items}
+    assert defined == refs
+    assert "PaginationMetadata" not in committed["components"]["schemas"]
 
 
 def test_every_operation_has_a_summary_and_a_description(committed):
@@ -188,7 +217,12 @@ def test_every_example_in_the_spec_is_served(client, committed, openapi):
         assert key == "example", f"{'/'.join(map(str, where))}: use `example`, which this test checks"
         if where[0] == "paths" and where[2] == "parameters":  # a path parameter: record_id
             path = path_with_examples(committed, where[1])
-            body = client.get(path).get_json()
+            response = client.get(path)
+            if path.endswith((".csv", ".jsonld")):  # the record as CSV or JSON-LD
+                assert response.status_code == 200 and value in response.get_data(as_text=True), path
+                checked["path parameter"] += 1
+                continue
+            body = response.get_json()
             if path.endswith("/history"):  # the record's changes
                 assert body["data"] and all(change["id"] == value for change in body["data"]), path
             else:
@@ -205,6 +239,10 @@ def test_every_example_in_the_spec_is_served(client, committed, openapi):
             if response.mimetype == "text/html":  # an explorer list page: the example finds some record
                 collection = where[1].removeprefix("/explore/")
                 assert f'href="/explore/{collection}/' in response.get_data(as_text=True), (path, query)
+                checked["query parameter"] += 1
+                continue
+            if response.mimetype == "text/csv":  # a list's CSV: the example finds some row
+                assert len(response.get_data(as_text=True).strip().splitlines()) >= 2, (path, query)
                 checked["query parameter"] += 1
                 continue
             body = response.get_json()
@@ -230,9 +268,13 @@ def test_every_example_in_the_spec_is_served(client, committed, openapi):
             assert response.get_data(as_text=True).removeprefix("\ufeff").startswith(value), where
             checked["csv"] += 1
         elif where[0] == "paths" and where[-2:] == ("content", "application/ld+json"):
-            document = client.get(path_with_examples(committed, where[1]), headers={"Accept": "application/ld+json"}).get_json()
+            document = client.get(path_with_examples(committed, where[1]), headers={"Accept": "application/ld+json"}).get_json(force=True)
+            if where[1] == "/v1/context.jsonld":  # the context, whole
+                assert document == value
+                checked["jsonld"] += 1
+                continue
             for name, expected in value.items():
-                if name == "@id":  # the example's host is a placeholder; the path must be the record's
+                if name in ("@id", "@context"):  # the example's host is a placeholder; the path must be the record's
                     assert urlsplit(document[name]).path == urlsplit(expected).path, where
                 else:
                     assert document[name] == expected, (where, name)
@@ -249,10 +291,11 @@ def test_every_example_in_the_spec_is_served(client, committed, openapi):
             checked["error"] += 1
         else:
             raise AssertionError(f"an example this test cannot check: {'/'.join(map(str, where))}")
-    assert checked["path parameter"] == 2 * len(COLLECTIONS)  # every /v1/<collection>/{record_id}, and its history
-    assert checked["csv"] == 2 * len(COLLECTIONS) + 1 and checked["error"] == len(ERROR_REQUESTS)  # and the change feed
-    assert checked["jsonld"] == len(COLLECTIONS)
-    assert checked["response"] == len(COLLECTIONS) + 2  # every record's history, /v1/changes, /v1/versions
+    assert checked["path parameter"] == 4 * len(COLLECTIONS)  # every /v1/<collection>/{record_id}, .csv, .jsonld and its history
+    # a list and a record, each at its own path and at the .csv one; and the change feed
+    assert checked["csv"] == 4 * len(COLLECTIONS) + 1 and checked["error"] == len(ERROR_REQUESTS)
+    assert checked["jsonld"] == 2 * len(COLLECTIONS) + 1  # a record's, at its path and at .jsonld; and the context
+    assert checked["response"] == len(COLLECTIONS) + 3  # every record's history, /v1/changes, /v1/versions, the context
     assert checked["query parameter"] >= 40 and checked["schema property"] >= 30, checked
 
 

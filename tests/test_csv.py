@@ -201,3 +201,19 @@ def test_thousands_of_rows_stream_in_full_and_in_order(writable_client, writable
     _, rows = table(writable_client.get("/v1/figures?format=csv&sort=-value&min=1000"))
     seeded = [1470000000, 1100000000, 96760000, 12000, 2700, 2014, 1523]  # the page's figures of 1000 or more
     assert [r["value"] for r in rows] == [str(v) for v in sorted([*seeded, *range(1000, 1234)], reverse=True)]
+
+
+def test_csv_has_paths_of_its_own_for_generated_clients(client):
+    """/v1/<collection>.csv and /v1/<collection>/<id>.csv: what ?format=csv gives, as operations of
+    their own (a generated client reads each operation's answer as one type); a page's
+    parameters are not theirs."""
+    listed = client.get("/v1/figures.csv?subject=kimjang-festival-2023")
+    assert listed.status_code == 200 and listed.mimetype == "text/csv"
+    assert listed.data == client.get("/v1/figures?subject=kimjang-festival-2023&format=csv").data
+    assert client.get("/v1/figures.csv?limit=5").status_code == 400
+    one = client.get("/v1/figures/kimjang-festival-2023-sales-amount.csv")
+    assert one.data == client.get("/v1/figures/kimjang-festival-2023-sales-amount?format=csv").data
+    assert "civicfacts-figures-kimjang-festival-2023-sales-amount-" in one.headers["Content-Disposition"]
+    assert client.get("/v1/figures.csv", headers={"Accept": "application/json"}).status_code == 406
+    ld = client.get("/v1/figures/kimjang-festival-2023-sales-amount.jsonld")
+    assert ld.mimetype == "application/ld+json" and ld.get_json(force=True)["@type"] == "Observation"

@@ -238,3 +238,10 @@ def test_an_odd_dataset_version_cannot_escape_the_header(writable_client, loaded
     response = fetch(writable_client, ZIP)
     assert "\n" not in response.headers["Content-Disposition"] and "/" not in response.headers["Content-Disposition"]
     assert "Set-Cookie" not in response.headers
+
+
+def test_zip_entries_extract_readable_by_all(dl_client, tmp_path):
+    body = fetch(dl_client, ZIP).data
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        modes = {(info.external_attr >> 16) & 0o777 for info in archive.infolist()}
+    assert modes == {0o644}

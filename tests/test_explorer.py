@@ -248,7 +248,7 @@ def test_the_form_keeps_the_chosen_filter_and_links_the_same_list_as_csv(client)
     document = page(client, "/explore/figures?unit=KRW&q=")
     selected = document.find("select", name="unit").find("option", selected=True)
     assert selected.attrs["value"] == "KRW"
-    csv_link = next(a for a in document.find_all("a") if "format=csv" in a.attrs.get("href", ""))
+    csv_link = next(a for a in document.find_all("a") if a.attrs.get("href", "").startswith("/v1/figures.csv?"))
     response = client.get(csv_link.attrs["href"])
     assert response.mimetype == "text/csv" and response.get_data(as_text=True).count("\r\n") - 1 == len(listed_ids(document, "figures"))
 

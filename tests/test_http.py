@@ -149,7 +149,7 @@ def test_cors_allows_any_origin(client, method, path, headers):
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     exposed = {h.strip().lower() for h in response.headers["Access-Control-Expose-Headers"].split(",")}
-    assert {"etag", "link"} <= exposed  # a script may read the tag and the next page
+    assert {"etag", "link", "content-disposition", "retry-after"} <= exposed  # the tag, the next page, a file's name, when to retry
 
 
 def test_cors_allows_any_origin_on_errors_too(client):
@@ -169,6 +169,7 @@ def test_a_cors_preflight_allows_get_head_and_options_only(client, path):
     allowed = {m.strip() for m in response.headers["Access-Control-Allow-Methods"].split(",")}
     assert allowed == {"GET", "HEAD", "OPTIONS"}
     assert "if-none-match" in response.headers["Access-Control-Allow-Headers"].lower()
+    assert response.headers["Access-Control-Max-Age"] == "86400"  # one preflight a day, not one per request
 
 
 # --- what does not exist, what cannot be served --------------------------------------------------
@@ -196,7 +197,23 @@ def test_an_unknown_id_is_404_problem_json_naming_it(client, path):
 
 
 @pytest.mark.parametrize(
-    "path", ["/nope", "/v1/nope", "/v1/figure", "/v1/figures/", "/v1/figures/kimjang-festival-2023-sales-amount/x", "/docs/nope.js", "/v2"]
+    ("path", "canonical"),
+    [
+        ("/v1/figures/", "/v1/figures"),
+        ("/v1/figures/?limit=2&sort=-value", "/v1/figures?limit=2&sort=-value"),
+        ("/v1/figures/kimjang-festival-2023-sales-amount/", "/v1/figures/kimjang-festival-2023-sales-amount"),
+        ("/v1/", "/v1"),
+        ("/explore/figures/", "/explore/figures"),
+    ],
+)
+def test_a_trailing_slash_is_a_permanent_redirect_to_the_route(client, path, canonical):
+    response = client.get(path)
+    assert response.status_code == 308 and response.headers["Location"] == canonical
+    assert client.get(canonical).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/nope", "/v1/nope", "/v1/figure", "/v1/nope/", "/v1/figures/kimjang-festival-2023-sales-amount/x", "/docs/nope.js", "/v2"]
 )
 def test_an_unknown_path_is_404_problem_json(client, path):
     response = client.get(path)

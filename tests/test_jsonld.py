@@ -1,10 +1,14 @@
 """JSON-LD: `Accept: application/ld+json` on a record answers schema.org terms, on SQLite and
-PostgreSQL, for every record of every collection, and the explorer embeds the same."""
+PostgreSQL, for every record of every collection, and the explorer embeds the same. Every
+document names the API's own context (/v1/context.jsonld), which defines every term used, so
+a JSON-LD processor expands them with no network: a document loader that refuses the network
+proves it."""
 
 import json
 from urllib.parse import urlsplit
 
 import pytest
+from pyld import jsonld as pyld
 
 from api.store import models as m
 from tests.html_page import parse
@@ -49,7 +53,7 @@ def test_every_record_answers_json_ld_in_schema_org_terms(client):
     urls = {f"http://localhost/v1/{m.TYPE_COLLECTIONS[r['type']]}/{r['id']}" for r in records}
     for record in records:
         document = jsonld(client, record)
-        assert document["@context"] == "https://schema.org"
+        assert document["@context"] == "http://localhost/v1/context.jsonld"
         assert document["@id"] == f"http://localhost/v1/{m.TYPE_COLLECTIONS[record['type']]}/{record['id']}"
         assert document["identifier"] == record["id"]
         expected = EXPECTED_TYPE.get(record["type"])
@@ -127,3 +131,75 @@ def test_the_explorer_page_embeds_the_same_json_ld(client):
     assert json.loads(script.text()) == jsonld(client, record)
     alternate = page.find("link", rel="alternate", type=JSONLD)
     assert alternate.attrs["href"] == "/v1/figures/kimjang-festival-2023-sales-growth"
+
+
+# --- the context, offline ---------------------------------------------------------------------
+
+
+class NoNetwork(Exception):
+    pass
+
+
+def offline_loader(client):
+    """A pyld document loader that answers the API's context from the app, and refuses anything
+    else: a document that needs schema.org's context (or any other URL) fails to expand."""
+
+    def load(url, options=None):
+        if urlsplit(url).path != "/v1/context.jsonld" or not url.startswith("http://localhost/"):
+            raise NoNetwork(url)
+        response = client.get("/v1/context.jsonld", headers={"Accept": JSONLD})
+        return {"contentType": response.mimetype, "contextUrl": None, "documentUrl": url, "document": response.get_json(force=True)}
+
+    return load
+
+
+def used_terms(value):
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if not key.startswith("@"):
+                yield key
+            elif key == "@type" and isinstance(child, str):
+                yield child
+            yield from used_terms(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from used_terms(child)
+
+
+def test_the_context_is_served_with_an_etag_and_long_caching(client):
+    response = client.get("/v1/context.jsonld")
+    assert response.status_code == 200 and response.mimetype == JSONLD
+    assert response.headers["Cache-Control"] == "public, max-age=86400"
+    context = response.get_json(force=True)["@context"]
+    assert context["@vocab"] == "http://schema.org/" and context["Observation"] == "http://schema.org/Observation"
+    assert client.get("/v1/context.jsonld", headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+    assert client.get("/v1/context.jsonld", headers={"Accept": "application/json"}).mimetype == "application/json"
+
+
+def test_every_document_expands_offline_with_every_term_defined(client):
+    context = client.get("/v1/context.jsonld").get_json(force=True)["@context"]
+    triples = 0
+    for record in everything(client):
+        document = jsonld(client, record)
+        assert set(used_terms(document)) <= set(context), record["id"]  # each term defined, not left to @vocab
+        expanded = pyld.expand(document, {"documentLoader": offline_loader(client)})
+        (node,) = expanded
+        assert node["@id"] == document["@id"]
+        assert "http://schema.org/identifier" in node and all(t.startswith("http://schema.org/") for t in node["@type"])
+        triples += len(pyld.to_rdf(document, {"documentLoader": offline_loader(client), "format": "application/n-quads"}).splitlines())
+    assert triples > 2000
+
+
+def test_the_explorer_document_expands_offline_too(client):
+    page = parse(client.get("/explore/events/kimjang-festival-2023").get_data(as_text=True))
+    (script,) = page.find_all("script", type=JSONLD)
+    document = json.loads(script.text())
+    assert document["@context"] == "http://localhost/v1/context.jsonld"
+    (node,) = pyld.expand(document, {"documentLoader": offline_loader(client)})
+    assert node["@type"] == ["http://schema.org/Event"]
+
+
+def test_schema_orgs_context_would_need_the_network(client):
+    """The loader does refuse: a document naming schema.org's context cannot expand offline."""
+    with pytest.raises(pyld.JsonLdError):
+        pyld.expand({"@context": "https://schema.org", "name": "x"}, {"documentLoader": offline_loader(client)})

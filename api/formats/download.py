@@ -6,6 +6,8 @@ The SQLite file copies every table through the models, so it is the same whether
 serves from SQLite or PostgreSQL.
 """
 
+import stat
+import time
 import zipfile
 
 from peewee import SchemaManager, SqliteDatabase
@@ -18,7 +20,11 @@ from api.store import models as m
 def build_zip(path, dataset, record_types):
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, chunks in files(dataset, record_types):
-            with archive.open(name, "w") as member:
+            # Readable by all once extracted (ZipFile.open would mark each entry 0600).
+            entry = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = (stat.S_IFREG | 0o644) << 16
+            with archive.open(entry, "w") as member:
                 for chunk in chunks:
                     member.write(chunk)
 

@@ -11,8 +11,37 @@ schema.org. Related records are `@id` references to their own JSON-LD, at their 
 
 from api.store.models import TYPE_COLLECTIONS
 
-CONTEXT = "https://schema.org"
 JSONLD = "application/ld+json"
+CONTEXT_PATH = "/v1/context.jsonld"  # served by the API (context_document), named by every document
+# schema.org's own context maps its terms to http://schema.org/; so does ours, so that a
+# document means the same triples whichever of the two a processor reads.
+VOCABULARY = "http://schema.org/"
+# Every schema.org class and property the documents use (tests/test_jsonld.py proves none is
+# missing): a processor expands them from this one small file, fetched once, or read offline.
+CLASSES = (
+    "Audience", "Event", "GovernmentOrganization", "GovernmentService", "NewsArticle", "Observation",
+    "Offer", "Organization", "Person", "Place", "QuantitativeValue", "Quotation",
+)  # fmt: skip
+PROPERTIES = (
+    "about", "affiliation", "alternateName", "alternativeHeadline", "areaServed", "attendee",
+    "audience", "audienceType", "author", "containedInPlace", "containsPlace", "contributor",
+    "creditText", "datePublished", "description", "endDate", "event", "headline", "identifier",
+    "inLanguage", "isPartOf", "isRelatedTo", "jobTitle", "location", "maxValue", "member",
+    "mentions", "minValue", "name", "observationAbout", "observationDate", "observationPeriod",
+    "offers", "organizer", "parentOrganization", "performer", "position", "provider", "publisher",
+    "serviceOperator", "serviceType", "sponsor", "startDate", "subOrganization", "subjectOf", "text",
+    "unitCode", "unitText", "url", "value", "variableMeasured",
+)  # fmt: skip
+# As in schema.org's context: a URL is a node, not a string.
+AS_NODE = ("url",)
+
+
+def context_document():
+    """The JSON-LD context every document names: schema.org's terms we use, nothing else."""
+    terms = {term: VOCABULARY + term for term in CLASSES}
+    terms.update({term: {"@id": VOCABULARY + term, "@type": "@id"} if term in AS_NODE else VOCABULARY + term for term in PROPERTIES})
+    return {"@context": {"@vocab": VOCABULARY, "schema": VOCABULARY, **dict(sorted(terms.items()))}}
+
 
 # The schema.org type of each record type (an organisation is Organization or GovernmentOrganization).
 SCHEMA_ORG_TYPES = {
@@ -72,7 +101,7 @@ def to_jsonld(record, base_url):
         return [node(ref) for ref in refs]
 
     out = {
-        "@context": CONTEXT,
+        "@context": base + CONTEXT_PATH,
         "@id": node(record)["@id"],
         "identifier": record["id"],
         "name": _texts(record["name"]),

@@ -23,6 +23,7 @@ from api.web.responses import negotiate
 
 ZIP = "application/zip"
 SQLITE = "application/vnd.sqlite3"
+OCTET_STREAM = "application/octet-stream"
 SAFE_VERSION = re.compile(r"[A-Za-z0-9._-]{1,64}")
 blp = CivicBlueprint(
     "downloads",
@@ -60,7 +61,7 @@ def chunks(kind, count):
 
 
 def send(kind, mimetype):
-    negotiate([mimetype])
+    mimetype = negotiate([mimetype, OCTET_STREAM])
     dataset = current_dataset()
     built = m.Download.select(m.Download.size, m.Download.sha256).where(m.Download.kind == kind).tuples().first()
     if built is None:
@@ -86,8 +87,10 @@ def binary(description, mimetype):
     return {
         200: {
             "description": description,
-            # Binary: OpenAPI 3.1 describes such a body by its media type alone, with no schema.
-            "content": {mimetype: {}},
+            # Binary: OpenAPI 3.1 describes such a body by its media type alone. Generators know
+            # application/octet-stream as bytes, and not these types: the same file is served as
+            # that too, to a client that asks for it.
+            "content": {mimetype: {}, OCTET_STREAM: {"schema": {"type": "string", "format": "binary"}}},
             "headers": {"ETag": "ETAG", "Cache-Control": "CACHE_CONTROL", "Content-Disposition": disposition},
         }
     }
@@ -96,12 +99,13 @@ def binary(description, mimetype):
 @blp.route("/dataset.zip")
 class DatasetZip(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
+    @blp.doc(operationId="getDatasetZip")
     @blp.doc(responses=binary("A zip of CSV files (UTF-8 with a BOM) and datapackage.json", ZIP))
     @documents_errors(blp, 304, 406, 503)
     def get(self, args):
         """The whole dataset, as CSV files in a zip
 
-        One CSV per collection (as `?format=csv` gives it), one per link table (every
+        One CSV per collection (as `/v1/<collection>.csv` gives it), one per link table (every
         relation, one row per link) and the vocabularies (units and terms), described by a
         Frictionless Data `datapackage.json`: columns, types, keys and units. Built by the
         load that made this dataset.
@@ -112,6 +116,7 @@ class DatasetZip(MethodView):
 @blp.route("/dataset.sqlite")
 class DatasetSqlite(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
+    @blp.doc(operationId="getDatasetSqlite")
     @blp.doc(responses=binary("A SQLite database with every table of the dataset", SQLITE))
     @documents_errors(blp, 304, 406, 503)
     def get(self, args):

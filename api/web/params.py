@@ -4,6 +4,7 @@ Every schema refuses an unknown parameter (a typo is a 400 naming it, never sile
 ignored) and reads numbers in ASCII only. flask-smorest documents them in openapi.yaml.
 """
 
+import copy
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -81,7 +82,20 @@ class StrictQuerySchema(ma.Schema):
 
 
 class FormatQuerySchema(StrictQuerySchema):
-    format = fields.String(validate=validate.OneOf(["json", "csv"]), metadata={"description": "json (default) or csv; the Accept header works too"})
+    # Deprecated rather than removed, so links already made keep working: a generated client
+    # reads this operation's 200 as JSON whatever `format` asked for, so CSV has URLs of its own.
+    format = fields.String(
+        validate=validate.OneOf(["json", "csv"]),
+        metadata={
+            "description": "json (default) or csv; the Accept header works too. Deprecated: for CSV, use the same path with `.csv`",
+            "deprecated": True,
+        },
+    )
+
+
+# What a list's CSV ignores (it is every matching row, not a page, with nothing embedded):
+# its own operation (/v1/<collection>.csv) does not take them.
+NOT_CSV = ("format", "limit", "cursor", "include")
 
 
 def cursor_param():
@@ -116,6 +130,12 @@ def list_query_schema(name, sort_fields, includes, filters, examples=None):
         ),
     }
     return type(name, (FormatQuerySchema,), {**with_examples(base, examples), **filters})
+
+
+def csv_query_schema(name, list_schema):
+    """The query schema of a list's CSV: the list's, less what CSV ignores (NOT_CSV)."""
+    fields_by_name = {key: copy.deepcopy(field) for key, field in list_schema._declared_fields.items() if key not in NOT_CSV}
+    return type(name, (StrictQuerySchema,), fields_by_name)
 
 
 class SearchQuerySchema(StrictQuerySchema):

@@ -12,8 +12,9 @@ through as it streams and kept only while it stays under the size of one entry);
 (`mark_cacheable`) says which version it was computed from, read in that request's
 snapshot. The key is that version plus what a body can depend on, and only that
 (`request_key`): scheme, host and script root (for the absolute links, as ProxyFix leaves
-them), path, query string, and the representation the request's Accept negotiates (not the
-header itself, which a client can make as long and as unique as it likes). No response varies
+them), path, query string, the representation the request's Accept negotiates (not the
+header itself, which a client can make as long and as unique as it likes) and the encoding
+negotiated from Accept-Encoding (the body is kept compressed, as sent). No response varies
 on Accept-Language (the explorer shows Korean and English side by side), so it is no part of
 the key. A key too long to be one the app answers 200 to is no key: the request goes on to
 Flask uncached. Keys count towards the cache's bytes as the responses do. werkzeug makes each
@@ -43,6 +44,7 @@ from werkzeug.wrappers import Response
 
 from api.query.dataset import current, version_of
 from api.store.db import db
+from api.web.compression import encoding_of
 from api.web.counts import COUNTS, CountCache
 from api.web.dataset import read_dataset
 from api.web.export_store import EXPORTS, export_store
@@ -106,7 +108,7 @@ def request_key(environ):
     script, path, query = environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")
     if len(host) > MAX_HOST or len(script) + len(path) + len(query) > MAX_KEY_TEXT:
         return None
-    return (environ["wsgi.url_scheme"], host, script, path, query, negotiation_key(environ.get("HTTP_ACCEPT", "")))
+    return (environ["wsgi.url_scheme"], host, script, path, query, negotiation_key(environ.get("HTTP_ACCEPT", "")), encoding_of(environ))
 
 
 def key_bytes(key):

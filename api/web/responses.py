@@ -11,15 +11,17 @@ import hashlib
 from decimal import Decimal
 
 import orjson
-from flask import g, request
+from flask import current_app, g, redirect, request
 from flask.json.provider import JSONProvider
 from flask_cors import CORS
 from werkzeug.datastructures import MIMEAccept
-from werkzeug.exceptions import NotAcceptable
+from werkzeug.exceptions import HTTPException, NotAcceptable, NotFound
 from werkzeug.http import parse_accept_header
 from werkzeug.routing import BaseConverter
 
 from api.query.records import number
+from api.web import compression
+from api.web.compression import compress
 from api.web.params import SLUG
 
 JSON = "application/json"
@@ -116,21 +118,43 @@ def negotiate(offered, fmt=None):
 
 
 def add_caching(response):
+    """Cache-Control, Vary and the ETag of the body, then compression (which gives each
+    encoding a tag of its own), then If-None-Match against the tag of what would be sent."""
     if request.method not in ("GET", "HEAD") or response.status_code != 200:
         return response
-    response.headers["Cache-Control"] = "public, max-age=60"
+    response.headers.setdefault("Cache-Control", "public, max-age=60")
     response.vary.update(["Accept", "Accept-Language"])
     if not response.get_etag()[0]:
         if response.is_streamed:
-            return response
+            return compress(response)
         # One record's body does not name the dataset version, yet a reload may change what
         # the record means (its relations' targets); the version seeds its tag too.
         version = g.get("dataset_version", "").encode()
         response.set_etag(hashlib.sha256(version + b" " + response.get_data()).hexdigest()[:32])
-    return response.make_conditional(request)
+    return compress(response).make_conditional(request)
+
+
+def canonical_path():
+    """before_request: a path that is a route but for a trailing slash (`/v1/figures/`) is
+    permanently redirected (308, so the method stays) to the route, with its query string;
+    werkzeug's own redirect would be the other way round, to the slash."""
+    path = request.path
+    if not isinstance(request.routing_exception, NotFound) or len(path) < 2 or not path.endswith("/"):
+        return None
+    target = path.rstrip("/")
+    if not target:
+        return None
+    try:
+        current_app.create_url_adapter(request).match(target, method=request.method)
+    except HTTPException:  # not a route either (404), or not for this method (405): the original error stands
+        return None
+    query = request.query_string.decode("latin-1")
+    return redirect(request.script_root + target + (f"?{query}" if query else ""), code=308)
 
 
 def init_app(app):
+    compression.init_app(app)
+    app.before_request(canonical_path)
     app.json = OrjsonProvider(app)
     app.url_map.converters["slug"] = SlugConverter
     # send_wildcard: answer `*` rather than echo each Origin, so one cached response serves every site.
@@ -139,7 +163,9 @@ def init_app(app):
         resources={r"/*": {"origins": "*"}},
         send_wildcard=True,
         methods=["GET", "HEAD", "OPTIONS"],
-        expose_headers=["ETag", "Link"],
+        # What a script may read: Content-Disposition names a download, Retry-After says when to try again.
+        expose_headers=["ETag", "Link", "Content-Disposition", "Retry-After"],
+        max_age=86400,  # a preflight answer holds a day: nothing it depends on changes while the app runs
     )
     app.after_request(add_caching)
 

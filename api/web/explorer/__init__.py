@@ -27,7 +27,7 @@ from api.web.blueprint import OK_HEADERS, CivicBlueprint, documents_errors, url_
 from api.web.dataset import current_dataset
 from api.web.downloads import download_links
 from api.web.explorer.forms import FORM_SCHEMAS, controls, related, vocabulary
-from api.web.params import StrictQuerySchema, cursor_param
+from api.web.params import NOT_CSV, StrictQuerySchema, cursor_param
 from api.web.resources import COLLECTIONS
 from api.web.responses import negotiate
 
@@ -170,7 +170,7 @@ def list_page(collection, args):
         controls=controls(collection),
         related=related(records, SUMMARY[collection.name]),
         filtered=bool(chosen),
-        csv_url=url_for(f"{collection.name}.List", format="csv", **chosen),
+        csv_url=url_for(f"{collection.name}.ListCsv", **{key: value for key, value in chosen.items() if key not in NOT_CSV}),
         next_url=url_with(cursor=collection.cursor_for(rows[-1], keys, args)) if more else None,
     )
 

@@ -110,6 +110,7 @@ def csv_export(query):
 @blp.route("/changes")
 class Changes(MethodView):
     @blp.arguments(ChangesQuerySchema, location="query")
+    @blp.doc(operationId="listChanges")
     @blp.response(200, envelopes.ChangeListSchema, description="A page of the change feed", headers=PAGE_HEADERS)
     @blp.doc(
         responses={
@@ -162,6 +163,7 @@ class Changes(MethodView):
 @blp.route("/versions")
 class Versions(MethodView):
     @blp.arguments(VersionsQuerySchema, location="query")
+    @blp.doc(operationId="listVersions")
     @blp.response(200, envelopes.VersionListSchema, description="A page of versions, newest first", headers=PAGE_HEADERS)
     @blp.doc(responses={200: {"content": {JSON: {"example": page_example(EXAMPLE_VERSION, "https://civicfacts.example/v1/versions")}}}})
     @documents_errors(blp, 304, 406, 503)

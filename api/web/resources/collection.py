@@ -29,7 +29,7 @@ JSONLD_SCHEMA = {
     "type": "object",
     "required": ["@context", "@id", "@type", "identifier"],
     "properties": {
-        "@context": {"const": "https://schema.org"},
+        "@context": {"type": "string", "description": "The JSON-LD context: /v1/context.jsonld, schema.org's terms"},
         "@id": {"type": "string", "description": "This record's API URL"},
         "@type": {"type": "string", "enum": sorted({t for types in SCHEMA_ORG_TYPES.values() for t in types})},
         "identifier": {"type": "string", "description": "The record's id"},
@@ -77,6 +77,7 @@ class Collection:
         self.includes = ("sources", *includes)
         title = name.capitalize()
         self.query_schema = params.list_query_schema(f"{title}QuerySchema", self.sort_fields, self.includes, filters or {}, examples)
+        self.csv_query_schema = params.csv_query_schema(f"{title}CsvQuerySchema", self.query_schema)
         one_include = params.CommaList(set(self.includes), metadata={"description": f"Embed related records: {', '.join(self.includes)}"})
         self.one_query_schema = type(
             f"{title}RecordQuerySchema", (params.FormatQuerySchema,), params.with_examples({"include": one_include}, examples)
@@ -135,9 +136,9 @@ class Collection:
 
     # -- views ------------------------------------------------------------------------
 
-    def list(self, args):
+    def list(self, args, media=None):
         dataset = current_dataset()
-        media = negotiate([JSON, CSV], args.get("format"))
+        media = media or negotiate([JSON, CSV], args.get("format"))
         keys = self.sort_keys(args.get("sort"))
         if media == CSV:
             query = self.after_cursor(self.filtered(args, keys, m.Document.csv.alias("csv")), keys, args)
@@ -162,9 +163,9 @@ class Collection:
             response.headers["Link"] = f'<{next_url}>; rel="next"'
         return response
 
-    def one(self, args, record_id):
+    def one(self, args, record_id, media=None):
         dataset = current_dataset()
-        media = negotiate([JSON, CSV, JSONLD], args.get("format"))
+        media = media or negotiate([JSON, CSV, JSONLD], args.get("format"))
         column = {JSON: m.Document.body, CSV: m.Document.csv, JSONLD: m.Document.jsonld}[media]
         found = documents.one(self.type, record_id, column)
         if found is None:
@@ -222,7 +223,8 @@ class Collection:
         return response
 
     def _blueprint(self, description):
-        blp = CivicBlueprint(self.name, __name__, url_prefix=f"/v1/{self.name}", description=description)
+        # Prefixed /v1 only, so that /v1/figures.csv is a route of its own (a prefix /v1/figures would make it /v1/figures/.csv).
+        blp = CivicBlueprint(self.name, __name__, url_prefix="/v1", description=description)
         collection = self
         # The CSV example is the header row the export really writes.
         csv_doc = {"text/csv": {"schema": {"type": "string"}, "example": ",".join(columns(self.record_schema)) + "\r\n"}}
@@ -230,17 +232,19 @@ class Collection:
         # example is a government body, hence the last of its types).
         record_example = self.examples["record_id"]
         jsonld_example = {
-            "@context": "https://schema.org",
+            "@context": "https://civicfacts.example/v1/context.jsonld",
             "@id": f"https://civicfacts.example/v1/{self.name}/{record_example}",
             "@type": SCHEMA_ORG_TYPES[self.type][-1],
             "identifier": record_example,
         }
         jsonld_doc = {JSONLD: {"schema": JSONLD_SCHEMA, "example": jsonld_example}}
+        # operationIds name what a generated client's functions are called: listFigures, getFigure, getFigureHistory.
+        plural, singular = self.name.capitalize(), self.type.capitalize()
 
         class List(MethodView):
             @blp.arguments(collection.query_schema, location="query")
             @blp.response(200, collection.list_schema, description=f"A page of {collection.name}", headers=PAGE_HEADERS)
-            @blp.doc(responses={200: {"content": csv_doc}})
+            @blp.doc(responses={200: {"content": csv_doc}}, operationId=f"list{plural}")
             @documents_errors(blp, 304, 406, 503)
             def get(self, args):
                 return collection.list(args)
@@ -248,7 +252,7 @@ class Collection:
         class One(MethodView):
             @blp.arguments(collection.one_query_schema, location="query")
             @blp.response(200, collection.one_schema, description=f"One {collection.type}", headers=OK_HEADERS)
-            @blp.doc(responses={200: {"content": {**csv_doc, **jsonld_doc}}})
+            @blp.doc(responses={200: {"content": {**csv_doc, **jsonld_doc}}}, operationId=f"get{singular}")
             @documents_errors(blp, 304, 404, 406, 410, 503)
             def get(self, args, record_id):
                 return collection.one(args, record_id)
@@ -272,25 +276,70 @@ class Collection:
         class History(MethodView):
             @blp.arguments(NO_PARAMS, location="query")
             @blp.response(200, envelopes.HistorySchema, description=f"The history of one {collection.type}", headers=OK_HEADERS)
-            @blp.doc(responses={200: {"content": {JSON: {"example": history_example}}}})
+            @blp.doc(responses={200: {"content": {JSON: {"example": history_example}}}}, operationId=f"get{singular}History")
             @documents_errors(blp, 304, 404, 406, 503)
             def get(self, args, record_id):
                 return collection.history(record_id)
 
+        disposition = {
+            "description": "attachment; filename=civicfacts-<collection>[-<record id>]-<dataset version>.csv",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^attachment; filename="},
+        }
+        csv_ok = {"content": csv_doc, "headers": {**OK_HEADERS, "Content-Disposition": disposition}}
+
+        # CSV and JSON-LD as operations of their own: a generated client reads each operation's
+        # 200 as one type, so /v1/figures (JSON) cannot also be its CSV for it.
+        class ListCsv(MethodView):
+            @blp.arguments(collection.csv_query_schema, location="query")
+            @blp.doc(operationId=f"list{plural}Csv", responses={200: {"description": f"Every matching row of {collection.name}, as CSV", **csv_ok}})
+            @documents_errors(blp, 304, 406, 503)
+            def get(self, args):
+                return collection.list(args, negotiate([CSV]))
+
+        class OneCsv(MethodView):
+            @blp.arguments(NO_PARAMS, location="query")
+            @blp.doc(operationId=f"get{singular}Csv", responses={200: {"description": f"One {collection.type}, as CSV", **csv_ok}})
+            @documents_errors(blp, 304, 404, 406, 410, 503)
+            def get(self, args, record_id):
+                return collection.one(args, record_id, negotiate([CSV]))
+
+        class OneJsonld(MethodView):
+            @blp.arguments(NO_PARAMS, location="query")
+            @blp.doc(
+                operationId=f"get{singular}Jsonld",
+                responses={200: {"description": f"One {collection.type}, as JSON-LD", "content": jsonld_doc, "headers": OK_HEADERS}},
+            )
+            @documents_errors(blp, 304, 404, 406, 410, 503)
+            def get(self, args, record_id):
+                return collection.one(args, record_id, negotiate([JSONLD]))
+
+        ListCsv.get.__doc__ = (
+            f"List {self.name} as CSV\n\nEvery {self.type} the filters select (not a page), as CSV: UTF-8 with a BOM, "
+            "one row per record, the same columns as the download's."
+        )
+        OneCsv.get.__doc__ = f"One {self.type} as CSV\n\nThe {self.type} with this id as one CSV row under its header row."
+        OneJsonld.get.__doc__ = (
+            f"One {self.type} as JSON-LD\n\nThe {self.type} with this id in schema.org terms "
+            f"({' or '.join(SCHEMA_ORG_TYPES[self.type])}), its context /v1/context.jsonld."
+        )
         List.get.__doc__ = (
             f"List {self.name}\n\nFilter, sort and page through {self.name} (keyset pages: follow links.next or the "
-            "Link header). CSV of every matching row with Accept: text/csv or ?format=csv."
+            "Link header). CSV of every matching row at /v1/{self.name}.csv (or with Accept: text/csv)."
         )
         One.get.__doc__ = (
             f"One {self.type}\n\nThe {self.type} with this id; related records as typed references. "
             f"With Accept: application/ld+json, the same record in schema.org terms ({' or '.join(SCHEMA_ORG_TYPES[self.type])}) as JSON-LD."
         )
-        blp.route("")(List)
+        blp.route(f"/{self.name}")(List)
+        blp.route(f"/{self.name}.csv")(ListCsv)
         record_id = {"in": "path", "name": "record_id", "description": f"The id of a {self.type}", "example": self.examples["record_id"]}
         History.get.__doc__ = (
             f"The history of one {self.type}\n\nEvery version that added, changed or removed this {self.type}, newest "
             "first, each with what it changed: a removed record keeps its history."
         )
-        blp.route("/<slug:record_id>", parameters=[record_id])(One)
-        blp.route("/<slug:record_id>/history", parameters=[record_id])(History)
+        blp.route(f"/{self.name}/<slug:record_id>", parameters=[record_id])(One)
+        blp.route(f"/{self.name}/<slug:record_id>.csv", parameters=[record_id])(OneCsv)
+        blp.route(f"/{self.name}/<slug:record_id>.jsonld", parameters=[record_id])(OneJsonld)
+        blp.route(f"/{self.name}/<slug:record_id>/history", parameters=[record_id])(History)
         return blp

@@ -23,6 +23,7 @@ NO_PARAMS = type("DocsQuerySchema", (StrictQuerySchema,), {})
 JSON = "application/json"
 YAML = "application/yaml"
 HTML = "text/html"
+TEXT = "text/plain"
 # An icon is bytes, not text: OpenAPI 3.1 describes binary content by its media type alone.
 SCHEMAS = {JSON: {"type": "object"}, YAML: {"type": "object"}, "image/png": {"contentMediaType": "image/png"}}
 
@@ -61,6 +62,7 @@ def contract(kind):
 @blp.route("/v1/openapi.json")
 class OpenapiJson(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
+    @blp.doc(operationId="getOpenapiJson")
     @blp.doc(responses=ok("The OpenAPI 3.1 document, as JSON", [JSON]))
     @documents_errors(blp, 304, 406)
     def get(self, args):
@@ -75,15 +77,16 @@ class OpenapiJson(MethodView):
 @blp.route("/v1/openapi.yaml")
 class OpenapiYaml(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
-    @blp.doc(responses=ok("The OpenAPI 3.1 document, as YAML", [YAML]))
+    @blp.doc(operationId="getOpenapiYaml")
+    # As text/plain too: generators know text/* as text, and not application/yaml.
+    @blp.doc(responses=ok("The OpenAPI 3.1 document, as YAML", [YAML, TEXT]))
     @documents_errors(blp, 304, 406)
     def get(self, args):
         """The contract, as YAML
 
         Byte for byte the openapi.yaml committed in the repository.
         """
-        negotiate([YAML])
-        return Response(contract(YAML), mimetype=YAML)
+        return Response(contract(YAML), mimetype=negotiate([YAML, TEXT]))
 
 
 @blp.route("/docs")

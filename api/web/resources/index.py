@@ -1,10 +1,12 @@
 """/v1 (the index), /v1/units and /v1/search."""
 
-from flask import current_app, request, url_for
+import orjson
+from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import abort
 from peewee import fn
 
+from api.formats.jsonld import JSONLD, context_document
 from api.query.pagination import CursorError, decode_cursor, encode_cursor
 from api.query.search import MAX_SCORE, search
 from api.store import models as m
@@ -22,6 +24,7 @@ NO_PARAMS = type("NoQuerySchema", (params.StrictQuerySchema,), {})
 @blp.route("")
 class Index(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
+    @blp.doc(operationId="getIndex")
     @blp.response(200, envelopes.IndexSchema, headers=OK_HEADERS)
     @documents_errors(blp, 304, 406, 503)
     def get(self, args):
@@ -59,6 +62,7 @@ class Index(MethodView):
 @blp.route("/units")
 class Units(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
+    @blp.doc(operationId="listUnits")
     @blp.response(200, envelopes.UnitListSchema, headers=OK_HEADERS)
     @documents_errors(blp, 304, 406, 503)
     def get(self, args):
@@ -80,9 +84,44 @@ class Units(MethodView):
         }
 
 
+CONTEXT = orjson.dumps(context_document(), option=orjson.OPT_INDENT_2)
+CONTEXT_SCHEMA = {"type": "object", "required": ["@context"], "properties": {"@context": {"type": "object"}}}
+# It changes only with the code (a new term), never with the data: a day in caches, then
+# revalidated by its ETag.
+CONTEXT_CACHING = "public, max-age=86400"
+
+
+@blp.route("/context.jsonld")
+class Context(MethodView):
+    @blp.arguments(NO_PARAMS, location="query")
+    @blp.doc(
+        operationId="getJsonldContext",
+        responses={
+            200: {
+                "description": "The JSON-LD context of every record's JSON-LD",
+                "content": {media: {"schema": CONTEXT_SCHEMA, "example": context_document()} for media in (JSONLD, JSON)},
+                "headers": OK_HEADERS,
+            }
+        },
+    )
+    @documents_errors(blp, 304, 406)
+    def get(self, args):
+        """The JSON-LD context
+
+        The schema.org terms the records' JSON-LD uses (`Accept: application/ld+json` on a
+        record, and the explorer's pages), each mapped to its schema.org IRI. Every document
+        names this context rather than schema.org's, so a JSON-LD processor reads it once, or
+        from a copy, and expands the records without the network.
+        """
+        response = Response(CONTEXT, mimetype=negotiate([JSONLD, JSON]))
+        response.headers["Cache-Control"] = CONTEXT_CACHING
+        return response
+
+
 @blp.route("/search")
 class Search(MethodView):
     @blp.arguments(params.SearchQuerySchema, location="query")
+    @blp.doc(operationId="search")
     @blp.response(200, envelopes.SearchListSchema, headers=PAGE_HEADERS)
     @documents_errors(blp, 304, 406, 503)
     def get(self, args):
