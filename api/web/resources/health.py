@@ -18,6 +18,7 @@ blp = CivicBlueprint("health", __name__, url_prefix="/v1", description="Whether 
 class Health(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
     @blp.response(200, envelopes.HealthSchema, headers=OK_HEADERS)
+    @blp.doc(operationId="getHealth")
     @documents_errors(blp, 304, 406, 503)
     def get(self, args):
         """Health check
