@@ -72,6 +72,8 @@ MEDIA_TYPES = (
     "application/yaml",
     "application/zip",
     "application/vnd.sqlite3",
+    "application/octet-stream",
+    "text/plain",
 )
 _KNOWN = frozenset(MEDIA_TYPES)
 # Accept headers this short are remembered (most clients send one of a few); a longer one is
