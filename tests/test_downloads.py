@@ -139,6 +139,7 @@ def test_the_sqlite_file_holds_the_zip_tables_typed_named_and_linked(dl_client, 
                 assert all(row["name"].startswith(row["name_ko"]) for row in got)
         figure = raw.execute("SELECT value, unit, name FROM figures WHERE id = 'kimjang-festival-2023-sales-amount'").fetchone()
         assert figure == (1470000000, "KRW", "판매금액 (Sales amount)")
+        assert raw.execute("SELECT name FROM unit WHERE code = 'KRW'").fetchone()[0].endswith(")")
         assert raw.execute("SELECT version FROM dataset").fetchone()[0] == fetch(dl_client, "/v1").get_json()["data"]["dataset"]["version"]
 
 

@@ -5,8 +5,9 @@ they are read, in keyset batches, so memory stays flat however many rows there a
 The SQLite file holds the zip's tables, typed: a table per CSV file, named as the file and its
 resource in the data package (`figures`, `unit`, `figure_subject`), its columns as the CSV's,
 the data package's primary and foreign keys declared, so that Datasette (or any client) links
-a row to the rows it names. Each record table also has a `name` column (Korean, and English
-in brackets), which Datasette shows as the label of a row wherever another row refers to it.
+a row to the rows it names. Each record table (and `unit`) also has a `name` column (Korean,
+and English in brackets), which Datasette shows as the label of a row wherever another row
+refers to it.
 And one row of `dataset`: the version and when it was loaded. It is the same whether the API
 serves from SQLite or PostgreSQL.
 """
@@ -23,6 +24,7 @@ from api.formats.datapackage import datapackage, files
 
 SQL_TYPES = {"integer": "INTEGER", "number": "NUMERIC", "boolean": "INTEGER", "date": "TEXT", "string": "TEXT"}
 BATCH = 1000
+LABELS = {"unit": ("label_ko", "label_en")}  # besides the records: a figure's unit, labelled too
 
 
 def build_zip(path, dataset, record_types):
@@ -102,16 +104,18 @@ def build_sqlite(path, dataset, record_types):
             resource = resources.get(name)
             if resource is None:  # datapackage.json: the keys and types it says are in the tables
                 continue
-            labelled = name in records
+            guarded = name in records
+            labels = ("name_ko", "name_en") if guarded else LABELS.get(resource["name"])
+            labelled = labels is not None
             target.execute(create_table(resource, labelled))
             fields = resource["schema"]["fields"]
-            read = _reader([f["type"] for f in fields], guarded=labelled)
+            read = _reader([f["type"] for f in fields], guarded=guarded)
             rows = csv.reader(_lines(chunks))
             header = next(rows)
             assert header == [f["name"] for f in fields], (name, header)
             names = header + (["name"] if labelled else [])
             insert = f"INSERT INTO {_quoted(resource['name'])} ({', '.join(map(_quoted, names))}) VALUES ({', '.join('?' * len(names))})"
-            ko, en = (header.index("name_ko"), header.index("name_en")) if labelled else (0, 0)
+            ko, en = (header.index(labels[0]), header.index(labels[1])) if labelled else (0, 0)
             batch = []
             for row in rows:
                 values = read(row)
