@@ -292,8 +292,8 @@ def test_every_example_in_the_spec_is_served(client, committed, openapi):
         else:
             raise AssertionError(f"an example this test cannot check: {'/'.join(map(str, where))}")
     assert checked["path parameter"] == 4 * len(COLLECTIONS)  # every /v1/<collection>/{record_id}, .csv, .jsonld and its history
-    # a list and a record, each at its own path and at the .csv one; and the change feed
-    assert checked["csv"] == 4 * len(COLLECTIONS) + 1 and checked["error"] == len(ERROR_REQUESTS)
+    # a list and a record, each at its own path and at the .csv one; and the change feed, at both
+    assert checked["csv"] == 4 * len(COLLECTIONS) + 2 and checked["error"] == len(ERROR_REQUESTS)
     assert checked["jsonld"] == 2 * len(COLLECTIONS) + 1  # a record's, at its path and at .jsonld; and the context
     assert checked["response"] == len(COLLECTIONS) + 3  # every record's history, /v1/changes, /v1/versions, the context
     assert checked["query parameter"] >= 40 and checked["schema property"] >= 30, checked

@@ -217,3 +217,7 @@ def test_csv_has_paths_of_its_own_for_generated_clients(client):
     assert client.get("/v1/figures.csv", headers={"Accept": "application/json"}).status_code == 406
     ld = client.get("/v1/figures/kimjang-festival-2023-sales-amount.jsonld")
     assert ld.mimetype == "application/ld+json" and ld.get_json(force=True)["@type"] == "Observation"
+    feed = client.get("/v1/changes.csv?kind=changed")
+    assert feed.status_code == 200 and feed.mimetype == "text/csv"
+    assert feed.data == client.get("/v1/changes?kind=changed&format=csv").data
+    assert feed.data.decode("utf-8-sig").startswith("dataset_version,loaded_at,collection,id,kind,")

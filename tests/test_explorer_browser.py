@@ -122,7 +122,7 @@ def test_everything_downloads_from_the_home_page(visit, tmp_path):
                 assert "datapackage.json" in archive.namelist() and "figures.csv" in archive.namelist()
         else:
             with sqlite3.connect(path) as database:
-                assert database.execute("SELECT count(*) FROM figure").fetchone()[0] == len(api(visit, "/v1/figures?limit=500")["data"])
+                assert database.execute("SELECT count(*) FROM figures").fetchone()[0] == len(api(visit, "/v1/figures?limit=500")["data"])
     assert visit.problems == []
 
 

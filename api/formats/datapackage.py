@@ -1,6 +1,6 @@
 """What the dataset download holds, and its Frictionless Data description.
 
-The tables: one CSV per record collection, the same CSV `/v1/{collection}?format=csv`
+The tables: one CSV per record collection, the same CSV `/v1/{collection}.csv`
 serves (one row per record, lists joined with '; '); the link tables, every relation one
 row per link, so nothing is lost in the joining; and the vocabularies (units and terms)
 the codes come from. `datapackage()` describes them all: columns, types, keys and units.
@@ -45,7 +45,7 @@ def table_keys(model):
 
 def collection_csv(record_type):
     """The chunks (bytes) of one collection's CSV (a RecordType of api/registry.py), exactly as
-    `/v1/{collection}?format=csv` sends it: the lines compiled at load, in page order."""
+    `/v1/{collection}.csv` sends it: the lines compiled at load, in page order."""
     keys = page_order(record_type.model)
     return export(record_type.schema, rows(record_type.model, keys), keys)
 

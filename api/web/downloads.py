@@ -13,6 +13,8 @@ import re
 from flask import Response, request, stream_with_context, url_for
 from flask.views import MethodView
 from flask_smorest import abort
+from peewee import fn
+from werkzeug.datastructures import ContentRange
 
 from api.store import models as m
 from api.store.db import renew_deadline
@@ -24,6 +26,7 @@ from api.web.responses import negotiate
 ZIP = "application/zip"
 SQLITE = "application/vnd.sqlite3"
 OCTET_STREAM = "application/octet-stream"
+CACHING = "public, max-age=60"
 SAFE_VERSION = re.compile(r"[A-Za-z0-9._-]{1,64}")
 blp = CivicBlueprint(
     "downloads",
@@ -49,15 +52,44 @@ def version_label(dataset):
     return version if SAFE_VERSION.fullmatch(version) else hashlib.sha256(version.encode()).hexdigest()[:16]
 
 
-def chunks(kind, count):
-    """The file's bytes, a chunk per query (each ~1 MiB): never the whole file in memory."""
+def chunks(kind, start, stop, chunk_size):
+    """Bytes start to stop of the file, a chunk per query (each ~1 MiB): never the whole file in memory."""
     chunk = m.DownloadChunk
-    for number in range(count):
+
+    def read(number):
         renew_deadline()  # the time limit is per query, as on PostgreSQL: a big file takes many
         row = chunk.select(chunk.data).where((chunk.kind == kind) & (chunk.number == number)).tuples().first()
         if row is None:  # the load that made the file wrote every chunk in the same transaction
             raise RuntimeError(f"chunk {number} of the {kind} download is missing")
-        yield bytes(row[0])
+        return bytes(row[0])
+
+    return cut(read, start, stop, chunk_size)
+
+
+def cut(read, start, stop, chunk_size):
+    """Bytes start to stop of a file kept in chunks (every one chunk_size long but the last),
+    `read(number)` giving one: only the chunks the range covers are read."""
+    if stop <= start:
+        return
+    first, last = start // chunk_size, (stop - 1) // chunk_size
+    for number in range(first, last + 1):
+        offset = number * chunk_size
+        yield read(number)[max(start - offset, 0) : stop - offset]
+
+
+def requested_range(size, tag):
+    """(start, stop) of the one byte range asked for (RFC 9110), or None for the whole file: no
+    Range, an If-Range for another version of the file, or several ranges (answered whole, as the
+    RFC allows). A range outside the file is a 416."""
+    wanted = request.range
+    if wanted is None or len(wanted.ranges) != 1:
+        return None
+    if "If-Range" in request.headers and request.if_range.etag != tag:
+        return None
+    span = wanted.range_for_length(size)
+    if span is None:
+        abort(416, message=f"The file is {size} bytes; the range asked for is outside it.", headers={"Content-Range": f"bytes */{size}"})
+    return span
 
 
 def send(kind, mimetype):
@@ -70,9 +102,17 @@ def send(kind, mimetype):
     tag = digest[:32]
     if request.if_none_match.contains(tag):
         return Response(status=304, headers={"ETag": f'"{tag}"'})
-    count = m.DownloadChunk.select().where(m.DownloadChunk.kind == kind).count()
-    response = Response(stream_with_context(chunks(kind, count)), mimetype=mimetype, direct_passthrough=True)
-    response.content_length = size
+    first = m.DownloadChunk.select(fn.LENGTH(m.DownloadChunk.data)).where((m.DownloadChunk.kind == kind) & (m.DownloadChunk.number == 0))
+    chunk_size = first.scalar() or 1
+    span = requested_range(size, tag)
+    start, stop = span or (0, size)
+    body = stream_with_context(chunks(kind, start, stop, chunk_size))
+    response = Response(body, status=206 if span else 200, mimetype=mimetype, direct_passthrough=True)
+    response.content_length = stop - start
+    response.accept_ranges = "bytes"  # an interrupted download resumes where it stopped
+    response.headers["Cache-Control"] = CACHING  # on a 206 too, which responses.add_caching leaves alone
+    if span:
+        response.content_range = ContentRange("bytes", start, stop, size)
     response.headers["Content-Disposition"] = f'attachment; filename="civicfacts-{version_label(dataset)}.{kind}"'
     response.set_etag(tag)
     return response
@@ -84,15 +124,28 @@ def binary(description, mimetype):
         "required": True,
         "schema": {"type": "string", "pattern": "^attachment; filename="},
     }
+    content_range = {
+        "description": "The bytes sent, of the whole file: bytes <first>-<last>/<size>",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^bytes [0-9]+-[0-9]+/[0-9]+$"},
+    }
+    accept_ranges = {"description": "bytes: a Range request gets part of the file", "schema": {"type": "string", "const": "bytes"}}
+    content = {mimetype: {}, OCTET_STREAM: {"schema": {"type": "string", "format": "binary"}}}
+    headers = {"ETag": "ETAG", "Cache-Control": "CACHE_CONTROL", "Content-Disposition": disposition, "Accept-Ranges": accept_ranges}
     return {
+        206: {
+            "description": "The one byte range asked for with Range (several ranges get the whole file)",
+            "content": content,
+            "headers": {**headers, "Content-Range": content_range},
+        },
         200: {
             "description": description,
             # Binary: OpenAPI 3.1 describes such a body by its media type alone. Generators know
             # application/octet-stream as bytes, and not these types: the same file is served as
             # that too, to a client that asks for it.
-            "content": {mimetype: {}, OCTET_STREAM: {"schema": {"type": "string", "format": "binary"}}},
-            "headers": {"ETag": "ETAG", "Cache-Control": "CACHE_CONTROL", "Content-Disposition": disposition},
-        }
+            "content": content,
+            "headers": headers,
+        },
     }
 
 
@@ -101,7 +154,7 @@ class DatasetZip(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
     @blp.doc(operationId="getDatasetZip")
     @blp.doc(responses=binary("A zip of CSV files (UTF-8 with a BOM) and datapackage.json", ZIP))
-    @documents_errors(blp, 304, 406, 503)
+    @documents_errors(blp, 304, 406, 416, 503)
     def get(self, args):
         """The whole dataset, as CSV files in a zip
 
@@ -118,7 +171,7 @@ class DatasetSqlite(MethodView):
     @blp.arguments(NO_PARAMS, location="query")
     @blp.doc(operationId="getDatasetSqlite")
     @blp.doc(responses=binary("A SQLite database with every table of the dataset", SQLITE))
-    @documents_errors(blp, 304, 406, 503)
+    @documents_errors(blp, 304, 406, 416, 503)
     def get(self, args):
         """The whole dataset, as a SQLite database
 

@@ -165,8 +165,9 @@ def init_app(app):
         resources={r"/*": {"origins": "*"}},
         send_wildcard=True,
         methods=["GET", "HEAD", "OPTIONS"],
-        # What a script may read: Content-Disposition names a download, Retry-After says when to try again.
-        expose_headers=["ETag", "Link", "Content-Disposition", "Retry-After"],
+        # What a script may read: Content-Disposition names a download, Retry-After says when to try again,
+        # Content-Range which part of a download it got.
+        expose_headers=["ETag", "Link", "Content-Disposition", "Retry-After", "Content-Range"],
         max_age=86400,  # a preflight answer holds a day: nothing it depends on changes while the app runs
     )
     app.after_request(add_caching)

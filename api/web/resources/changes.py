@@ -19,7 +19,7 @@ from api.query import history
 from api.query.pagination import CursorError, decode_cursor, encode_cursor
 from api.store import models as m
 from api.web import envelopes, params
-from api.web.blueprint import PAGE_HEADERS, CivicBlueprint, documents_errors, url_with
+from api.web.blueprint import OK_HEADERS, PAGE_HEADERS, CivicBlueprint, documents_errors, url_with
 from api.web.dataset import current_dataset, named_version
 from api.web.envelopes import EXAMPLE_CHANGE
 from api.web.responses import CSV, JSON, negotiate
@@ -107,6 +107,54 @@ def csv_export(query):
         last = batch[-1].id
 
 
+def feed(args):
+    """The changes `args` select, oldest first."""
+    since = named_version(args["since"], "since") if "since" in args else None
+    made_by = named_version(args["version"], "version") if "version" in args else None
+    record_type = m.RECORD_TYPES[args["collection"]] if "collection" in args else None
+    query = history.feed(since, record_type, args.get("kind"))
+    if made_by is not None:
+        query = query.where(m.RecordChange.dataset == made_by.id)
+    return query
+
+
+def feed_csv(query, dataset):
+    response = Response(stream_with_context(csv_export(query)), mimetype=CSV)
+    response.automatically_set_content_length = False
+    response.headers["Content-Disposition"] = f'attachment; filename="civicfacts-changes-{dataset.version}.csv"'
+    response.set_etag(hashlib.sha256(f"{dataset.version} {request.full_path} csv".encode()).hexdigest()[:32])
+    return response
+
+
+CSV_DOC = {CSV: {"schema": {"type": "string"}, "example": ",".join(CSV_COLUMNS) + "\r\n"}}
+DISPOSITION = {
+    "description": "attachment; filename=civicfacts-changes-<dataset version>.csv",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^attachment; filename="},
+}
+
+
+@blp.route("/changes.csv")
+class ChangesCsv(MethodView):
+    @blp.arguments(params.csv_query_schema("ChangesCsvQuerySchema", ChangesQuerySchema), location="query")
+    @blp.doc(
+        operationId="listChangesCsv",
+        responses={
+            200: {"description": "The change feed, as CSV", "content": CSV_DOC, "headers": {**OK_HEADERS, "Content-Disposition": DISPOSITION}}
+        },
+    )
+    @documents_errors(blp, 304, 406, 503)
+    def get(self, args):
+        """The change feed as CSV
+
+        Every entry the filters select (not a page), oldest first, one row each: its own
+        operation, so that a generated client reads it as text.
+        """
+        dataset = current_dataset()
+        negotiate([CSV])
+        return feed_csv(feed(args), dataset)
+
+
 @blp.route("/changes")
 class Changes(MethodView):
     @blp.arguments(ChangesQuerySchema, location="query")
@@ -117,7 +165,7 @@ class Changes(MethodView):
             200: {
                 "content": {
                     JSON: {"example": page_example(EXAMPLE_CHANGE, "https://civicfacts.example/v1/changes?since=120e74d03b19ca2d")},
-                    CSV: {"schema": {"type": "string"}, "example": ",".join(CSV_COLUMNS) + "\r\n"},
+                    **CSV_DOC,
                 }
             }
         }
@@ -129,23 +177,14 @@ class Changes(MethodView):
         What every load changed, oldest first: each entry names the version, the record and
         whether it was added (the record, whole), changed (every field that changed, old and
         new) or removed (the record as it was). Poll with `since` = the last version you saw;
-        follow `links.next` while there is one. CSV of the whole feed with Accept: text/csv or
-        ?format=csv.
+        follow `links.next` while there is one. CSV of the whole feed at /v1/changes.csv (or with
+        Accept: text/csv).
         """
         dataset = current_dataset()
         media = negotiate([JSON, CSV], args.get("format"))
-        since = named_version(args["since"], "since") if "since" in args else None
-        made_by = named_version(args["version"], "version") if "version" in args else None
-        record_type = m.RECORD_TYPES[args["collection"]] if "collection" in args else None
-        query = history.feed(since, record_type, args.get("kind"))
-        if made_by is not None:
-            query = query.where(m.RecordChange.dataset == made_by.id)
+        query = feed(args)
         if media == CSV:
-            response = Response(stream_with_context(csv_export(query)), mimetype=CSV)
-            response.automatically_set_content_length = False
-            response.headers["Content-Disposition"] = f'attachment; filename="civicfacts-changes-{dataset.version}.csv"'
-            response.set_etag(hashlib.sha256(f"{dataset.version} {request.full_path} csv".encode()).hexdigest()[:32])
-            return response
+            return feed_csv(query, dataset)
         total = query.count()
         if args.get("cursor"):
             query = query.where(m.RecordChange.id > position(args["cursor"], "changes"))

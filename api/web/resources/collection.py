@@ -325,7 +325,7 @@ class Collection:
         )
         List.get.__doc__ = (
             f"List {self.name}\n\nFilter, sort and page through {self.name} (keyset pages: follow links.next or the "
-            "Link header). CSV of every matching row at /v1/{self.name}.csv (or with Accept: text/csv)."
+            f"Link header). CSV of every matching row at /v1/{self.name}.csv (or with Accept: text/csv)."
         )
         One.get.__doc__ = (
             f"One {self.type}\n\nThe {self.type} with this id; related records as typed references. "
