@@ -31,6 +31,7 @@ if str(ROOT) not in sys.path:
 from api.ingest import load as loader  # noqa: E402
 from api.ingest.arithmetic import CheckResult  # noqa: E402
 from api.ingest.compile import downloads_current, publish_downloads  # noqa: E402
+from api.ingest.evidence import Span  # noqa: E402
 from api.ingest.seedset import Entry, SeedSet  # noqa: E402
 from api.registry import RECORD_TYPES  # noqa: E402
 from api.store import models as m  # noqa: E402
@@ -41,6 +42,12 @@ from bench.synthetic import Generator  # noqa: E402
 
 def _name(ko, en, translated):
     return {"ko": ko, "en": en, "en_translated": translated}
+
+
+def _alone(evidence):
+    """The span the evidence check would give a quote that stood alone on its page (the synthetic
+    sources have no pages: the load writes a span and a context per citation all the same)."""
+    return Span(0, len(evidence), {"text": evidence, "start": 0, "end": len(evidence)})
 
 
 def _iso(value):
@@ -63,7 +70,7 @@ def synthetic_seeds(figures, seed=1):
                 "name": _name(name_ko, name_en, translated),
                 "other_names": other,
                 "note": note,
-                "sources": [{"source": source, "evidence": evidence} for _, _, source, evidence, _ in cites],
+                "sources": [{"source": source, "evidence": evidence, "span": _alone(evidence)} for _, _, source, evidence, _ in cites],
             }
             if collection in ("organisations", "places"):
                 data.update(kind=extra[0], parent=extra[1])
@@ -100,6 +107,7 @@ def synthetic_seeds(figures, seed=1):
                     start_date=start,
                     end_date=end,
                     place=place,
+                    dated_from=None,
                     participants=[{"organisation": o, "person": p, "role": r} for _, o, p, r, _ in links.get(m.EventParticipant, [])],
                     programmes=[p for _, p, _ in links.get(m.EventProgramme, [])],
                 )
@@ -110,6 +118,7 @@ def synthetic_seeds(figures, seed=1):
                     unit=unit,
                     value_text=value_text,
                     qualifier=qualifier,
+                    dated_from=None,
                     period={"start": start, "end": end} if start or end else None,
                     as_of=as_of,
                     discrepancy=discrepancy,
