@@ -1,11 +1,15 @@
 """What tests share besides fixtures: paths, databases made and emptied, and a test client that
 checks every response against the contract. conftest.py holds the fixtures built on these."""
 
+import contextlib
 import json
 import os
 import pathlib
 import shutil
+import time
 import uuid
+
+from playhouse.test_utils import count_queries
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -219,3 +223,15 @@ class ValidatingClient:
 def in_ci():
     """CI (.ci/run sets CI) must fail, not skip, what it cannot run."""
     return bool(os.environ.get("CI"))
+
+
+@contextlib.contextmanager
+def request_queries(client):
+    """count_queries() for what the app's requests cost. On PostgreSQL the replication guard
+    looks at the replica's lag at most once a second, in whichever request comes then
+    (api/web/replication.py): marked as seen just now, so that no counted request pays for it."""
+    monitor = client.application.extensions.get("civicfacts_replication")
+    if monitor is not None:
+        monitor.checked_at = time.monotonic()
+    with count_queries() as counter:
+        yield counter

@@ -6,11 +6,10 @@ import datetime
 from urllib.parse import unquote
 
 import pytest
-from playhouse.test_utils import count_queries
 
 from api.store import models as m
 from api.store.db import open_database
-from tests.support import recompile
+from tests.support import recompile, request_queries
 
 FIGURE_COUNT = 29  # 28, and the rank among the special and metropolitan cities (issue 12)
 COLLECTION_COUNTS = {
@@ -477,7 +476,7 @@ def test_a_repeated_parameter_is_a_400(client):
 def test_a_page_costs_the_same_number_of_queries_whatever_its_size(client, collection):
     costs = {}
     for limit in (5, 50):
-        with count_queries() as counter:
+        with request_queries(client) as counter:
             body = get_json(client, f"/v1/{collection}?limit={limit}")
         assert len(body["data"]) == min(limit, COLLECTION_COUNTS[collection])
         # The total is counted once per filter and dataset version (api/web/counts.py), so leave it out.
@@ -489,7 +488,7 @@ def test_a_page_costs_the_same_number_of_queries_whatever_its_size(client, colle
 def test_included_records_cost_a_fixed_number_of_queries_not_one_per_row(client):
     costs = {}
     for limit in (5, 50):
-        with count_queries() as counter:
+        with request_queries(client) as counter:
             get_json(client, f"/v1/figures?limit={limit}&include=subjects,sources")
         costs[limit] = counter.count
     assert costs[5] <= costs[50] <= 40, costs  # a fixed cost per related collection, not per row

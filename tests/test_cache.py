@@ -4,7 +4,6 @@ the dataset version it was made from; the connection pool hands connections back
 import shutil
 
 import pytest
-from playhouse.test_utils import count_queries
 
 from api import create_app
 from api.ingest.load import load
@@ -13,7 +12,7 @@ from api.store import models as m
 from api.store.db import db
 from api.web.export_store import EXPORTS
 from api.web.response_cache import EXTENSION, ResponseCache
-from tests.support import SEEDS, ValidatingClient
+from tests.support import SEEDS, ValidatingClient, request_queries
 
 RECORD = "/v1/figures/kimjang-festival-2023-sales-amount"
 PATHS = ["/v1", "/v1/units", "/v1/figures?limit=5", RECORD, "/v1/search?q=김장", "/v1/events?include=figures", "/v1/openapi.json"]
@@ -42,7 +41,7 @@ def comparable(response):
 def test_a_hit_is_the_miss_byte_for_byte_and_costs_one_query(client, path):
     miss = client.get(path)
     assert miss.headers["X-Cache"] == "miss"
-    with count_queries() as counter:
+    with request_queries(client) as counter:
         hit = client.get(path)
     assert hit.headers["X-Cache"] == "hit"
     assert comparable(hit) == comparable(miss)
@@ -146,7 +145,7 @@ def test_walking_the_pages_of_a_list_counts_it_once(client):
     """min= is a filter no total was counted for at load: its pages count it once between them."""
     counted, url, pages = 0, "/v1/figures?limit=4&sort=id&min=1", 0
     while url:
-        with count_queries() as counter:
+        with request_queries(client) as counter:
             body = client.get(url).get_json()
         counted += sum("COUNT(" in q.msg[0] for q in counter.get_queries())
         url, pages = body["links"]["next"], pages + 1
@@ -181,7 +180,7 @@ def test_an_export_too_big_for_memory_is_served_from_disk_the_second_time(loaded
     miss = raw_get(client, EXPORT)
     assert miss.headers["X-Cache"] == "miss" and len(miss.get_data()) > 4000
     assert miss.headers["Content-Length"] == str(len(miss.get_data()))  # counted before the first byte
-    with count_queries() as counter:
+    with request_queries(client) as counter:
         hit = raw_get(client, EXPORT)
     assert hit.headers["X-Cache"] == "hit" and counter.count == 1  # the dataset version, nothing else
     assert hit.get_data() == miss.get_data()

@@ -21,6 +21,7 @@ from playhouse.test_utils import count_queries
 from api.query import pagination
 from api.store import models as m
 from api.store.db import open_database
+from tests.support import request_queries
 
 ZIP = "/v1/downloads/dataset.zip"
 SQLITE = "/v1/downloads/dataset.sqlite"
@@ -179,7 +180,7 @@ def test_the_load_builds_both_files_and_keeps_them_whole(shared_url):
 def test_a_download_is_sent_whole_with_its_length_and_its_hash_as_etag(dl_client, shared_url):
     kept = downloads_in(shared_url)
     for url, kind in ((ZIP, "zip"), (SQLITE, "sqlite")):
-        with count_queries() as counter:
+        with request_queries(dl_client) as counter:
             response = fetch(dl_client, url)
         assert response.get_data() == kept[kind][2]
         assert response.headers["Content-Length"] == str(kept[kind][0])

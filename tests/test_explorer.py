@@ -6,13 +6,12 @@ not grow with the rows it shows. The browser's view is in test_explorer_browser.
 from decimal import Decimal
 
 import pytest
-from playhouse.test_utils import count_queries
 
 from api.formats.charts import UNGROUPED_UNITS, number_text
 from api.store import models as m
 from api.store.db import open_database
 from tests.html_page import parse, squash
-from tests.support import recompile
+from tests.support import recompile, request_queries
 
 COLLECTIONS = list(m.RECORD_MODELS)
 HTML = "text/html"
@@ -350,7 +349,7 @@ def copy_records(url, copies):
 
 
 def cost(client, url):
-    with count_queries() as counter:
+    with request_queries(client) as counter:
         response = client.get(url)
     assert response.status_code == 200, url
     return counter.count
