@@ -4,6 +4,7 @@ and exit status 1, instead of sharing it with whatever holds it."""
 
 import os
 import pathlib
+import signal
 import socket
 import subprocess
 import sys
@@ -23,7 +24,8 @@ def free_port():
 def serve(database_url, port, *extra, cwd):
     env = {**os.environ, "DATABASE_URL": database_url}
     argv = [str(COMMAND), "serve", "--port", str(port), "--workers", "1", *extra]
-    return subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A session of its own, so that the server and its workers can be stopped together.
+    return subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
 def wait_for(port, process, seconds=60):
@@ -41,9 +43,11 @@ def wait_for(port, process, seconds=60):
 def stop(process):
     process.terminate()
     try:
-        return process.communicate(timeout=30)
+        return process.communicate(timeout=20)
     except subprocess.TimeoutExpired:
-        process.kill()
+        # granian, stopped moments after it started, now and then waits for ever on a worker
+        # still starting; its output so far is all the tests read.
+        os.killpg(process.pid, signal.SIGKILL)
         return process.communicate()
 
 
