@@ -132,3 +132,14 @@ def test_migrate_creates_a_missing_postgres_database_and_says_so(unknown_postgre
     assert "applied: 0001_initial" in lines[1]
     again = civicfacts("migrate", "--database", unknown_postgres_database, cwd=tmp_path)
     assert again.stdout.splitlines() == [f"{unknown_postgres_database}: the database is up to date"]
+
+
+def test_a_bug_keeps_its_traceback():
+    from peewee import IntegrityError, OperationalError
+
+    from api.mistakes import explain
+
+    assert explain(OperationalError("database is locked")) == "the database refused: database is locked"
+    assert explain(IntegrityError("UNIQUE constraint failed: figure.id")) is None
+    assert explain(ModuleNotFoundError("No module named 'yaml'", name="yaml")) is None
+    assert explain(KeyError("id")) is None
