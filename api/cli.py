@@ -89,8 +89,7 @@ def pending_migrations(database):
     return [m.name for m in migration_runner(database).status() if not m.applied]
 
 
-@click.group(cls=Civicfacts)
-@click.option("--debug", is_flag=True, expose_value=False, callback=_remember_debug, help="Show the traceback of an error")
+@click.group(cls=Civicfacts, params=[debug_option()])
 def main():
     """civicfacts: curated civic facts from Korean local news, served as a JSON API."""
 
