@@ -255,7 +255,9 @@ def serve(host, port, workers, threads, server, access_log, reuse_port):
     names (default sqlite:///civicfacts.db)."""
     from api.serve import serve as serve_with  # imports granian or gunicorn, so only when serving
 
-    serve_with(server, host, port, workers, threads, access_log, reuse_port, database_url=chosen_url(None), say=click.echo)
+    serve_with(
+        server, host, port, workers, threads, access_log, reuse_port, database_url=chosen_url(None), say=click.echo, pending=pending_migrations
+    )
 
 
 @main.command()

@@ -113,3 +113,20 @@ def test_before_load_the_first_screen_says_to_load(migrated, tmp_path):
     finally:
         out, _ = stop(process)
     assert "  dataset   no dataset loaded: run `civicfacts load`" in out.splitlines()
+
+
+def test_the_first_screen_names_migrations_the_database_lacks(migrated):
+    from api.cli import migration_runner, pending_migrations
+    from api.serve import first_screen
+    from api.store.db import open_database
+
+    assert first_screen("granian", "0.0.0.0", 8000, 2, 1, migrated, pending_migrations)[2] == "  dataset   no dataset loaded: run `civicfacts load`"
+    database = open_database(migrated)
+    with database:
+        last = migration_runner(database).status()[-1].name  # as if it had just been pulled
+        database.execute_sql(f"DELETE FROM schema_migration WHERE name = {database.param}", (last,))
+    database.close()
+    screen = first_screen("granian", "0.0.0.0", 8000, 2, 1, migrated, pending_migrations)
+    assert screen[0].endswith("served by granian on every address of this machine: 2 workers × 1 thread")
+    assert screen[2].endswith(f"; the database lacks migrations {last}: run `civicfacts migrate`")
+    assert screen[3] == "  explorer  http://127.0.0.1:8000/"
