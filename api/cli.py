@@ -89,8 +89,7 @@ def pending_migrations(database):
     return [m.name for m in migration_runner(database).status() if not m.applied]
 
 
-@click.group(cls=Civicfacts)
-@click.option("--debug", is_flag=True, expose_value=False, callback=_remember_debug, help="Show the traceback of an error")
+@click.group(cls=Civicfacts, params=[debug_option()])
 def main():
     """civicfacts: curated civic facts from Korean local news, served as a JSON API."""
 
@@ -268,7 +267,9 @@ def serve(host, port, workers, threads, server, access_log, reuse_port):
     names (default sqlite:///civicfacts.db)."""
     from api.serve import serve as serve_with  # imports granian or gunicorn, so only when serving
 
-    serve_with(server, host, port, workers, threads, access_log, reuse_port, database_url=chosen_url(None), say=click.echo)
+    serve_with(
+        server, host, port, workers, threads, access_log, reuse_port, database_url=chosen_url(None), say=click.echo, pending=pending_migrations
+    )
 
 
 @main.command()

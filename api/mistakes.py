@@ -6,7 +6,7 @@ not where they were looked for) the command says what is wrong and the command t
 and exits 1. A real bug still ends in its traceback, and so does everything with `--debug`.
 """
 
-from peewee import DatabaseError, InterfaceError
+from peewee import InterfaceError, OperationalError
 
 from api.store.urls import DatabaseUrlError
 
@@ -26,10 +26,12 @@ def explain(error):
     if isinstance(error, ModuleNotFoundError) and error.name in EXTRAS:
         extra = EXTRAS[error.name]
         return f"{error.name} is not installed: `pip install 'civicfacts[{extra}]'` (from a clone: `.venv/bin/pip install -e '.[{extra}]'`)"
-    if isinstance(error, DatabaseError | InterfaceError):
+    if isinstance(error, OperationalError | InterfaceError):
+        # The database's state, not the program's: locked by another load, a full disk, a
+        # connection lost. An IntegrityError or a ProgrammingError is a bug: its traceback stays.
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         return f"the database refused: {first}"
     return None
 
 
-EXPLAINED = (Refusal, DatabaseUrlError, ModuleNotFoundError, DatabaseError, InterfaceError)
+EXPLAINED = (Refusal, DatabaseUrlError, ModuleNotFoundError, OperationalError, InterfaceError)

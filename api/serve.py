@@ -32,16 +32,17 @@ MAX_REQUEST_LINE = 8190  # gunicorn's ceiling for limit_request_line
 EVERY_ADDRESS = ("0.0.0.0", "::", "")
 
 
-def serve(server, host, port, workers, threads=1, access_log=False, reuse_port=False, database_url=None, say=print):
+def serve(server, host, port, workers, threads=1, access_log=False, reuse_port=False, database_url=None, say=print, pending=None):
     """Check what would stop the server (its extra not installed, a database URL that names
-    nothing, a port in use), say what it serves, then serve until stopped."""
+    nothing, a port in use), say what it serves, then serve until stopped. `pending(database)`
+    names the migrations a database lacks (the command line's, which owns them)."""
     importlib.import_module(server)  # a missing extra is explained (api/mistakes.py) before anything is printed
     if database_url:
         check_url(database_url)
     if not reuse_port:
         check_port_is_free(host, port)
     if database_url:
-        for line in first_screen(server, host, port, workers, threads, database_url):
+        for line in first_screen(server, host, port, workers, threads, database_url, pending):
             say(line)
     if server == "gunicorn":
         return serve_with_gunicorn(host, port, workers, threads, access_log, reuse_port)
@@ -65,17 +66,24 @@ def check_port_is_free(host, port):
             raise Refusal(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
 
-def first_screen(server, host, port, workers, threads, database_url):
+def first_screen(server, host, port, workers, threads, database_url, pending=None):
     """What a person starting the server needs to know first: which database and dataset it
     serves (or what to run before it can), and where to open it."""
     database = open_database(database_url, readonly=True)
     dataset, problem = loaded_dataset(database, database_url)
+    lacking = []
+    if problem is None and pending is not None:
+        with database.connection_context():
+            lacking = pending(database)
     database.close()
     if dataset is not None:
         records = sum((dataset.counts or {}).values())
         state = f"{dataset.version}, loaded {dataset.loaded_at:%Y-%m-%d %H:%M} UTC: {records} records"
     else:
         state = problem or NO_DATASET
+    if lacking:
+        # A migration pulled but not applied: requests that need it answer 503 until it is.
+        state += f"; the database lacks migrations {', '.join(lacking)}: run `civicfacts migrate`"
     shown = "127.0.0.1" if host in EVERY_ADDRESS else (f"[{host}]" if ":" in host else host)
     base = f"http://{shown}:{port}"
     listening = " on every address of this machine" if host in EVERY_ADDRESS else ""

@@ -56,6 +56,12 @@ def test_load_and_the_environments_url_are_checked_the_same(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_serve_checks_the_url_before_it_starts(tmp_path):
+    result = civicfacts("serve", "--port", "0", cwd=tmp_path, env={"DATABASE_URL": "mysql://user@localhost/civicfacts"})
+    assert_explained(result, "mysql:// databases are not supported")
+    assert result.stdout == ""
+
+
 def test_debug_shows_the_traceback(tmp_path):
     for result in (
         civicfacts("--debug", "migrate", "--database", "civicfacts.db", cwd=tmp_path),
@@ -65,6 +71,7 @@ def test_debug_shows_the_traceback(tmp_path):
         assert result.returncode == 1
         assert "Traceback" in result.stderr
         assert "DatabaseUrlError: 'civicfacts.db' is not a database URL" in result.stderr
+    assert "--debug" in civicfacts("--help", cwd=tmp_path).stdout
 
 
 def test_load_before_migrate_says_to_migrate_and_leaves_no_file(tmp_path):
@@ -125,3 +132,14 @@ def test_migrate_creates_a_missing_postgres_database_and_says_so(unknown_postgre
     assert "applied: 0001_initial" in lines[1]
     again = civicfacts("migrate", "--database", unknown_postgres_database, cwd=tmp_path)
     assert again.stdout.splitlines() == [f"{unknown_postgres_database}: the database is up to date"]
+
+
+def test_a_bug_keeps_its_traceback():
+    from peewee import IntegrityError, OperationalError
+
+    from api.mistakes import explain
+
+    assert explain(OperationalError("database is locked")) == "the database refused: database is locked"
+    assert explain(IntegrityError("UNIQUE constraint failed: figure.id")) is None
+    assert explain(ModuleNotFoundError("No module named 'yaml'", name="yaml")) is None
+    assert explain(KeyError("id")) is None

@@ -73,3 +73,26 @@ def test_a_missing_postgres_database_says_migrate_creates_it_and_hides_the_passw
     logged = " ".join(r.getMessage() for r in caplog.records)
     assert "postgres:***@" in logged
     assert "hunter2" not in logged
+
+
+@pytest.mark.parametrize(
+    ("error", "step"),
+    [
+        ("unable to open database file", None),  # the file exists: not a missing step (a permission, a full disk)
+        ("no such table: dataset", "lacks its tables: run `civicfacts migrate`, then `civicfacts load`."),
+        ('relation "dataset" does not exist\nLINE 1: SELECT ...', "lacks its tables"),
+        ("no such column: t1.extra", "lacks a migration: run `civicfacts migrate`."),
+        ('column "extra" does not exist', "lacks a migration"),
+        ('connection failed: FATAL:  database "civicfacts" does not exist', "civicfacts does not exist yet"),
+        ("database is locked", None),
+        ("connection failed: Connection refused", None),
+    ],
+)
+def test_a_missing_step_is_told_from_a_database_that_is_down(error, step, tmp_path):
+    from api.store.readiness import missing_step
+
+    url = f"sqlite:///{tmp_path}/civicfacts.db"
+    (tmp_path / "civicfacts.db").touch()
+    found = missing_step(Exception(error), url if "database file" in error or "such" in error else "postgresql://u:pw@h/civicfacts")
+    assert (found is None) if step is None else (step in found), found
+    assert found is None or "pw" not in found

@@ -31,6 +31,8 @@ def missing_step(error, url):
         return None
     if "no such table" in text or ('relation "' in text and "does not exist" in text):
         return f"The database {redacted(url)} lacks its tables: {MIGRATE_THEN_LOAD}."
+    if "no such column" in text or ('column "' in text and "does not exist" in text):
+        return f"The database {redacted(url)} lacks a migration: run `civicfacts migrate`."
     missing = MISSING_POSTGRES_DATABASE.search(text)
     if missing:
         return f"The PostgreSQL database {missing.group(1)} does not exist yet: {MIGRATE_THEN_LOAD} (migrate creates it)."

@@ -54,7 +54,8 @@ DESCRIPTIONS = {
     414: f"The query string is longer than {MAX_QUERY_STRING} bytes",
     429: "This client sent more requests than the rate limit allows; wait Retry-After seconds. "
     "Only when the server sets a rate limit (CIVICFACTS_RATE_LIMIT, off by default)",
-    503: "The database is unavailable, locked or too slow to answer; try again after Retry-After seconds",
+    503: "The database is unavailable, locked or too slow to answer (try again after Retry-After seconds), or not set up yet "
+    "(no tables, no dataset loaded: the detail names the command to run, and a browser asking for HTML gets it as a page)",
 }
 NUL_FREE = r"^[^\x00]*$"
 
