@@ -554,3 +554,27 @@ def test_a_sqlite_file_replaced_or_deleted_under_a_running_server_is_noticed(tmp
     assert_unavailable(response, elapsed)
     os.rename(kept, path)
     assert client.get("/v1").get_json()["data"]["dataset"]["version"] == "replaced"
+
+
+def test_a_change_feed_csv_the_database_fails_under_is_503_not_a_short_200(loaded, monkeypatch):
+    """The change feed's lines are made per request, so its CSV is written out before it is
+    sent: a database failure midway is a 503 problem, and a whole feed goes with its length."""
+    from peewee import OperationalError
+
+    from api.query import history
+
+    client = create_app({"DATABASE_URL": loaded, "RESPONSE_CACHE_BYTES": 0}).test_client()
+    whole = client.get("/v1/changes?format=csv")
+    assert whole.status_code == 200 and whole.headers["Content-Length"] == str(len(whole.get_data())) and whole.get_data().count(b"\r\n") > 2
+    made = history.entry
+    calls = []
+
+    def failing(change):
+        calls.append(change)
+        if len(calls) > 2:
+            raise OperationalError("terminating connection due to administrator command")
+        return made(change)
+
+    monkeypatch.setattr(history, "entry", failing)
+    response = client.get("/v1/changes?format=csv")
+    assert response.status_code == 503 and response.mimetype == "application/problem+json"
