@@ -41,6 +41,7 @@ from flask import g, request
 from peewee import DatabaseError, InterfaceError
 from werkzeug.wrappers import Response
 
+from api.config import limit_default
 from api.query.dataset import current, version_of
 from api.store.db import db
 from api.web.counts import COUNTS, CountCache
@@ -241,7 +242,7 @@ def init_app(app):
     max_bytes = int(app.config.get("RESPONSE_CACHE_BYTES", 0))
     if max_bytes <= 0:
         return None
-    cache = ResponseCache(max_bytes, int(app.config.get("RESPONSE_CACHE_ENTRY_BYTES", 4 << 20)))
+    cache = ResponseCache(max_bytes, int(app.config.get("RESPONSE_CACHE_ENTRY_BYTES", limit_default("RESPONSE_CACHE_ENTRY_BYTES"))))
     app.extensions[EXTENSION] = cache
     app.extensions[COUNTS] = CountCache()
     app.extensions[EXPORTS] = exports = export_store(app)
