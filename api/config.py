@@ -1,8 +1,52 @@
-"""Configuration: the only module that reads the environment."""
+"""Configuration: the only module that reads the environment.
+
+Every limit that protects the service is in LIMITS, once: its setting, its environment
+variable, its default and why that default. README.md ("Limits") shows the same table, and
+tests/test_abuse.py checks that it does and tests the edge of each.
+"""
 
 import os
+from dataclasses import dataclass
 
 DEFAULT_DATABASE_URL = "sqlite:///civicfacts.db"
+
+
+@dataclass(frozen=True)
+class Limit:
+    key: str  # the app.config key
+    variable: str  # the environment variable that sets it
+    default: int
+    unit: str
+    why: str
+
+
+MiB = 1 << 20
+LIMITS = (
+    Limit("MAX_CONTENT_LENGTH", "CIVICFACTS_MAX_BODY_BYTES", 1024, "bytes",
+          "The API reads no request body: one declared larger is refused (413) before any other work, cached or not."),
+    Limit("MAX_QUERY_STRING", "CIVICFACTS_MAX_QUERY_STRING_BYTES", 4096, "bytes",
+          "Every filter and a cursor fit many times over; a longer query string is refused (414) before it is parsed."),
+    Limit("QUERY_TIMEOUT_MS", "CIVICFACTS_QUERY_TIMEOUT_MS", 5000, "ms",
+          "A query running longer is cut off and answered 503, rather than left to hold a worker; 0: no limit."),
+    Limit("DATABASE_POOL_SIZE", "CIVICFACTS_DB_POOL_SIZE", 16, "connections",
+          "Connections per process (one per serving thread suffices); keep servers × workers × this under PostgreSQL's max_connections."),
+    Limit("RESPONSE_CACHE_BYTES", "CIVICFACTS_RESPONSE_CACHE_BYTES", 64 * MiB, "bytes",
+          "Responses kept in memory per process, keys counted with them; least recently used go first; 0 turns the cache off."),
+    Limit("RESPONSE_CACHE_ENTRY_BYTES", "CIVICFACTS_RESPONSE_CACHE_ENTRY_BYTES", 4 * MiB, "bytes",
+          "The largest response kept in memory: a bigger CSV export goes to the disk store instead."),
+    Limit("EXPORT_CACHE_BYTES", "CIVICFACTS_EXPORT_CACHE_BYTES", 1024 * MiB, "bytes",
+          "Big CSV exports kept on disk per machine; nothing is written while the disk has less than twice this free; 0 turns it off."),
+    Limit("SEED_MAX_BYTES", "CIVICFACTS_SEED_MAX_BYTES", 1 * MiB, "bytes",
+          "A seed file larger is refused unread (the largest real one is under 30 kB): a load never parses for minutes."),
+)  # fmt: skip
+
+
+def limits_from_environment():
+    return {limit.key: int(os.environ.get(limit.variable, str(limit.default))) for limit in LIMITS}
+
+
+def limit_default(key):
+    return next(limit.default for limit in LIMITS if limit.key == key)
 
 
 def from_environment():
@@ -15,21 +59,11 @@ def from_environment():
         "RATE_LIMIT_STORAGE": os.environ.get("CIVICFACTS_RATE_LIMIT_STORAGE", "memory://"),
         # How many proxies in front of the app set X-Forwarded-For (0: trust no header).
         "TRUSTED_PROXIES": int(os.environ.get("CIVICFACTS_TRUSTED_PROXIES", "0")),
-        # The API reads no request body: a declared one larger than this is refused with 413.
-        "MAX_CONTENT_LENGTH": int(os.environ.get("CIVICFACTS_MAX_BODY_BYTES", "1024")),
-        "QUERY_TIMEOUT_MS": int(os.environ.get("CIVICFACTS_QUERY_TIMEOUT_MS", "5000")),
-        # Connections kept open per process between requests; 0 opens one per request.
-        "DATABASE_POOL_SIZE": int(os.environ.get("CIVICFACTS_DB_POOL_SIZE", "16")),
-        # Bytes of responses kept per process, per dataset version (api/cache.py); 0 turns it off.
-        "RESPONSE_CACHE_BYTES": int(os.environ.get("CIVICFACTS_RESPONSE_CACHE_BYTES", str(64 << 20))),
-        # Bytes of big CSV exports kept on disk per machine, per dataset version; 0 turns it off.
-        "EXPORT_CACHE_BYTES": int(os.environ.get("CIVICFACTS_EXPORT_CACHE_BYTES", str(1 << 30))),
-        # Where they are kept; unset: a folder in the system's temp dir.
+        **limits_from_environment(),
+        # Where big exports are kept; unset: a folder in the system's temp dir.
         "EXPORTS_DIR": os.environ.get("CIVICFACTS_EXPORTS_DIR") or None,
         # Seconds a replica may lag its primary before this server answers 503 (api/web/replication.py); 0: no bound.
         "MAX_REPLICA_LAG": float(os.environ.get("CIVICFACTS_MAX_REPLICA_LAG", "30")),
-        # A seed file larger than this is refused unread (the largest real one is under 30 kB).
-        "SEED_MAX_BYTES": int(os.environ.get("CIVICFACTS_SEED_MAX_BYTES", str(1 << 20))),
         "CURSOR_SECRET": os.environ.get("CIVICFACTS_CURSOR_SECRET", "civicfacts-cursor"),
     }
 

@@ -14,10 +14,12 @@ import time
 import pytest
 
 from api import create_app
+from api.config import LIMITS
 from api.serve import SERVERS
 from api.store.db import db, open_database
 from api.web import guard
 from api.web.resources.docs import PAGE
+from api.web.response_cache import EXTENSION as CACHE
 from tests.routes import ROUTE_PATHS, concrete
 from tests.support import ValidatingClient
 
@@ -125,6 +127,52 @@ def test_the_query_string_limit_is_4096_bytes(client):
     response = client.get(f"/v1/search?{at_limit}")
     assert response.status_code == 400 and response.get_json()["errors"][0]["parameter"] == "q"  # too long a q, not a URL
     assert client.get(f"/v1/search?{at_limit}a").status_code == 414
+
+
+# --- every limit: one place, its default and why, and its edge ---------------------------------
+
+
+def test_the_readme_lists_every_limit_with_its_default_and_why():
+    """README's "Limits" table is LIMITS (api/config.py), row for row."""
+    readme = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for limit in LIMITS:
+        row = next((line for line in readme.splitlines() if line.startswith(f"| `{limit.variable}` |")), None)
+        assert row is not None, f"README's Limits table lacks {limit.variable}"
+        _, default, why = (cell.strip() for cell in row.strip("|").split("|"))
+        assert default.split()[0] == str(limit.default) and why == limit.why, row
+
+
+@pytest.mark.parametrize("limit", LIMITS, ids=lambda limit: limit.variable)
+def test_every_limit_is_read_from_the_environment(shared_url, monkeypatch, limit):
+    monkeypatch.setenv(limit.variable, str(limit.default + 1))
+    app = create_app({"DATABASE_URL": shared_url})
+    assert app.config[limit.key] == limit.default + 1
+    monkeypatch.delenv(limit.variable)
+    assert create_app({"DATABASE_URL": shared_url}).config[limit.key] == limit.default
+
+
+def test_the_query_string_limit_is_a_setting(shared_url, monkeypatch):
+    monkeypatch.setenv("CIVICFACTS_MAX_QUERY_STRING_BYTES", "100")
+    client = create_app({"DATABASE_URL": shared_url}).test_client()
+    at_limit = "limit=5&q=" + "a" * (100 - len("limit=5&q="))
+    assert client.get(f"/v1/figures?{at_limit}").status_code == 200
+    over = client.get(f"/v1/figures?{at_limit}a")
+    assert over.status_code == 414 and "at most 100" in over.get_json()["detail"]
+
+
+def test_the_response_cache_stays_within_its_bytes_keys_included(shared_url):
+    """Many distinct URLs, each with a long query string: the cache's count of its bytes (keys,
+    headers and bodies) never passes its limit, and 0 turns it off."""
+    limit = 60_000
+    app = create_app({"DATABASE_URL": shared_url, "RESPONSE_CACHE_BYTES": limit})
+    client = app.test_client()
+    cache = app.extensions[CACHE]
+    for i in range(60):
+        response = client.get(f"/v1/figures?limit={i % 50 + 1}&q={'가' * 190}{i}")
+        assert response.status_code == 200 and cache.size <= limit
+    assert 0 < len(cache.entries) < 60
+    off = create_app({"DATABASE_URL": shared_url, "RESPONSE_CACHE_BYTES": 0}).test_client()
+    assert "X-Cache" not in off.get("/v1/figures?limit=2").headers
 
 
 # --- security headers ------------------------------------------------------------------------

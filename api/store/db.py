@@ -12,9 +12,9 @@ import time
 
 from peewee import DatabaseProxy, Model, PostgresqlDatabase, SqliteDatabase
 from playhouse.db_url import connect, parse
-from playhouse.pool import PooledDatabase, PooledSqliteDatabase
+from playhouse.pool import PooledDatabase
 
-from api.store.fastpath import TrustingPostgresqlPool
+from api.store.fastpath import TrustingPostgresqlPool, WatchedSqlitePool
 from api.store.urls import check_url
 
 db = DatabaseProxy()
@@ -56,9 +56,15 @@ def open_database(url, readonly=False, pool_size=0, statement_timeout_ms=0):
         if path == ":memory:":
             return SqliteDatabase(path, pragmas=SQLITE_READ_PRAGMAS)
         if pool_size:
-            # A pooled connection is handed to whichever thread asks next, never to two at once.
-            return PooledSqliteDatabase(
-                f"file:{path}?mode=ro", uri=True, pragmas=SQLITE_READ_PRAGMAS, check_same_thread=False, **_pool_options(pool_size)
+            # A pooled connection is handed to whichever thread asks next, never to two at once;
+            # one opened on a file since replaced or deleted is never handed out (WatchedSqlitePool).
+            return WatchedSqlitePool(
+                f"file:{path}?mode=ro",
+                path=path,
+                uri=True,
+                pragmas=SQLITE_READ_PRAGMAS,
+                check_same_thread=False,
+                **_pool_options(pool_size),
             )
         return SqliteDatabase(f"file:{path}?mode=ro", uri=True, pragmas=SQLITE_READ_PRAGMAS)
     options = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT}

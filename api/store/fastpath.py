@@ -6,10 +6,11 @@ playhouse upgrade changes what it relies on. Nothing else in the project touches
 attribute of peewee.
 """
 
+import os
 import time
 
-from peewee import CharField, ForeignKeyField, IntegerField, TextField
-from playhouse.pool import PooledPostgresqlDatabase
+from peewee import CharField, ForeignKeyField, IntegerField, OperationalError, TextField
+from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
 # A pooled PostgreSQL connection given back this recently is handed out again without a ping.
 POOL_TRUST_SECONDS = 1.0
@@ -43,6 +44,45 @@ class TrustingPostgresqlPool(PooledPostgresqlDatabase):
             if not conn.closed and adapter.txn_status(conn) == adapter.txn_idle:
                 return False
         return super()._is_closed(conn)
+
+
+class WatchedSqlitePool(PooledSqliteDatabase):
+    """A pool of connections to a SQLite file that notices when the file at its path is no
+    longer the one they opened: replaced (a new file renamed over it, as a deployment copies a
+    database in) or deleted. A pooled connection keeps reading the file it opened, however
+    long, so without this a server would serve the old data for ever, and a deleted file until
+    the last connection closed. Each connection handed out is checked with one stat of the
+    path (device and inode, about a microsecond): one opened on another file is closed and a
+    new one opened on the file there now; with no file there, OperationalError (a 503).
+
+    Relies on playhouse.pool's private hooks `_connect`, `_is_closed` and `_close_raw`."""
+
+    def __init__(self, database, *args, path, **kwargs):
+        super().__init__(database, *args, **kwargs)
+        self._path, self._opened_on = path, {}
+
+    def _identity(self):
+        try:
+            info = os.stat(self._path)
+        except OSError as exc:
+            raise OperationalError(f"the database file {self._path} is gone ({exc.strerror})") from exc
+        return info.st_dev, info.st_ino
+
+    def _connect(self):
+        self._current = self._identity()  # _is_closed compares each pooled connection with it
+        conn = super()._connect()
+        self._opened_on[self.conn_key(conn)] = self._current  # a pooled one was checked against it
+        return conn
+
+    def _is_closed(self, conn):
+        if self._opened_on.get(self.conn_key(conn)) != self._current:
+            self._close_raw(conn)  # opened on a file that is no longer there: never again
+            return True
+        return super()._is_closed(conn)
+
+    def _close_raw(self, conn):
+        self._opened_on.pop(self.conn_key(conn), None)
+        super()._close_raw(conn)
 
 
 def as_sent(field):

@@ -16,9 +16,10 @@ from flask import current_app, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, RequestURITooLarge, TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from api.config import limit_default
 from api.web.rate_limit import OVER
 
-MAX_QUERY_STRING = 4096
+MAX_QUERY_STRING = limit_default("MAX_QUERY_STRING")  # the default of the setting (api/config.py)
 BROKEN_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 DOCS_POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'"
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
@@ -56,8 +57,9 @@ def _decoded(name, part):
 
 def check_query_string():
     raw = request.query_string
-    if len(raw) > MAX_QUERY_STRING:
-        raise RequestURITooLarge(f"The query string is {len(raw)} bytes; at most {MAX_QUERY_STRING} are accepted.")
+    limit = current_app.config.get("MAX_QUERY_STRING", MAX_QUERY_STRING)
+    if len(raw) > limit:
+        raise RequestURITooLarge(f"The query string is {len(raw)} bytes; at most {limit} are accepted.")
     names = Counter()
     for pair in raw.split(b"&"):
         if not pair:

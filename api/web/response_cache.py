@@ -42,6 +42,7 @@ from flask import g, request
 from peewee import DatabaseError, InterfaceError
 from werkzeug.wrappers import Response
 
+from api.config import limit_default
 from api.query.dataset import current, version_of
 from api.store.db import db
 from api.web.compression import encoding_of
@@ -60,6 +61,9 @@ ENTRY_OVERHEAD = 200  # bytes counted per entry besides its key, body and header
 # A host name is at most 253 bytes, and a port 6 more; guard.MAX_QUERY_STRING bounds the query.
 MAX_HOST = 260
 MAX_KEY_TEXT = 8192  # path, script root and query string together: past this, no 200 to keep
+# Browsers send Accept headers of about 100 bytes; ranking a longer one costs more than it
+# saves (negotiation_key), so such a request is answered without the cache.
+MAX_ACCEPT = 1024
 
 
 class ResponseCache:
@@ -104,11 +108,11 @@ def request_key(environ):
     Behind trusted proxies, ProxyFix (outside this layer) has already put the client's scheme
     and host in wsgi.url_scheme and HTTP_HOST; untrusted X-Forwarded-* change nothing, so they
     are no part of the key. Anything else a response comes to vary on is added here."""
-    host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
+    host, accept = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""), environ.get("HTTP_ACCEPT", "")
     script, path, query = environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")
-    if len(host) > MAX_HOST or len(script) + len(path) + len(query) > MAX_KEY_TEXT:
+    if len(host) > MAX_HOST or len(accept) > MAX_ACCEPT or len(script) + len(path) + len(query) > MAX_KEY_TEXT:
         return None
-    return (environ["wsgi.url_scheme"], host, script, path, query, negotiation_key(environ.get("HTTP_ACCEPT", "")), encoding_of(environ))
+    return (environ["wsgi.url_scheme"], host, script, path, query, negotiation_key(accept), encoding_of(environ))
 
 
 def key_bytes(key):
@@ -244,7 +248,7 @@ def init_app(app):
     max_bytes = int(app.config.get("RESPONSE_CACHE_BYTES", 0))
     if max_bytes <= 0:
         return None
-    cache = ResponseCache(max_bytes, int(app.config.get("RESPONSE_CACHE_ENTRY_BYTES", 4 << 20)))
+    cache = ResponseCache(max_bytes, int(app.config.get("RESPONSE_CACHE_ENTRY_BYTES", limit_default("RESPONSE_CACHE_ENTRY_BYTES"))))
     app.extensions[EXTENSION] = cache
     app.extensions[COUNTS] = CountCache()
     app.extensions[EXPORTS] = exports = export_store(app)

@@ -8,9 +8,10 @@ removed one. The feed pages by a signed cursor, like the lists, and answers CSV 
 import csv
 import hashlib
 import io
+import tempfile
 
 import orjson
-from flask import Response, current_app, request, stream_with_context, url_for
+from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import fields, validate
@@ -22,10 +23,11 @@ from api.web import envelopes, params
 from api.web.blueprint import OK_HEADERS, PAGE_HEADERS, CivicBlueprint, documents_errors, url_with
 from api.web.dataset import current_dataset, named_version
 from api.web.envelopes import EXAMPLE_CHANGE
-from api.web.responses import CSV, JSON, negotiate
+from api.web.responses import CSV, JSON, FileBody, negotiate
 
 blp = CivicBlueprint("changes", __name__, url_prefix="/v1", description="Every version of the dataset, and what each one changed.")
 BATCH = 1000
+SPOOL_BYTES = 4 << 20  # of a CSV of the change feed kept in memory while it is written; the rest on disk
 EXAMPLE_VERSION = {
     "version": "94c80e1a1d425c6a",
     "loaded_at": "2023-12-20T09:00:00Z",
@@ -119,8 +121,21 @@ def feed(args):
 
 
 def feed_csv(query, dataset):
-    response = Response(stream_with_context(csv_export(query)), mimetype=CSV)
+    # Each line is made now, not at load, so its length is not known before it is written:
+    # the feed is written out first (in memory up to SPOOL_BYTES, then on disk), so a database
+    # failure is a 503, not a stream that ends as if whole, and it is sent with its length.
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    try:
+        for chunk in csv_export(query):
+            spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    length = spool.tell()
+    spool.seek(0)
+    response = Response(FileBody(spool), mimetype=CSV)
     response.automatically_set_content_length = False
+    response.content_length = length
     response.headers["Content-Disposition"] = f'attachment; filename="civicfacts-changes-{dataset.version}.csv"'
     response.set_etag(hashlib.sha256(f"{dataset.version} {request.full_path} csv".encode()).hexdigest()[:32])
     return response
