@@ -10,9 +10,10 @@ replaying as it arrives does not count as lag.
 
 Past MAX_REPLICA_LAG seconds the server answers every request 503 (the outermost WSGI layer),
 so that the load balancer's passive health checks take it out and retry the request on another
-server, until it has caught up. That layer answers from the last look, and takes the next, at
-most a second later, in a thread of its own: no request waits for it, nor for a database that
-does not answer it. /v1/health always
+server, until it has caught up. That layer looks at most once a second, in a thread of its own:
+the request that starts a look waits for it a quarter of a second at most (a look takes a
+millisecond), and is answered from the last look if it is not done by then, so a database that
+does not answer costs no request a connect timeout. /v1/health always
 answers with the state it reads then (200, or 503 with the lag), for an operator or an active
 health check.
 """
@@ -35,6 +36,7 @@ EXTENSION = "civicfacts_replication"
 HEALTH_PATH = "/v1/health"
 CHECK_SECONDS = 1.0  # how stale the outermost layer's view may be
 SECOND_LOOK_SECONDS = 0.1
+LOOK_WAIT_SECONDS = 0.25  # how long the request that starts a look waits for it
 log = logging.getLogger(__name__)
 
 
@@ -110,7 +112,11 @@ class LagMonitor:
             if look:
                 self.looking = True
         if look:
-            threading.Thread(target=self._look, args=(read,), name="civicfacts-replica-lag", daemon=True).start()
+            thread = threading.Thread(target=self._look, args=(read,), name="civicfacts-replica-lag", daemon=True)
+            thread.start()
+            # Usually a look takes a millisecond, and this request gets its answer; a database
+            # that does not answer costs the request a fraction of a second, not a timeout.
+            thread.join(LOOK_WAIT_SECONDS)
         return self.lag
 
     def _look(self, read):
