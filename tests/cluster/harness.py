@@ -53,6 +53,17 @@ def wait_until(what, check, seconds):
     raise AssertionError(f"{what}: not within {seconds} s")
 
 
+def wait_for(what, get, seconds):
+    """(the first value of `get()` that is not None, the seconds it took), polled for `seconds`."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        value = get()
+        if value is not None:
+            return value, time.monotonic() - started
+        time.sleep(0.1)
+    raise AssertionError(f"{what}: not within {seconds} s")
+
+
 class Cluster:
     """The cluster under `folder`, as deploy/cluster left it (folder/cluster.json)."""
 
