@@ -44,11 +44,23 @@ class Replication(NamedTuple):
 PRIMARY = Replication(replica=False)
 
 
-def status(database):
-    """Where `database` stands: a primary (SQLite is one), or a replica and how far it has replayed."""
+def status(database, logged=True):
+    """Where `database` stands: a primary (SQLite is one), or a replica and how far it has replayed.
+
+    Not `logged`: the query goes to the driver's cursor directly rather than through peewee's
+    log, which is what counts a request's queries; for a look taken beside the requests."""
     if not is_postgres(database.obj if isinstance(database, DatabaseProxy) else database):
         return PRIMARY
-    replica, received, replayed, replay_age = database.execute_sql(STATUS_SQL).fetchone()
+    if logged:
+        row = database.execute_sql(STATUS_SQL).fetchone()
+    else:
+        cursor = database.cursor()
+        try:
+            cursor.execute(STATUS_SQL)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    replica, received, replayed, replay_age = row
     if not replica:
         return PRIMARY
     return Replication(replica=True, received=received, replayed=replayed, replay_age=replay_age)

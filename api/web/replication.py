@@ -8,13 +8,17 @@ commit it replayed, if that is less). The estimate errs high, never low; a first
 finds it behind after a quiet spell looks again a moment later, so that WAL a standby is
 replaying as it arrives does not count as lag.
 
-Past MAX_REPLICA_LAG seconds the server answers every request 503 (the outermost WSGI layer,
-checking at most once a second), so that the load balancer's passive health checks take it
-out and retry the request on another server, until it has caught up. /v1/health always
+Past MAX_REPLICA_LAG seconds the server answers every request 503 (the outermost WSGI layer),
+so that the load balancer's passive health checks take it out and retry the request on another
+server, until it has caught up. That layer looks at most once a second, in a thread of its own:
+the request that starts a look waits for it a quarter of a second at most (a look takes a
+millisecond), and is answered from the last look if it is not done by then, so a database that
+does not answer costs no request a connect timeout. /v1/health always
 answers with the state it reads then (200, or 503 with the lag), for an operator or an active
 health check.
 """
 
+import logging
 import math
 import threading
 import time
@@ -27,30 +31,33 @@ from werkzeug.wrappers import Response
 from api.query.replication import status
 from api.store.db import db, is_postgres
 from api.web.errors import PROBLEM_JSON, RETRY_AFTER_SECONDS, problem_body
-from api.web.transactions import use_app_database
 
 EXTENSION = "civicfacts_replication"
 HEALTH_PATH = "/v1/health"
 CHECK_SECONDS = 1.0  # how stale the outermost layer's view may be
 SECOND_LOOK_SECONDS = 0.1
+LOOK_WAIT_SECONDS = 0.25  # how long the request that starts a look waits for it
+log = logging.getLogger(__name__)
 
 
 class LagMonitor:
     """This process's view of its database's replication, shared by its threads."""
 
-    def __init__(self, max_lag):
+    def __init__(self, max_lag, clock=time.monotonic, sleep=time.sleep):
         self.max_lag = max_lag or None
+        self.clock, self.sleep = clock, sleep
         self.lock = threading.Lock()
-        self.caught_up_at = None  # time.monotonic() as of which it had everything it has replayed since
+        self.caught_up_at = None  # the clock's time as of which it had everything it has replayed since
         self.waiting = None  # (a received WAL position, when it was seen) not replayed yet at the time
         self.checked_at = -math.inf
         self.lag = None
+        self.looking = False  # a look is being taken (recent_lag)
 
     def observe(self, replication):
         """The lag of `replication` (api.query.replication.Replication) in seconds, None if the
         database is a primary or cannot tell, and whether this look is the first since it fell
         behind (then the lag is only the bound above)."""
-        now = time.monotonic()
+        now = self.clock()
         first = False
         with self.lock:
             caught_up = replication.caught_up
@@ -76,11 +83,11 @@ class LagMonitor:
         replication = read()
         if replication is None:
             with self.lock:
-                self.checked_at, self.lag = time.monotonic(), None
+                self.checked_at, self.lag = self.clock(), None
             return None, None
         lag, first = self.observe(replication)
         if first and self.too_far_behind(lag):
-            time.sleep(SECOND_LOOK_SECONDS)
+            self.sleep(SECOND_LOOK_SECONDS)
             replication = read() or replication
             lag, _ = self.observe(replication)
         return replication, lag
@@ -98,10 +105,29 @@ class LagMonitor:
         }
 
     def recent_lag(self, read):
-        """The lag seen at most CHECK_SECONDS ago, measuring it again if older."""
-        if time.monotonic() - self.checked_at < CHECK_SECONDS:
-            return self.lag
-        return self.measure(read)[1]
+        """The lag last seen; when that look is more than CHECK_SECONDS old, the next is taken
+        (`read()`) in a thread of its own."""
+        with self.lock:
+            look = not self.looking and self.clock() - self.checked_at >= CHECK_SECONDS
+            if look:
+                self.looking = True
+        if look:
+            thread = threading.Thread(target=self._look, args=(read,), name="civicfacts-replica-lag", daemon=True)
+            thread.start()
+            # Usually a look takes a millisecond, and this request gets its answer; a database
+            # that does not answer costs the request a fraction of a second, not a timeout.
+            thread.join(LOOK_WAIT_SECONDS)
+        return self.lag
+
+    def _look(self, read):
+        try:
+            self.measure(read)
+        except Exception:  # noqa: BLE001 - a look that fails says nothing; requests go on
+            log.exception("looking at the replica's lag failed")
+            with self.lock:
+                self.checked_at, self.lag = self.clock(), None
+        finally:
+            self.looking = False
 
 
 def lagging_problem(environ, start_response, lag, max_lag):
@@ -115,14 +141,14 @@ def lagging_problem(environ, start_response, lag, max_lag):
 class LagGuard:
     """WSGI: refuse every request but the health check while the replica lags past the bound."""
 
-    def __init__(self, app, flask_app, monitor):
-        self.app, self.flask_app, self.monitor = app, flask_app, monitor
+    def __init__(self, app, database, monitor):
+        self.app, self.database, self.monitor = app, database, monitor
 
     def read(self):
-        use_app_database(self.flask_app)
+        # The app's own database, not the shared proxy: this runs beside the requests.
         try:
-            with db.connection_context():
-                return status(db)
+            with self.database.connection_context():
+                return status(self.database, logged=False)
         except (DatabaseError, InterfaceError, ValueError):  # ValueError: the pool is exhausted
             return None
 
@@ -140,7 +166,7 @@ def init_app(app, database):
     monitor = LagMonitor(float(app.config.get("MAX_REPLICA_LAG") or 0))
     app.extensions[EXTENSION] = monitor
     if is_postgres(database) and monitor.max_lag is not None:
-        app.wsgi_app = LagGuard(app.wsgi_app, app, monitor)
+        app.wsgi_app = LagGuard(app.wsgi_app, database, monitor)
 
 
 def database_state():

@@ -53,6 +53,17 @@ def wait_until(what, check, seconds):
     raise AssertionError(f"{what}: not within {seconds} s")
 
 
+def wait_for(what, get, seconds):
+    """(the first value of `get()` that is not None, the seconds it took), polled for `seconds`."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        value = get()
+        if value is not None:
+            return value, time.monotonic() - started
+        time.sleep(0.1)
+    raise AssertionError(f"{what}: not within {seconds} s")
+
+
 class Cluster:
     """The cluster under `folder`, as deploy/cluster left it (folder/cluster.json)."""
 
@@ -108,6 +119,9 @@ class Cluster:
         return body["data"]["dataset"]["version"] if status == 200 else None
 
     def log_position(self):
+        """Where the access log will go on from: nginx writes it at most a second late
+        (`flush=1s`), so first let it write what it answered until now."""
+        time.sleep(1.2)
         return self.access_log.stat().st_size if self.access_log.exists() else 0
 
     def served_by(self, since):
