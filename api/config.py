@@ -37,7 +37,7 @@ LIMITS = (
     Limit("EXPORT_CACHE_BYTES", "CIVICFACTS_EXPORT_CACHE_BYTES", 1024 * MiB, "bytes",
           "Big CSV exports kept on disk per machine; nothing is written while the disk has less than twice this free; 0 turns it off."),
     Limit("SEED_MAX_BYTES", "CIVICFACTS_SEED_MAX_BYTES", 1 * MiB, "bytes",
-          "A seed file larger is refused unread (the largest real one is under 30 kB): a load never parses for minutes."),
+          "A seed file or page larger is refused unread (the largest real one is under 30 kB): a load never parses for minutes."),
 )  # fmt: skip
 
 

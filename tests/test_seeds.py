@@ -873,7 +873,7 @@ def aliases_of_a_large_string(corpus):
 
 def oversized_file(corpus):
     path = hostile_file(corpus, "08_huge.yaml", "# padding\n" * 120_000)  # 1.2 MB of comments
-    return [Expected(str(path), None, None, "not read: it is 1200000 bytes; a seed file may be at most 1048576")]
+    return [Expected(str(path), None, None, "not read: it is 1200000 bytes; a file of the seeds may be at most 1048576")]
 
 
 def deep_list_nesting(corpus):
@@ -957,7 +957,7 @@ def test_the_seed_file_size_limit_is_a_setting(minimal, monkeypatch):
     largest = max(f.stat().st_size for f in minimal.files())
     assert read_seeds(minimal.path, max_bytes=largest)  # at the limit: read
     monkeypatch.setenv("CIVICFACTS_SEED_MAX_BYTES", str(largest - 1))
-    assert any("a seed file may be at most" in p.message for p in problems_of(minimal.path))  # one byte over: refused
+    assert any("a file of the seeds may be at most" in p.message for p in problems_of(minimal.path))  # one byte over: refused
 
 
 @pytest.mark.parametrize("fault", HOSTILE.values(), ids=HOSTILE.keys())
@@ -975,3 +975,11 @@ def test_civicfacts_load_refuses_a_hostile_seed_file_and_leaves_the_database_as_
     assert snapshot(migrated) == before
     kind = next(name for name, f in HOSTILE.items() if f is fault)
     reliability.count(f"seeds|`civicfacts load` refused a hostile file: {kind}, database unchanged|{reliability.backend_of(migrated)}")
+
+
+def test_a_page_file_over_the_size_limit_is_refused_unread(minimal, monkeypatch):
+    page = next((minimal.path / "pages").glob("*.txt"))
+    monkeypatch.setenv("CIVICFACTS_SEED_MAX_BYTES", str(page.stat().st_size - 1))
+    with within(20):
+        problems = problems_of(minimal.path)
+    assert any(f"pages/{page.name} is not read: it is {page.stat().st_size} bytes" in p.message for p in problems), problems

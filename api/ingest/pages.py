@@ -16,6 +16,9 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
+from api import config
+from api.ingest.seedfile import NotReadable, read_bytes
+
 PAGES = "pages"  # the folder of page files, inside the seeds folder
 PAGE_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.txt$")
 # The most characters of a quote's sentence that a citation carries on either side of the
@@ -58,9 +61,12 @@ class Page:
         if not PAGE_FILE.match(file):
             raise PageError(f"{file!r} is not a page file name: a plain name ending in .txt, in {PAGES}/")
         path = pathlib.Path(directory) / file
-        if not path.is_file():
+        if not path.is_file():  # a folder, a FIFO or a link to a device is no page either
             raise PageError(f"the page file {PAGES}/{file} is missing (looked for {path})")
-        data = path.read_bytes()
+        try:
+            data = read_bytes(path, config.from_environment()["SEED_MAX_BYTES"])
+        except NotReadable as exc:
+            raise PageError(f"the page file {PAGES}/{file} is not read: it {exc}") from None
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:

@@ -101,10 +101,10 @@ def read_bytes(path, max_bytes):
         raise NotReadable(f"is not a regular file ({_kind(info.st_mode)}); a seed file must be one")
     with os.fdopen(fd, "rb") as handle:
         if info.st_size > max_bytes:
-            raise NotReadable(f"is {info.st_size} bytes; a seed file may be at most {max_bytes} (CIVICFACTS_SEED_MAX_BYTES)")
+            raise NotReadable(f"is {info.st_size} bytes; a file of the seeds may be at most {max_bytes} (CIVICFACTS_SEED_MAX_BYTES)")
         data = handle.read(max_bytes + 1)  # it may have grown since
     if len(data) > max_bytes:
-        raise NotReadable(f"is over {max_bytes} bytes; a seed file may be at most {max_bytes} (CIVICFACTS_SEED_MAX_BYTES)")
+        raise NotReadable(f"is over {max_bytes} bytes; a file of the seeds may be at most {max_bytes} (CIVICFACTS_SEED_MAX_BYTES)")
     return data
 
 
