@@ -65,7 +65,8 @@ class WatchedSqlitePool(PooledSqliteDatabase):
         try:
             info = os.stat(self._path)
         except OSError as exc:
-            raise OperationalError(f"the database file {self._path} is gone ({exc.strerror})") from exc
+            # sqlite3's own words for a file it cannot open, which api/store/readiness.py reads
+            raise OperationalError(f"unable to open database file: {self._path} is not there ({exc.strerror})") from exc
         return info.st_dev, info.st_ino
 
     def _connect(self):
