@@ -6,7 +6,7 @@ of them, and a collection's rows joined to their documents in whatever order its
 import hashlib
 
 import orjson
-from peewee import Tuple
+from peewee import JOIN, Tuple
 
 from api.store import models as m
 from api.store.fastpath import as_sent
@@ -19,9 +19,15 @@ Document = m.Document
 
 def joined(model, *columns):
     """A select of `model`'s rows with `columns` of their documents (bodies, CSV lines, ...),
-    to which filters, orders and keyset conditions are added as to any select of `model`."""
+    to which filters, orders and keyset conditions are added as to any select of `model`.
+
+    Written as a CROSS JOIN with the condition in WHERE: SQLite then reads `model` first, in the
+    order of its index, and looks each document up by key, stopping at the page's LIMIT. As an
+    inner join its planner started from the documents of the record type (a fifth of the table)
+    and sorted them all for every page: 316 ms for the first page of 10^5 figures, against
+    5 ms (bench/RESULTS.md). PostgreSQL plans the two spellings alike."""
     on = (Document.record_type == model.record_type) & (Document.record_id == model.id)
-    return model.select(*columns).join(Document, on=on)
+    return model.select(*columns).join(Document, JOIN.CROSS).where(on)
 
 
 def one(record_type, record_id, column=Document.body):
