@@ -70,3 +70,20 @@ def test_a_load_into_a_pipe_prints_its_result_only(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert result.stdout.startswith("loaded dataset ")
+
+
+def test_a_load_reports_every_stage_through_the_downloads(tmp_path):
+    from api.ingest.load import load
+    from api.ingest.read import read_seeds
+    from api.store import models as m
+    from api.store.db import open_database
+    from tests.support import migrate
+
+    url = f"sqlite:///{tmp_path}/progress.db"
+    migrate(url).close()
+    stages = []
+    database = open_database(url)
+    with database.bind_ctx(m.ALL_MODELS), database.connection_context():
+        load(read_seeds(MINIMAL), database, progress=lambda stage, done, total=None: stages.append(stage))
+    assert stages[-1] == "building the downloads", stages
+    assert "written" in stages and stages.index("written") < stages.index("building the downloads")

@@ -487,6 +487,8 @@ def load(seeds, database, progress=None, publish=True):
         with _transaction(database):
             dataset = _write(database, seeds, hashes, progress)
         if publish and not compiler.downloads_current(dataset):
+            if progress is not None:
+                progress("building the downloads", None)  # minutes at 10^5 figures: say what is happening
             compiler.publish_downloads(database, dataset, RECORD_TYPES)
     return dataset
 
