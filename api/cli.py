@@ -170,7 +170,10 @@ def load(database_url, seeds_dir):
     path = sqlite_file(url) if is_sqlite_url(url) else None
     if path is not None and not path.exists():
         raise Refusal(f"there is no database at {path.resolve()} yet: run `civicfacts migrate` first")
-    database = open_bound(url)
+    try:
+        database = open_bound(url)
+    except Refusal as exc:  # the database cannot be reached (a primary stopped): say the load did nothing
+        raise Refusal(f"{exc}; nothing was loaded") from exc
     # A connection, not `with database:` (a transaction): the load makes its own, and on
     # SQLite it must begin IMMEDIATE, which a transaction already open would make a savepoint.
     with database.connection_context():
