@@ -6,6 +6,7 @@ import json
 import os
 import pathlib
 import shutil
+import socket
 import time
 import uuid
 
@@ -235,3 +236,18 @@ def request_queries(client):
         monitor.checked_at = time.monotonic()
     with count_queries() as counter:
         yield counter
+
+
+def wait_until_listening(process, port, what, timeout=30):
+    """Wait until `process` (a server started by a test) accepts connections on `port`; fail
+    naming `what` if it exits first (with what it wrote to a piped stderr) or takes too long."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if process.poll() is not None:
+                raise AssertionError(f"{what} exited: {process.stderr.read().decode() if process.stderr else ''}") from None
+            assert time.monotonic() < deadline, f"{what} did not start"
+            time.sleep(0.1)

@@ -9,7 +9,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -21,7 +20,7 @@ from api.web import guard
 from api.web.resources.docs import PAGE
 from api.web.response_cache import EXTENSION as CACHE
 from tests.routes import ROUTE_PATHS, concrete
-from tests.support import ValidatingClient
+from tests.support import ValidatingClient, wait_until_listening
 
 # --- rate limits -----------------------------------------------------------------------------
 
@@ -275,15 +274,7 @@ def served(request, loaded):
         [cli, "serve", "--server", request.param, "--port", str(port), "--workers", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                assert server.poll() is None, server.stderr.read().decode()
-                assert time.monotonic() < deadline, f"{request.param} did not start"
-                time.sleep(0.1)
+        wait_until_listening(server, port, request.param)
         yield request.param, port
     finally:
         server.terminate()

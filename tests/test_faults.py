@@ -27,7 +27,7 @@ from api.ingest.load import one_load_at_a_time
 from api.ingest.read import read_seeds
 from api.store.db import POSTGRES_CONNECT_TIMEOUT, open_database
 from tests import reliability
-from tests.support import SEEDS, migrate
+from tests.support import SEEDS, migrate, wait_until_listening
 
 # Locks held for seconds, PostgreSQL servers started and stopped.
 pytestmark = pytest.mark.slow
@@ -492,14 +492,7 @@ def granian_serving(module_dir, module, url):
     command += ["--blocking-threads", "1", "--port", str(port), f"{module}:create_app"]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, "granian did not start"
-                time.sleep(0.1)
+        wait_until_listening(server, port, "granian")
         yield port
     finally:
         server.terminate()

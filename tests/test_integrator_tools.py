@@ -12,12 +12,11 @@ import pathlib
 import socket
 import subprocess
 import sys
-import time
 import zipfile
 
 import pytest
 
-from tests.support import ROOT
+from tests.support import ROOT, wait_until_listening
 
 pytestmark = pytest.mark.slow
 BIN = pathlib.Path(sys.executable).parent
@@ -38,15 +37,7 @@ def server(shared_url):
         [BIN / "civicfacts", "serve", "--port", str(port), "--workers", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                assert process.poll() is None, process.stderr.read().decode()
-                assert time.monotonic() < deadline, "civicfacts serve did not start"
-                time.sleep(0.1)
+        wait_until_listening(process, port, "civicfacts serve")
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
