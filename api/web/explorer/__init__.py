@@ -21,7 +21,7 @@ from flask_smorest import abort
 from api.formats.charts import comparison_chart, number_text, parts_chart
 from api.formats.jsonld import JSONLD, to_jsonld
 from api.query import documents, history
-from api.query.pagination import CursorError, decode_cursor, encode_cursor, order_by
+from api.query.pagination import CursorError, decode_cursor, encode_cursor
 from api.store import models as m
 from api.web.blueprint import OK_HEADERS, CivicBlueprint, documents_errors, url_with
 from api.web.dataset import current_dataset
@@ -154,9 +154,8 @@ class Stylesheet(MethodView):
 
 def list_page(collection, args):
     keys = collection.sort_keys(args.get("sort"))
-    query = collection.filtered(args, keys, m.Document.body.alias("body"))
-    total, exact = collection.total(args, query)
-    rows = list(collection.after_cursor(query, keys, args).order_by(*order_by(keys)).limit(PAGE_SIZE + 1).namedtuples())
+    total, exact = collection.total(args)
+    rows = list(collection.page_of(args, keys, PAGE_SIZE + 1).namedtuples())
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     records = [orjson.loads(row.body) for row in rows]

@@ -1,7 +1,6 @@
 """/v1/events: workshops, signings, briefings, festivals and the like, with who took part."""
 
 from marshmallow import fields
-from peewee import fn
 
 from api.registry import BY_NAME
 from api.store import models as m
@@ -20,7 +19,7 @@ def apply(query, args):
         link = m.EventParticipant
         taking_part = link.select(link.event).where((link.organisation == args["participant"]) | (link.person == args["participant"]))
         query = query.where(event.id.in_(taking_part))
-    return overlapping(query, args, event.start_date, fn.COALESCE(event.end_date, event.start_date))
+    return overlapping(query, args, event.start_date, m.EVENT_LAST_DAY)
 
 
 collection = Collection(

@@ -1,7 +1,6 @@
 """/v1/figures: every number on the page, as printed and as a value."""
 
 from marshmallow import fields, validate
-from peewee import fn
 
 from api.formats.schemas import QUALIFIERS
 from api.registry import BY_NAME
@@ -26,10 +25,7 @@ def apply(query, args):
         query = query.where(figure.value >= args["min"])
     if "max" in args:
         query = query.where(figure.value <= args["max"])
-    # A figure covers its period, or the one day it is "as of".
-    start = fn.COALESCE(figure.period_start, figure.period_end, figure.as_of)
-    end = fn.COALESCE(figure.period_end, figure.period_start, figure.as_of)
-    return overlapping(query, args, start, end)
+    return overlapping(query, args, m.FIGURE_FIRST_DAY, m.FIGURE_LAST_DAY)
 
 
 collection = Collection(
