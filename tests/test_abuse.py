@@ -81,6 +81,44 @@ def test_the_rate_limit_counts_each_client_ip_apart(limited):
     assert limited.get("/v1", **from_ip("192.0.2.2")).status_code == 200
 
 
+def test_the_in_memory_store_starts_no_thread_and_still_sweeps_expired_windows():
+    """limits' MemoryStorage started a timer thread for every 10 ms of traffic; ours sweeps
+    inline, at most once a second. The override relies on limits' private names: if an
+    upgrade renames them, the thread count or the sweep below fails."""
+    import threading
+    import time
+
+    from api.web import rate_limit
+
+    store = rate_limit.storage_for("memory://")
+    assert isinstance(store, rate_limit.SweptMemoryStorage)
+    before = threading.active_count()
+    for n in range(200):
+        store.incr(f"client-{n}", 0.05)
+    assert threading.active_count() <= before  # no timer thread per window
+    assert len(store.storage) == 200
+    time.sleep(0.06)  # every window has expired; nothing has read them since
+    store.incr("client-new", 60)
+    assert len(store.storage) == 201  # the sweep is not due yet: once a second at most
+    store.next_sweep = time.monotonic()
+    store.incr("client-new", 60)  # the request that finds the sweep due sweeps
+    assert dict(store.storage) == {"client-new": 2}
+
+
+def test_routing_is_remembered_for_a_bounded_number_of_short_paths(limited):
+    from api.web import rate_limit
+
+    limiter = limited._client.application.extensions["civicfacts_limiter"]
+    for n in range(rate_limit.ROUTE_MEMO_PATHS + 100):
+        limiter.routed({"PATH_INFO": f"/v1/figures/f{n}", "REQUEST_METHOD": "GET"})
+    assert limiter.remembered.cache_info().currsize == rate_limit.ROUTE_MEMO_PATHS
+    long = "/v1/figures/" + "x" * rate_limit.ROUTE_MEMO_LENGTH
+    assert limiter.routed({"PATH_INFO": long, "REQUEST_METHOD": "GET"}) is True  # routed, not remembered
+    assert limiter.remembered.cache_info().currsize == rate_limit.ROUTE_MEMO_PATHS
+    assert limiter.routed({"PATH_INFO": "/v1/nowhere", "REQUEST_METHOD": "GET"}) is False
+    assert limiter.routed({"PATH_INFO": "/v1/units", "REQUEST_METHOD": "POST"}) is False
+
+
 def test_x_forwarded_for_counts_only_behind_a_trusted_proxy(loaded, openapi):
     """A client cannot buy a fresh budget by inventing X-Forwarded-For; behind one trusted
     proxy, the address that proxy saw is the client."""

@@ -12,16 +12,48 @@ when the window resets. A store that fails lets requests through unlimited, and 
 the log, rather than refusing everyone.
 """
 
+import functools
 import logging
 import time
 
 from limits import parse
-from limits.storage import storage_from_string
+from limits.storage import MemoryStorage, storage_from_string
 from werkzeug.exceptions import HTTPException
 
 EXTENSION = "civicfacts_limiter"
 OVER = "civicfacts.rate_limited"  # in the WSGI environ: seconds until the client's window resets
 log = logging.getLogger(__name__)
+ROUTE_MEMO_PATHS = 4096  # paths whose routing is remembered, each at most ROUTE_MEMO_LENGTH long
+ROUTE_MEMO_LENGTH = 512
+
+
+class SweptMemoryStorage(MemoryStorage):
+    """limits' in-memory store, its expired windows swept at most once a second by the request
+    that finds the sweep due, instead of by a timer thread that the store starts anew for every
+    10 ms of traffic. Measured in-process on a cached answer: 217 µs a request with the timer,
+    163 µs without, 124 µs with no limit (bench/RESULTS.md). A window is still checked for
+    expiry each time it is read (MemoryStorage.get), so a count is never stale; the sweep only
+    bounds the memory of clients that went away.
+
+    Relies on MemoryStorage calling its private `__schedule_expiry` from `incr` and on
+    `__expire_events`, in limits 5.x (pinned; tests/test_rate_limit.py proves both)."""
+
+    SWEEP_SECONDS = 1.0
+
+    def __init__(self, uri=None, **options):
+        super().__init__(uri, **options)
+        self.timer.cancel()
+        self.next_sweep = time.monotonic() + self.SWEEP_SECONDS
+
+    def _MemoryStorage__schedule_expiry(self):
+        now = time.monotonic()
+        if now >= self.next_sweep:
+            self.next_sweep = now + self.SWEEP_SECONDS
+            self._MemoryStorage__expire_events()
+
+
+def storage_for(uri):
+    return SweptMemoryStorage(uri) if uri.split("://", 1)[0] == "memory" else storage_from_string(uri)
 
 
 class RateLimit:
@@ -31,16 +63,21 @@ class RateLimit:
         # binding anew from each request's environ cost a third of a cached answer's time.
         self.routes = flask_app.url_map.bind("localhost")
         self.item = parse(rate)
-        self.storage = storage_from_string(storage_uri)
+        self.storage = storage_for(storage_uri)
+        # A repeated path is routed once (werkzeug's matcher: ~9 µs a request), up to a bound.
+        self.remembered = functools.lru_cache(maxsize=ROUTE_MEMO_PATHS)(self.match)
 
-    def routed(self, environ):
-        # PATH_INFO is the path's bytes as latin-1 (PEP 3333); the routes are matched in UTF-8.
-        path = environ.get("PATH_INFO", "").encode("latin-1", "replace").decode("utf-8", "replace")
+    def match(self, path, method):
         try:
-            self.routes.match(path, environ.get("REQUEST_METHOD", "GET"))
+            self.routes.match(path.encode("latin-1", "replace").decode("utf-8", "replace"), method)
         except HTTPException:  # no route (404), a method the route lacks (405), a redirect: not counted
             return False
         return True
+
+    def routed(self, environ):
+        # PATH_INFO is the path's bytes as latin-1 (PEP 3333); the routes are matched in UTF-8.
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
+        return (self.remembered if len(path) <= ROUTE_MEMO_LENGTH else self.match)(path, method)
 
     def hit(self, client):
         """Count one request of `client` in its fixed window: (requests in the window so far,
