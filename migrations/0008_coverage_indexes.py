@@ -5,9 +5,10 @@ query repeats the expression. Written by hand: pwmigrate's add_index takes colum
 The statements are those `create_tables` issues for the models, so a migrated database and a
 created one are the same (tests/test_migrations.py)."""
 
+FIGURE_DAYS = 'COALESCE("period_end", "period_start", "as_of"), COALESCE("period_start", "period_end", "as_of")'
 INDEXES = {
-    "figure_unit_days": 'ON "figure" ("unit_id", COALESCE("period_end", "period_start", "as_of"), COALESCE("period_start", "period_end", "as_of"), "position", "id")',
-    "figure_days": 'ON "figure" (COALESCE("period_end", "period_start", "as_of"), COALESCE("period_start", "period_end", "as_of"), "position", "id")',
+    "figure_unit_days": f'ON "figure" ("unit_id", {FIGURE_DAYS}, "position", "id")',
+    "figure_days": f'ON "figure" ({FIGURE_DAYS}, "position", "id")',
     "event_days": 'ON "event" (COALESCE("end_date", "start_date"), "start_date", "position", "id")',
 }
 

@@ -81,10 +81,10 @@ def everything(client):
 
 
 def counted(url):
-    """Every total counted at load, by (collection, filter, value)."""
+    """Every total counted at load (and a whole collection's CSV bytes), by (collection, filter, value)."""
     database = open_database(url)
     with database.bind_ctx(m.ALL_MODELS), database.connection_context():
-        found = {(c.collection, c.filter, c.value): c.total for c in m.ListCount.select()}
+        found = {(c.collection, c.filter, c.value): (c.total, c.csv_bytes) for c in m.ListCount.select()}
     database.close()
     return found
 

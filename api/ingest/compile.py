@@ -22,6 +22,7 @@ import tempfile
 from dataclasses import dataclass
 
 import orjson
+from peewee import fn
 
 from api.formats.csv_export import line_maker
 from api.formats.download import BUILDERS
@@ -164,12 +165,24 @@ def drop_orphans(record_types, gone=None):
 def count_lists(database):
     """Write the exact totals: each collection's, and per value of each single-column filter."""
     m.ListCount.delete().execute()
-    rows = [{"collection": name, "filter": "", "value": "", "total": model.select().count()} for name, model in m.RECORD_MODELS.items()]
+    rows = [
+        {"collection": name, "filter": "", "value": "", "total": model.select().count(), "csv_bytes": csv_bytes(model)}
+        for name, model in m.RECORD_MODELS.items()
+    ]
     for collection, filters in COUNTED_FILTERS.items():
         for name, counted in filters.items():
-            rows += [{"collection": collection, "filter": name, "value": str(value), "total": n} for value, n in totals(counted).items()]
+            rows += [
+                {"collection": collection, "filter": name, "value": str(value), "total": n, "csv_bytes": None}
+                for value, n in totals(counted).items()
+            ]
     insert_rows(database, m.ListCount, rows)
     return {row["collection"]: row["total"] for row in rows if not row["filter"]}
+
+
+def csv_bytes(model):
+    """The bytes of the compiled CSV lines of every record of `model`."""
+    doc = m.Document
+    return doc.select(fn.COALESCE(fn.SUM(fn.LENGTH(doc.csv)), 0)).where(doc.record_type == model.record_type).scalar()
 
 
 def counted_values(keys):
@@ -208,7 +221,8 @@ def recount(database, before, after):
     out = {}
     for name, model in m.RECORD_MODELS.items():
         out[name] = model.select().count()
-        count.update(total=out[name]).where((count.collection == name) & (count.filter == "")).execute()
+        whole = (count.collection == name) & (count.filter == "")
+        count.update(total=out[name], csv_bytes=csv_bytes(model)).where(whole).execute()
     return out
 
 

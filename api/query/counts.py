@@ -102,6 +102,13 @@ def stored_total(collection, filters):
     return row[0] if row else 0  # a value counted at load and not found selects nothing
 
 
+def stored_csv_bytes(collection):
+    """The bytes of the CSV lines of a whole collection, as the load counted them, or None
+    (a database loaded before 0009 was migrated in)."""
+    where = (m.ListCount.collection == collection) & (m.ListCount.filter == "") & (m.ListCount.value == "")
+    return m.ListCount.select(m.ListCount.csv_bytes).where(where).scalar()
+
+
 def budgeted_total(query, budget=BUDGET):
     """(total, exact) of `query`'s rows, reading at most `budget` + 1 of them (peewee counts a
     limited query by wrapping it: SELECT COUNT(1) FROM (... LIMIT n))."""

@@ -12,7 +12,7 @@ from flask_smorest import abort
 from api.formats.csv_export import columns, export, export_length, header
 from api.formats.jsonld import JSONLD, SCHEMA_ORG_TYPES
 from api.query import documents, history
-from api.query.counts import budgeted_total, stored_total
+from api.query.counts import budgeted_total, stored_csv_bytes, stored_total
 from api.query.pagination import CursorError, after, check_position, decode_cursor, encode_cursor, order_by
 from api.query.records import collect_refs
 from api.query.search import among, search
@@ -134,6 +134,13 @@ class Collection:
         except (CursorError, ValueError) as exc:
             abort(400, message=f"cursor: {exc}", errors=[{"parameter": "cursor", "message": str(exc)}])
 
+    def export_length(self, args, query):
+        """The bytes of the CSV export of `query`: stored at load for a whole collection (in
+        any order), else summed over the rows `args` select."""
+        whole = not any(key not in ("sort", "format", "limit", "include") for key in args)
+        stored = stored_csv_bytes(self.name) if whole else None
+        return len(header(self.record_schema)) + stored if stored is not None else export_length(self.record_schema, query)
+
     def selected(self, args):
         """The ids of the records `args` selects, every filter applied: read from the record
         table and its indexes, and from the documents only for `q` (their search numbers)."""
@@ -165,7 +172,7 @@ class Collection:
         keys = self.sort_keys(args.get("sort"))
         if media == CSV:
             query = self.after_cursor(self.filtered(args, keys, m.Document.csv.alias("csv")), keys, args)
-            length = export_length(self.record_schema, query)
+            length = self.export_length(args, query)
             return self.csv(export(self.record_schema, query.namedtuples(), keys), f"civicfacts-{self.name}-{dataset.version}.csv", length)
         limit = args["limit"]
         page = fetched(self.page_of(args, keys, limit + 1).namedtuples())
