@@ -172,8 +172,7 @@ def count_lists(database):
     for collection, filters in COUNTED_FILTERS.items():
         for name, counted in filters.items():
             rows += [
-                {"collection": collection, "filter": name, "value": str(value), "total": n, "csv_bytes": None}
-                for value, n in totals(counted).items()
+                {"collection": collection, "filter": name, "value": str(value), "total": n, "csv_bytes": None} for value, n in totals(counted).items()
             ]
     insert_rows(database, m.ListCount, rows)
     return {row["collection"]: row["total"] for row in rows if not row["filter"]}
