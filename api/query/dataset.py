@@ -9,9 +9,15 @@ from api.store import models as m
 DATASET_SQL = 'SELECT "id", "version", "loaded_at" FROM "dataset" ORDER BY "id" DESC LIMIT 1'
 
 
-def current(database):
-    """The loaded Dataset on `database` (in the caller's transaction), or None if none is loaded."""
-    row = database.execute_sql(DATASET_SQL).fetchone()
+def current(database, after=()):
+    """The loaded Dataset on `database` (in the caller's transaction), or None if none is loaded.
+
+    `after`: statements without parameters to send first, in the same string (PostgreSQL's
+    simple query protocol takes several): the dataset is then read in the same round trip."""
+    cursor = database.execute_sql("; ".join([*after, DATASET_SQL]))
+    while cursor.description is None and cursor.nextset():
+        pass  # past the results of `after`'s statements, to the dataset's
+    row = cursor.fetchone()
     if row is None:
         return None
     return m.Dataset(id=row[0], version=row[1], loaded_at=m.Dataset.loaded_at.python_value(row[2]))

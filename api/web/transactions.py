@@ -8,6 +8,7 @@ hold a worker.
 
 from flask import current_app, g, request
 
+from api.query.dataset import current
 from api.store.db import db, end_deadline, is_postgres, start_deadline, use
 
 # The docs need no database: they are answered even while it is down. Nor does the explorer's
@@ -28,13 +29,15 @@ def _begin_request(timeout_ms):
     g.db_transaction = db.atomic()
     g.db_transaction.__enter__()
     if is_postgres():
-        # One snapshot for the whole request, however many queries it makes.
-        db.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        # One snapshot for the whole request, however many queries it makes. The dataset's
+        # look-up (which every request makes) takes the snapshot now; from then on nothing in
+        # the request can make the transaction read-write again (SET TRANSACTION READ WRITE
+        # must precede any query). All in one round trip (~0.25 ms; a record's whole answer is
+        # ~2.5 ms in-process), not three.
+        statements = ["SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"]
         if timeout_ms:
-            db.execute_sql(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
-        # A query takes the snapshot now; from then on nothing in the request can make the
-        # transaction read-write again (SET TRANSACTION READ WRITE must precede any query).
-        db.execute_sql("SELECT 1")
+            statements.append(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+        g.dataset = current(db, after=statements)
     else:
         start_deadline(timeout_ms)
 
