@@ -25,7 +25,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from api.ingest.compile import compile_all  # noqa: E402
+from api.ingest.compile import compile_all, count_lists  # noqa: E402
 from api.query.search import FIELD_WEIGHTS, fold  # noqa: E402
 from api.query.search_index import IndexBuilder, record_number  # noqa: E402
 from api.registry import RECORD_TYPES  # noqa: E402
@@ -200,6 +200,11 @@ def generate(url, figures, seed=1, force=False, log=print):
     with database:
         migration_runner(database).up()
         if not force and current_version(database) == version:
+            if m.ListCount.select().where((m.ListCount.filter == "") & m.ListCount.csv_bytes.is_null()).exists():
+                # Compiled before 0009: the counts a load writes now, written as a load would.
+                with database.atomic():
+                    count_lists(database)
+                log(f"{url}: holds {version}; its counts brought up to date (0009)")
             log(f"{url}: already holds {version}; nothing to do (--force rebuilds)")
             return {"version": version, "rows": None, "seconds": 0.0, "skipped": True}
         gen = Generator(figures, seed, read_vocabulary())
