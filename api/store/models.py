@@ -167,7 +167,7 @@ class Event(Record):
 
 # The days an event covers: from its start to its end, or its one day (the from/to filter).
 EVENT_LAST_DAY = fn.COALESCE(Event.end_date, Event.start_date)
-Event.add_index(Event.index(EVENT_LAST_DAY, Event.start_date, Event.position, Event.id, name="event_days"))
+Event.add_index(Event.index(EVENT_LAST_DAY, Event.start_date, Event.position, Event.id, Event.end_date, name="event_days"))
 
 
 class Figure(Record):
@@ -193,11 +193,15 @@ class Figure(Record):
 # compares these very expressions, so that the indexes below serve it: a range of last days,
 # each first day read from the index (api/web/resources/figures.py), instead of every figure
 # of a unit tested row by row (bench/RESULTS.md: 19 ms -> 2 ms to count a unit's month at 10^5).
-# With the page keys in the index too, a page's ids are chosen without reading the table.
+# With the page keys in the index too, a page's ids are chosen without reading the table; and
+# with the columns the expressions are made of, PostgreSQL counts a unit's month by an
+# index-only scan (its planner asks for the columns a query names, not for the expressions:
+# 21 ms -> 2 ms at 10^5).
 FIGURE_FIRST_DAY = fn.COALESCE(Figure.period_start, Figure.period_end, Figure.as_of)
 FIGURE_LAST_DAY = fn.COALESCE(Figure.period_end, Figure.period_start, Figure.as_of)
-Figure.add_index(Figure.index(Figure.unit, FIGURE_LAST_DAY, FIGURE_FIRST_DAY, Figure.position, Figure.id, name="figure_unit_days"))
-Figure.add_index(Figure.index(FIGURE_LAST_DAY, FIGURE_FIRST_DAY, Figure.position, Figure.id, name="figure_days"))
+FIGURE_DAYS_INDEXED = (FIGURE_LAST_DAY, FIGURE_FIRST_DAY, Figure.position, Figure.id, Figure.period_start, Figure.period_end, Figure.as_of)
+Figure.add_index(Figure.index(Figure.unit, *FIGURE_DAYS_INDEXED, name="figure_unit_days"))
+Figure.add_index(Figure.index(*FIGURE_DAYS_INDEXED, name="figure_days"))
 
 
 class Citation(BaseModel):
