@@ -99,12 +99,14 @@ class Results:
         entry = m.SearchEntry
         best = {}
         rows = entry.select(entry.record_no, entry.record_type, entry.record_id, entry.field, entry.text, entry.folded, entry.weight, entry.id)
-        for row in rows.where(entry.record_no.in_(numbers)).order_by(entry.id).namedtuples():
-            if self.folded not in row.folded:
+        for record_no, record_type, record_id, field, text, folded, weight, entry_id in (
+            rows.where(entry.record_no.in_(numbers)).order_by(entry.id).tuples()
+        ):
+            if self.folded not in folded:
                 continue
-            key = (-score(row.weight, row.folded, self.folded), row.field, row.id)
-            if row.record_no not in best or key < best[row.record_no][0]:
-                best[row.record_no] = (key, Hit(row.record_type, row.record_id, row.field, row.text, -key[0]))
+            key = (-score(weight, folded, self.folded), field, entry_id)
+            if record_no not in best or key < best[record_no][0]:
+                best[record_no] = (key, Hit(record_type, record_id, field, text, -key[0]))
         return [best[n][1] for n in numbers if n in best]
 
 

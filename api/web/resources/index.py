@@ -168,8 +168,9 @@ def _names(hits):
         by_type.setdefault(h.record_type, []).append(h.record_id)
     for record_type, ids in by_type.items():
         model = m.RECORD_MODELS[m.TYPE_COLLECTIONS[record_type]]
-        for row in model.select(model.id, model.name_ko, model.name_en, model.name_en_translated).where(model.id.in_(ids)):
-            names[(record_type, row.id)] = {"ko": row.name_ko, "en": row.name_en, "en_translated": row.name_en_translated}
+        rows = model.select(model.id, model.name_ko, model.name_en, model.name_en_translated).where(model.id.in_(ids)).tuples()
+        for record_id, ko, en, en_translated in rows:
+            names[(record_type, record_id)] = {"ko": ko, "en": en, "en_translated": en_translated}
     return names
 
 
