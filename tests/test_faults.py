@@ -509,7 +509,13 @@ def test_an_export_the_database_fails_midway_is_cut_off_not_ended(loaded, backen
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             try:
                 connection.request("GET", path)
-                response = connection.getresponse()
+                try:
+                    response = connection.getresponse()
+                except http.client.RemoteDisconnected:
+                    # The failure came before granian had sent the status line (a race it can
+                    # lose on a busy machine): the connection is cut, which no client takes for
+                    # a whole answer either.
+                    continue
                 assert response.status == 200 and response.getheader("Transfer-Encoding") is None
                 length = int(response.getheader("Content-Length"))
                 with pytest.raises(http.client.IncompleteRead) as cut:
