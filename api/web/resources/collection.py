@@ -5,7 +5,7 @@ module only says what is particular to it (its filters, sort fields and includes
 import hashlib
 
 import orjson
-from flask import Response, current_app, request, stream_with_context, url_for
+from flask import Response, current_app, g, request, stream_with_context, url_for
 from flask.views import MethodView
 from flask_smorest import abort
 
@@ -108,16 +108,26 @@ class Collection:
         """The rows `args` select, with the columns of `keys` and `column` of their documents
         (the JSON, or the CSV line): a select of the record table joined to its documents."""
         query = self.narrowed(documents.joined(self.model, *(e.alias(e.column_name) for e, _ in keys), column), args)
-        if args.get("q"):
-            query = query.where(among(m.Document.record_no, search(args["q"], [self.type]).numbers()))
-        return query
+        return query.where(self.found(args)) if args.get("q") else query
+
+    def searched(self, args):
+        """The search for `q` among this collection's records, made once per request: the page,
+        its total and an export all ask for it."""
+        done = g.setdefault("searched", {})
+        if (self.type, args["q"]) not in done:
+            done[(self.type, args["q"])] = search(args["q"], [self.type])
+        return done[(self.type, args["q"])]
+
+    def found(self, args):
+        """The condition: a document among those the search for `q` found."""
+        return among(m.Document.record_no, self.searched(args).numbers())
 
     def total(self, args):
         """(total, exact) of the rows `args` select: counted at load for a whole collection or one
         single-column filter, from the word index for `q` alone, else counted under a budget."""
         filters = {key: value for key, value in args.items() if key not in NOT_FILTERS}
         if set(filters) == {"q"}:
-            return len(search(filters["q"], [self.type]).ranked), True
+            return len(self.searched(args).ranked), True
         stored = stored_total(self.name, filters)
         if stored is not None:
             return stored, True
@@ -137,7 +147,7 @@ class Collection:
     def export_length(self, args, query):
         """The bytes of the CSV export of `query`: stored at load for a whole collection (in
         any order), else summed over the rows `args` select."""
-        whole = not any(key not in ("sort", "format", "limit", "include") for key in args)
+        whole = all(key in NOT_FILTERS and key != "cursor" for key in args)
         stored = stored_csv_bytes(self.name) if whole else None
         return len(header(self.record_schema)) + stored if stored is not None else export_length(self.record_schema, query)
 
@@ -146,8 +156,7 @@ class Collection:
         table and its indexes, and from the documents only for `q` (their search numbers)."""
         if not args.get("q"):
             return self.narrowed(self.model.select(self.model.id), args)
-        query = self.narrowed(documents.joined(self.model, self.model.id), args)
-        return query.where(among(m.Document.record_no, search(args["q"], [self.type]).numbers()))
+        return self.narrowed(documents.joined(self.model, self.model.id), args).where(self.found(args))
 
     def page_of(self, args, keys, size):
         """`size` records after the cursor, in the order of `keys`, with their documents' bodies.
