@@ -25,7 +25,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from api.ingest.compile import compile_all, count_lists  # noqa: E402
+from api.ingest.compile import compile_all, count_lists, downloads_current, publish_exports  # noqa: E402
 from api.query.search import FIELD_WEIGHTS, fold  # noqa: E402
 from api.query.search_index import IndexBuilder, record_number  # noqa: E402
 from api.registry import RECORD_TYPES  # noqa: E402
@@ -205,6 +205,12 @@ def generate(url, figures, seed=1, force=False, log=print):
                 with database.atomic():
                     count_lists(database)
                 log(f"{url}: holds {version}; its counts brought up to date (0009)")
+            dataset = m.Dataset.select().order_by(m.Dataset.id.desc()).get()
+            if not downloads_current(dataset):
+                # Compiled before the load kept each collection's export: kept now, as a load keeps them.
+                with database.atomic():
+                    publish_exports(database, dataset, RECORD_TYPES)
+                log(f"{url}: holds {version}; its collections' exports kept")
             log(f"{url}: already holds {version}; nothing to do (--force rebuilds)")
             return {"version": version, "rows": None, "seconds": 0.0, "skipped": True}
         gen = Generator(figures, seed, read_vocabulary())

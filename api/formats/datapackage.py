@@ -16,6 +16,7 @@ from peewee import BooleanField, DateField, DecimalField, ForeignKeyField, Integ
 from api.formats.about import INFO
 from api.formats.csv_export import BOM, columns, export, rows
 from api.formats.schemas import DateText, ExactNumber
+from api.query.files import export_kind, kept, whole
 from api.query.pagination import keyset_batches, page_order
 from api.store import models as m
 
@@ -43,9 +44,15 @@ def table_keys(model):
     return [(model._meta.fields[name], False) for name in names]
 
 
-def collection_csv(record_type):
+def collection_csv(record_type, dataset=None):
     """The chunks (bytes) of one collection's CSV (a RecordType of api/registry.py), exactly as
-    `/v1/{collection}.csv` sends it: the lines compiled at load, in page order."""
+    `/v1/{collection}.csv` sends it: the lines compiled at load, in page order; read from the
+    export the load of `dataset` kept (api/query/files.py), if it kept one."""
+    kind = export_kind(record_type.name)
+    found = kept(kind, dataset.id) if dataset is not None else None
+    if found is not None:
+        size, _, chunk_size = found
+        return whole(kind, size, chunk_size)
     keys = page_order(record_type.model)
     return export(record_type.schema, rows(record_type.model, keys), keys)
 
@@ -248,6 +255,6 @@ def files(dataset, record_types):
     CSV is an iterator of byte chunks, so a caller writes it out without holding it whole."""
     yield "datapackage.json", iter([(json.dumps(datapackage(dataset, record_types), ensure_ascii=False, indent=2) + "\n").encode("utf-8")])
     for record_type in record_types:
-        yield f"{record_type.name}.csv", collection_csv(record_type)
+        yield f"{record_type.name}.csv", collection_csv(record_type, dataset)
     for model in LINK_TABLES + VOCABULARY_TABLES:
         yield f"{table_name(model)}.csv", table_csv(model)

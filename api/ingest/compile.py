@@ -25,9 +25,10 @@ import orjson
 from peewee import fn
 
 from api.formats.csv_export import line_maker
+from api.formats.datapackage import collection_csv
 from api.formats.download import BUILDERS
 from api.formats.jsonld import to_jsonld
-from api.query import search_index
+from api.query import files, search_index
 from api.query.counts import COUNTED_FILTERS, totals, values_of
 from api.query.documents import BASE_PLACEHOLDER
 from api.query.pagination import BATCH, keyset_batches, page_order
@@ -225,30 +226,62 @@ def recount(database, before, after):
     return out
 
 
+def keep_file(database, kind, dataset, pieces):
+    """Keep the bytes of `pieces` (an iterable of bytes) as the file `kind` of `dataset`, in
+    chunks of CHUNK_BYTES (every one that long but the last, as api/query/files.py reads them)."""
+    digest, size, number, pending = hashlib.sha256(), 0, 0, bytearray()
+
+    def write(chunk):
+        nonlocal size, number
+        insert_rows(database, m.DownloadChunk, [{"kind": kind, "number": number, "data": bytes(chunk)}])
+        digest.update(chunk)
+        size, number = size + len(chunk), number + 1
+
+    for piece in pieces:
+        pending += piece
+        while len(pending) >= CHUNK_BYTES:
+            write(pending[:CHUNK_BYTES])
+            del pending[:CHUNK_BYTES]
+    if pending or not number:
+        write(pending)
+    insert_rows(database, m.Download, [{"kind": kind, "dataset": dataset.id, "size": size, "sha256": digest.hexdigest()}])
+
+
+def publish_exports(database, dataset, record_types):
+    """Keep each collection's full CSV export (api/query/files.py), made from the compiled
+    lines, in the caller's transaction, in place of any kept before."""
+    for record_type in record_types:
+        kind = files.export_kind(record_type.name)
+        m.DownloadChunk.delete().where(m.DownloadChunk.kind == kind).execute()
+        m.Download.delete().where(m.Download.kind == kind).execute()
+        keep_file(database, kind, dataset, collection_csv(record_type))
+
+
 def publish_downloads(database, dataset, record_types):
-    """Build the zip and the SQLite file of the dataset and keep them in the database, in place
-    of the previous ones, in one transaction."""
+    """Build the full CSV export of each collection, then the zip and the SQLite file of the
+    dataset (from those exports), and keep them in the database, in place of the previous
+    ones, in one transaction."""
     with database.atomic():
         m.DownloadChunk.delete().execute()
         m.Download.delete().execute()
+        publish_exports(database, dataset, record_types)
         for kind, build in BUILDERS.items():
             with tempfile.TemporaryDirectory(prefix="civicfacts-download-") as directory:
                 path = os.path.join(directory, f"dataset.{kind}")
                 build(path, dataset, record_types)
-                digest, size, number = hashlib.sha256(), 0, 0
                 with open(path, "rb") as built:
-                    while chunk := built.read(CHUNK_BYTES):
-                        insert_rows(database, m.DownloadChunk, [{"kind": kind, "number": number, "data": chunk}])
-                        digest.update(chunk)
-                        size += len(chunk)
-                        number += 1
-                insert_rows(database, m.Download, [{"kind": kind, "dataset": dataset.id, "size": size, "sha256": digest.hexdigest()}])
+                    keep_file(database, kind, dataset, iter(lambda: built.read(CHUNK_BYTES), b""))
+
+
+def published_kinds():
+    """The kinds of file a load keeps: the downloads and every collection's export."""
+    return set(BUILDERS) | {files.export_kind(name) for name in m.RECORD_MODELS}
 
 
 def downloads_current(dataset):
-    """Whether the downloads kept are those of `dataset`."""
+    """Whether the files kept are those of `dataset`, every one of them."""
     built = {kind for (kind,) in m.Download.select(m.Download.kind).where(m.Download.dataset == dataset.id).tuples()}
-    return built == set(BUILDERS)
+    return built == published_kinds()
 
 
 def compile_all(database, dataset, record_types, progress=None):

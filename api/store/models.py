@@ -378,9 +378,9 @@ class ListCount(BaseModel):
 
 
 class Download(BaseModel):
-    """A file of the whole dataset (zip or sqlite), built by the load of `dataset` and kept in
-    the database, so that every app server serves the same bytes: its size, its hash, and its
-    chunks."""
+    """A file built by the load of `dataset` and kept in the database, so that every app server
+    serves the same bytes: a download of the whole dataset (kind zip or sqlite) or a
+    collection's full CSV export (csv:<collection>); its size, its hash, and its chunks."""
 
     kind = CharField(primary_key=True)
     size = BigIntegerField()

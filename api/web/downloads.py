@@ -13,11 +13,9 @@ import re
 from flask import Response, request, stream_with_context, url_for
 from flask.views import MethodView
 from flask_smorest import abort
-from peewee import fn
 from werkzeug.datastructures import ContentRange
 
-from api.store import models as m
-from api.store.db import renew_deadline
+from api.query import files
 from api.web.blueprint import CivicBlueprint, documents_errors
 from api.web.dataset import current_dataset
 from api.web.params import StrictQuerySchema
@@ -52,31 +50,6 @@ def version_label(dataset):
     return version if SAFE_VERSION.fullmatch(version) else hashlib.sha256(version.encode()).hexdigest()[:16]
 
 
-def chunks(kind, start, stop, chunk_size):
-    """Bytes start to stop of the file, a chunk per query (each ~1 MiB): never the whole file in memory."""
-    chunk = m.DownloadChunk
-
-    def read(number):
-        renew_deadline()  # the time limit is per query, as on PostgreSQL: a big file takes many
-        row = chunk.select(chunk.data).where((chunk.kind == kind) & (chunk.number == number)).tuples().first()
-        if row is None:  # the load that made the file wrote every chunk in the same transaction
-            raise RuntimeError(f"chunk {number} of the {kind} download is missing")
-        return bytes(row[0])
-
-    return cut(read, start, stop, chunk_size)
-
-
-def cut(read, start, stop, chunk_size):
-    """Bytes start to stop of a file kept in chunks (every one chunk_size long but the last),
-    `read(number)` giving one: only the chunks the range covers are read."""
-    if stop <= start:
-        return
-    first, last = start // chunk_size, (stop - 1) // chunk_size
-    for number in range(first, last + 1):
-        offset = number * chunk_size
-        yield read(number)[max(start - offset, 0) : stop - offset]
-
-
 def requested_range(size, tag):
     """(start, stop) of the one byte range asked for (RFC 9110), or None for the whole file: no
     Range, an If-Range for another version of the file, or several ranges (answered whole, as the
@@ -95,18 +68,16 @@ def requested_range(size, tag):
 def send(kind, mimetype):
     mimetype = negotiate([mimetype, OCTET_STREAM])
     dataset = current_dataset()
-    built = m.Download.select(m.Download.size, m.Download.sha256).where(m.Download.kind == kind).tuples().first()
+    built = files.kept(kind)
     if built is None:
         abort(503, message=f"The {kind} download of this dataset was not built: run `civicfacts load` to load it again.")
-    size, digest = built
+    size, digest, chunk_size = built
     tag = digest[:32]
     if request.if_none_match.contains(tag):
         return Response(status=304, headers={"ETag": f'"{tag}"'})
-    first = m.DownloadChunk.select(fn.LENGTH(m.DownloadChunk.data)).where((m.DownloadChunk.kind == kind) & (m.DownloadChunk.number == 0))
-    chunk_size = first.scalar() or 1
     span = requested_range(size, tag)
     start, stop = span or (0, size)
-    body = stream_with_context(chunks(kind, start, stop, chunk_size))
+    body = stream_with_context(files.chunks(kind, start, stop, chunk_size))
     response = Response(body, status=206 if span else 200, mimetype=mimetype, direct_passthrough=True)
     response.content_length = stop - start
     response.accept_ranges = "bytes"  # an interrupted download resumes where it stopped

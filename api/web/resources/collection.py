@@ -11,7 +11,7 @@ from flask_smorest import abort
 
 from api.formats.csv_export import columns, export, export_length, header
 from api.formats.jsonld import JSONLD, SCHEMA_ORG_TYPES
-from api.query import documents, history
+from api.query import documents, files, history
 from api.query.counts import budgeted_total, stored_csv_bytes, stored_total
 from api.query.pagination import CursorError, after, check_position, decode_cursor, encode_cursor, order_by
 from api.query.records import collect_refs
@@ -151,6 +151,14 @@ class Collection:
         stored = stored_csv_bytes(self.name) if whole else None
         return len(header(self.record_schema)) + stored if stored is not None else export_length(self.record_schema, query)
 
+    def kept_export(self, args, dataset):
+        """(size, hash, chunk size) of the full export the load kept (api/query/files.py), if
+        `args` ask for the whole collection in page order; else None (it is made from the
+        compiled lines, as is the whole collection before the load has kept its file)."""
+        if any(key not in NOT_FILTERS or key == "cursor" for key in args) or args.get("sort"):
+            return None
+        return files.kept(files.export_kind(self.name), dataset.id)
+
     def selected(self, args):
         """The ids of the records `args` selects, every filter applied: read from the record
         table and its indexes, and from the documents only for `q` (their search numbers)."""
@@ -180,9 +188,14 @@ class Collection:
         media = media or negotiate([JSON, CSV], args.get("format"))
         keys = self.sort_keys(args.get("sort"))
         if media == CSV:
+            filename = f"civicfacts-{self.name}-{dataset.version}.csv"
+            kept = self.kept_export(args, dataset)
+            if kept is not None:
+                size, _, chunk_size = kept
+                return self.csv(files.whole(files.export_kind(self.name), size, chunk_size), filename, size)
             query = self.after_cursor(self.filtered(args, keys, m.Document.csv.alias("csv")), keys, args)
             length = self.export_length(args, query)
-            return self.csv(export(self.record_schema, query.namedtuples(), keys), f"civicfacts-{self.name}-{dataset.version}.csv", length)
+            return self.csv(export(self.record_schema, query.namedtuples(), keys), filename, length)
         limit = args["limit"]
         page = fetched(self.page_of(args, keys, limit + 1).namedtuples())
         more = len(page) > limit
