@@ -10,7 +10,7 @@ from playhouse.pool import PooledPostgresqlDatabase
 from api.query.records import record_columns
 from api.store import models as m
 from api.store.db import db
-from api.store.fastpath import TrustingPostgresqlPool, as_sent, fetched, insert_rows
+from api.store.fastpath import OpenedTransaction, TrustingPostgresqlPool, as_sent, fetched, insert_rows
 
 
 def test_the_pool_overrides_hooks_that_playhouse_still_calls():
@@ -57,3 +57,34 @@ def test_insert_rows_writes_what_insert_many_writes(migrated):
             slow = list(m.Unit.select().order_by(m.Unit.code).dicts())
             transaction.rollback()
     assert fast == slow and len(fast) == 2
+
+
+def test_an_opened_transaction_is_peewees_begun_by_its_own_statements(loaded):
+    """OpenedTransaction overrides `_begin` of peewee's `_transaction`: peewee still counts its
+    depth (so an atomic() inside it is a savepoint) and commits or rolls back at exit."""
+    from peewee import _transaction
+
+    assert callable(getattr(_transaction, "_begin", None)) and "_begin" in OpenedTransaction.__dict__
+    postgres = loaded.startswith("postgres")
+    opening = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 41 + 1" if postgres else "BEGIN"
+    with db.connection_context():
+        with OpenedTransaction(db, opening) as transaction:
+            assert db.transaction_depth() == 1 and db.in_transaction()
+            if postgres:
+                cursor = transaction.cursor
+                while cursor.description is None and cursor.nextset():
+                    pass  # past BEGIN's result, to the SELECT's
+                assert cursor.fetchone() == (42,)
+                assert db.execute_sql("SHOW transaction_read_only").fetchone() == ("on",)
+                assert db.execute_sql("SHOW transaction_isolation").fetchone() == ("repeatable read",)
+            with db.atomic() as inner:
+                assert type(inner).__name__ == "_savepoint"
+        assert db.transaction_depth() == 0
+        if postgres:
+            assert db.connection().info.transaction_status == 0  # idle: committed, not left open
+        try:
+            with OpenedTransaction(db, opening):
+                raise RuntimeError("a request that fails")
+        except RuntimeError:
+            pass
+        assert db.transaction_depth() == 0

@@ -14,9 +14,14 @@ def current(database, after=()):
 
     `after`: statements without parameters to send first, in the same string (PostgreSQL's
     simple query protocol takes several): the dataset is then read in the same round trip."""
-    cursor = database.execute_sql("; ".join([*after, DATASET_SQL]))
+    return read_current(database.execute_sql("; ".join([*after, DATASET_SQL])))
+
+
+def read_current(cursor):
+    """The Dataset in the last result of `cursor` (a string of statements ending in
+    DATASET_SQL), or None."""
     while cursor.description is None and cursor.nextset():
-        pass  # past the results of `after`'s statements, to the dataset's
+        pass  # past the results of the statements before, to the dataset's
     row = cursor.fetchone()
     if row is None:
         return None
