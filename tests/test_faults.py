@@ -463,7 +463,7 @@ import peewee
 
 import api
 import api.formats.csv_export as csv_export
-from api.query import pagination
+from api.query import files, pagination
 
 pagination.BATCH = 5
 walk = csv_export.keyset_batches
@@ -477,6 +477,18 @@ def failing(*args, **kwargs):
 
 
 csv_export.keyset_batches = failing
+kept_file = files.whole
+
+
+def failing_file(*args, **kwargs):
+    # A whole collection's export is the file the load kept, read a chunk per query: the
+    # database fails after the first bytes of it.
+    for chunk in kept_file(*args, **kwargs):
+        yield chunk[:100]
+        raise peewee.OperationalError("terminating connection due to administrator command")
+
+
+files.whole = failing_file
 
 
 def create_app():
