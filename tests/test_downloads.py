@@ -198,7 +198,9 @@ def test_a_whole_collection_export_is_sent_from_the_file_the_load_kept(dl_client
         size, _, body = kept[f"csv:{collection}"]
         assert response.get_data() == body and response.headers["Content-Length"] == str(size), collection
         sql = [str(q.msg) for q in counter.get_queries()]
-        assert any('"download_chunk"' in q for q in sql) and not any('"document"' in q for q in sql), collection
+        assert not any('"document"' in q for q in sql), collection
+        if response.headers.get("X-Cache") != "hit":  # another test may have asked for it first
+            assert any('"download_chunk"' in q for q in sql), collection
 
 
 def test_a_filtered_sorted_or_stale_export_is_made_from_the_compiled_lines(writable_client, loaded, shared_url):
