@@ -477,18 +477,18 @@ def failing(*args, **kwargs):
 
 
 csv_export.keyset_batches = failing
-kept_file = files.whole
+kept_chunks = files.chunks
 
 
 def failing_file(*args, **kwargs):
     # A whole collection's export is the file the load kept, read a chunk per query: the
     # database fails after the first bytes of it.
-    for chunk in kept_file(*args, **kwargs):
+    for chunk in kept_chunks(*args, **kwargs):
         yield chunk[:100]
         raise peewee.OperationalError("terminating connection due to administrator command")
 
 
-files.whole = failing_file
+files.chunks = failing_file
 
 
 def create_app():

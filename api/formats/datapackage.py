@@ -16,7 +16,7 @@ from peewee import BooleanField, DateField, DecimalField, ForeignKeyField, Integ
 from api.formats.about import INFO
 from api.formats.csv_export import BOM, columns, export, rows
 from api.formats.schemas import DateText, ExactNumber
-from api.query.files import export_kind, kept, whole
+from api.query.files import kept_export
 from api.query.pagination import keyset_batches, page_order
 from api.store import models as m
 
@@ -48,11 +48,9 @@ def collection_csv(record_type, dataset=None):
     """The chunks (bytes) of one collection's CSV (a RecordType of api/registry.py), exactly as
     `/v1/{collection}.csv` sends it: the lines compiled at load, in page order; read from the
     export the load of `dataset` kept (api/query/files.py), if it kept one."""
-    kind = export_kind(record_type.name)
-    found = kept(kind, dataset.id) if dataset is not None else None
+    found = kept_export(record_type.name, dataset.id) if dataset is not None else None
     if found is not None:
-        size, _, chunk_size = found
-        return whole(kind, size, chunk_size)
+        return found[1]
     keys = page_order(record_type.model)
     return export(record_type.schema, rows(record_type.model, keys), keys)
 

@@ -9,17 +9,15 @@ from api.store import models as m
 DATASET_SQL = 'SELECT "id", "version", "loaded_at" FROM "dataset" ORDER BY "id" DESC LIMIT 1'
 
 
-def current(database, after=()):
-    """The loaded Dataset on `database` (in the caller's transaction), or None if none is loaded.
-
-    `after`: statements without parameters to send first, in the same string (PostgreSQL's
-    simple query protocol takes several): the dataset is then read in the same round trip."""
-    return read_current(database.execute_sql("; ".join([*after, DATASET_SQL])))
+def current(database):
+    """The loaded Dataset on `database` (in the caller's transaction), or None if none is loaded."""
+    return read_current(database.execute_sql(DATASET_SQL))
 
 
 def read_current(cursor):
-    """The Dataset in the last result of `cursor` (a string of statements ending in
-    DATASET_SQL), or None."""
+    """The Dataset in the last result of `cursor`, or None: of DATASET_SQL, or of a string of
+    statements without parameters ending in it (PostgreSQL's simple query protocol takes
+    several, so a request's BEGIN and the look-up go in one round trip)."""
     while cursor.description is None and cursor.nextset():
         pass  # past the results of the statements before, to the dataset's
     row = cursor.fetchone()

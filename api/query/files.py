@@ -50,9 +50,15 @@ def chunks(kind, start, stop, chunk_size):
     return cut(read, start, stop, chunk_size)
 
 
-def whole(kind, size, chunk_size):
-    """Every byte of the file kept as `kind`, in chunks."""
-    return chunks(kind, 0, size, chunk_size)
+def kept_export(collection, dataset_id):
+    """(size, chunks) of the full CSV export of `collection` the load of `dataset_id` kept, or
+    None. The chunks are read only as they are iterated."""
+    kind = export_kind(collection)
+    found = kept(kind, dataset_id)
+    if found is None:
+        return None
+    size, _, chunk_size = found
+    return size, chunks(kind, 0, size, chunk_size)
 
 
 def cut(read, start, stop, chunk_size):

@@ -152,12 +152,12 @@ class Collection:
         return len(header(self.record_schema)) + stored if stored is not None else export_length(self.record_schema, query)
 
     def kept_export(self, args, dataset):
-        """(size, hash, chunk size) of the full export the load kept (api/query/files.py), if
-        `args` ask for the whole collection in page order; else None (it is made from the
-        compiled lines, as is the whole collection before the load has kept its file)."""
+        """(size, chunks) of the full export the load kept (api/query/files.py), if `args` ask
+        for the whole collection in page order; else None (it is made from the compiled lines,
+        as is the whole collection before the load has kept its file)."""
         if any(key not in NOT_FILTERS or key == "cursor" for key in args) or args.get("sort"):
             return None
-        return files.kept(files.export_kind(self.name), dataset.id)
+        return files.kept_export(self.name, dataset.id)
 
     def selected(self, args):
         """The ids of the records `args` selects, every filter applied: read from the record
@@ -191,8 +191,8 @@ class Collection:
             filename = f"civicfacts-{self.name}-{dataset.version}.csv"
             kept = self.kept_export(args, dataset)
             if kept is not None:
-                size, _, chunk_size = kept
-                return self.csv(files.whole(files.export_kind(self.name), size, chunk_size), filename, size)
+                size, body = kept
+                return self.csv(body, filename, size)
             query = self.after_cursor(self.filtered(args, keys, m.Document.csv.alias("csv")), keys, args)
             length = self.export_length(args, query)
             return self.csv(export(self.record_schema, query.namedtuples(), keys), filename, length)
