@@ -77,7 +77,9 @@ DIVERSE = [(f"diverse_{kind}", kind) for kind in (*diverse.KINDS, "mix")]
 RATE_LIMITED = "ours_sqlite_ratelimited"
 # High enough never to refuse: what the limit itself costs, not what it refuses.
 NEVER_REFUSING = "1000000000/minute"
-RATE_LIMITED_QUERIES = ("record", "first_page", "diverse_mix")
+# The repeated URLs are what the target judges; the diverse queries too, all of them, so that
+# its response cache is as warm as the plain side's when the mix (drawn from all four) runs.
+RATE_LIMITED_QUERIES = ("record", "first_page", *(name for name, _ in DIVERSE))
 SEARCH_KO, SEARCH_EN = "김장", "tourism"
 FILTER_UNIT, FILTER_FROM, FILTER_TO = "KRW", "2020-01-01", "2020-12-31"
 CSV_UNIT = "person"
@@ -289,9 +291,10 @@ http {{
         }
         servers = {"ours_sqlite": self.ours("ours_sqlite", f"sqlite:///{sqlite_path}", n)}
         if not self.args.smoke:
-            servers["ours_sqlite_nocache"] = self.ours("ours_sqlite_nocache", f"sqlite:///{sqlite_path}", n)
-        if not self.args.smoke:
+            # Measured right after the side it is compared with, in every round: the two ratios'
+            # sides then see the same background load (rounds of one side differed by up to 15%).
             servers[RATE_LIMITED] = self.ours(RATE_LIMITED, f"sqlite:///{sqlite_path}", n)
+            servers["ours_sqlite_nocache"] = self.ours("ours_sqlite_nocache", f"sqlite:///{sqlite_path}", n)
         if self.args.postgres:
             servers["ours_postgres"] = self.ours("ours_postgres", self.pg_url(n), n, threads=self.args.pg_threads)
             if not self.args.smoke:
