@@ -14,6 +14,8 @@ SIDES = {
     "nginx": "nginx (our bytes, static)",
 }
 OURS = ("ours_sqlite", "ours_postgres")
+# Where issue 11 sets the diverse ratio and the one-record p50 targets; smaller N are shown for information.
+JUDGED_N = (100_000, 1_000_000)
 QUERY_NAMES = {
     "first_page": "first page (50 rows)",
     "filtered": "filtered (unit + date range)",
@@ -206,12 +208,15 @@ def targets(results):
                 if out is None or d is None:
                     continue
                 r = ratio(out["rps"], d["rps"])
-                ok &= r is not None and r >= 3
                 judged = "holds" if r and r >= 3 else "misses"
+                if n in JUDGED_N:
+                    ok &= r is not None and r >= 3
+                else:
+                    judged += f" (N = {n}: for information)"
                 rows.append(f"   | {n} | {QUERY_NAMES[name]} | {SIDES[side]} | {out['rps']:.0f} | {d['rps']:.0f} | {fmt_ratio(r)} | {judged} |")
     if rows:
         lines += [
-            f"1. Every diverse query ≥ 3× Datasette's requests/s, with the cache on and off: {verdict(ok)}.",
+            f"1. Every diverse query ≥ 3× Datasette's requests/s at N = 10^5 and 10^6, with the cache on and off: {verdict(ok)}.",
             "",
             "   | N | query | side | req/s | Datasette req/s | ratio | |",
             "   |---:|---|---|---:|---:|---:|---|",
@@ -226,13 +231,17 @@ def targets(results):
                 p50 = _p(run["queries"].get(name, {}).get(side), "p50")
                 if p50 is None:
                     continue
-                if name == "diverse_record":
+                judged = "holds" if p50 <= 3000 else "misses"
+                if name != "diverse_record":
+                    judged += " (one id repeated: for information)"
+                elif n not in JUDGED_N:
+                    judged += f" (N = {n}: for information)"
+                else:
                     ok &= p50 <= 3000
-                judged = ("holds" if p50 <= 3000 else "misses") + ("" if name == "diverse_record" else " (one id repeated: for information)")
                 rows.append(f"   | {n} | {QUERY_NAMES[name]} | {SIDES[side]} | {ms(p50)} | {judged} |")
     if rows:
         lines += [
-            f"2. One record by id with the cache off, p50 ≤ 3 ms (judged on random ids, "
+            f"2. One record by id with the cache off, p50 ≤ 3 ms at N = 10^5 and 10^6 (judged on random ids, "
             f"under wrk's {big.get('connections', '?')} connections): {verdict(ok)}.",
             "",
             "   | N | query | side | p50 ms | |",
