@@ -281,7 +281,8 @@ def targets(results):
         for side, out in (run["queries"].get("csv_all") or {}).items():
             largest[side] = (n, out, run["queries"]["csv_all"].get("datasette"))
     if largest:
-        lines += [f"4. The first full CSV of {big_n} figures ≥ 2× as fast as Datasette's streamed CSV, peak < 200 MB (all its processes):", ""]
+        heading = len(lines)
+        csv_ok = True
         for side in OURS:
             if side not in largest:
                 continue
@@ -291,11 +292,14 @@ def targets(results):
             rss_ok = out["peak_rss_kib"] * 1024 < 200e6
             r = ratio(d["seconds"], out["seconds"]) if d and d["complete"] and out["complete"] else None
             vs = f"{out['seconds']:.1f} s vs Datasette {d['seconds']:.1f} s, {fmt_ratio(r)} as fast" if d else f"{out['seconds']:.1f} s"
+            csv_ok &= r is not None and r >= 2 and rss_ok and out["complete"]
             lines.append(
                 f"   - {SIDES[side]}: {vs} ({verdict(r is not None and r >= 2)}); peak {out['peak_rss_kib'] / 1024:.0f} MiB ({verdict(rss_ok)})"
                 + ("" if out["complete"] else " — INCOMPLETE")
             )
         lines.append("")
+        title = f"4. The first full CSV of {big_n} figures ≥ 2× as fast as Datasette's streamed CSV, peak < 200 MB (all its processes)"
+        lines[heading:heading] = [f"{title}: {verdict(csv_ok)}.", ""]
 
     rows, ok = [], True
     for n, run in runs:
