@@ -16,6 +16,8 @@ SIDES = {
 OURS = ("ours_sqlite", "ours_postgres")
 # Where issue 11 sets the diverse ratio and the one-record p50 targets; smaller N are shown for information.
 JUDGED_N = (100_000, 1_000_000)
+# The repeated URLs on which the rate limit's cost is judged; the diverse queries are shown for information.
+REPEATED = ("record", "first_page")
 QUERY_NAMES = {
     "first_page": "first page (50 rows)",
     "filtered": "filtered (unit + date range)",
@@ -281,35 +283,33 @@ def targets(results):
         for side, out in (run["queries"].get("csv_all") or {}).items():
             largest[side] = (n, out, run["queries"]["csv_all"].get("datasette"))
     if largest:
-        heading = len(lines)
-        csv_ok = True
+        bullets, csv_ok = [], True
         for side in OURS:
             if side not in largest:
                 continue
             n, out, d = largest[side]
             if n != big_n:
-                lines.append(f"   - at N = {n} ({SIDES[side]} was not run at {big_n}):")
+                bullets.append(f"   - at N = {n} ({SIDES[side]} was not run at {big_n}):")
             rss_ok = out["peak_rss_kib"] * 1024 < 200e6
             r = ratio(d["seconds"], out["seconds"]) if d and d["complete"] and out["complete"] else None
             vs = f"{out['seconds']:.1f} s vs Datasette {d['seconds']:.1f} s, {fmt_ratio(r)} as fast" if d else f"{out['seconds']:.1f} s"
             csv_ok &= r is not None and r >= 2 and rss_ok and out["complete"]
-            lines.append(
+            bullets.append(
                 f"   - {SIDES[side]}: {vs} ({verdict(r is not None and r >= 2)}); peak {out['peak_rss_kib'] / 1024:.0f} MiB ({verdict(rss_ok)})"
                 + ("" if out["complete"] else " — INCOMPLETE")
             )
-        lines.append("")
         title = f"4. The first full CSV of {big_n} figures ≥ 2× as fast as Datasette's streamed CSV, peak < 200 MB (all its processes)"
-        lines[heading:heading] = [f"{title}: {verdict(csv_ok)}.", ""]
+        lines += [f"{title}: {verdict(csv_ok)}.", "", *bullets, ""]
 
     rows, ok = [], True
     for n, run in runs:
-        for name in ("record", "first_page", *DIVERSE):
+        for name in (*REPEATED, *DIVERSE):
             sides = run["queries"].get(name, {})
             limited, free = sides.get("ours_sqlite_ratelimited"), sides.get("ours_sqlite")
             if not limited or not free:
                 continue
             r = ratio(limited["rps"], free["rps"])
-            repeated = name in ("record", "first_page")
+            repeated = name in REPEATED
             if repeated:
                 ok &= r is not None and r >= 0.9
             judged = ("holds" if r and r >= 0.9 else "misses") + ("" if repeated else " (for information)")

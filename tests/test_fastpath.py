@@ -10,7 +10,7 @@ from playhouse.pool import PooledPostgresqlDatabase
 from api.query.records import record_columns
 from api.store import models as m
 from api.store.db import db
-from api.store.fastpath import OpenedTransaction, TrustingPostgresqlPool, as_sent, fetched, insert_rows
+from api.store.fastpath import OpenedTransaction, TrustingPostgresqlPool, as_sent, fetched, first_row, insert_rows
 
 
 def test_the_pool_overrides_hooks_that_playhouse_still_calls():
@@ -40,6 +40,14 @@ def test_as_sent_columns_come_back_as_the_driver_sends_them(loaded):
         value, translated = converted.tuples().first()
     assert [type(v) for v in plain[:2]] == [str, int]
     assert isinstance(value, decimal.Decimal) and isinstance(translated, bool)
+
+
+def test_first_row_finds_what_peewees_query_finds(loaded):
+    with db.connection_context():
+        for count in m.ListCount.select().limit(5):
+            keys = (count.collection, count.filter, count.value)
+            assert first_row(m.ListCount, ("total",), ("collection", "filter", "value"), keys) == (count.total,)
+        assert first_row(m.ListCount, ("total",), ("collection", "filter", "value"), ("figures", "unit", "no such unit")) is None
 
 
 def test_insert_rows_writes_what_insert_many_writes(migrated):

@@ -8,12 +8,12 @@ total is reported as not exact (null), rather than reading every row of a large 
 how many there are. tests/test_counts.py proves each stored count equals what the filter lists.
 """
 
-import functools
 from dataclasses import dataclass
 
 from peewee import fn
 
 from api.store import models as m
+from api.store.fastpath import first_row
 
 BUDGET = 10_000  # rows counted at request time at most; past it the total is not exact
 
@@ -94,18 +94,8 @@ def stored_total(collection, filters):
     name, value = next(iter(filters.items()), ("", ""))
     if name and name not in COUNTED_FILTERS.get(collection, {}):
         return None
-    database = m.ListCount._meta.database
-    row = database.execute_sql(_total_sql(database.param), (collection, name, str(value))).fetchone()
+    row = first_row(m.ListCount, ("total",), ("collection", "filter", "value"), (collection, name, str(value)))
     return row[0] if row else 0  # a value counted at load and not found selects nothing
-
-
-@functools.cache
-def _total_sql(param):
-    """The look-up of a stored total, written once: peewee built it anew for every list request
-    (a tenth of a subject's page in-process on PostgreSQL)."""
-    table, columns = m.ListCount._meta.table_name, ("collection", "filter", "value")
-    where = " AND ".join(f'"{column}" = {param}' for column in columns)
-    return f'SELECT "total" FROM "{table}" WHERE {where} LIMIT 1'
 
 
 def stored_csv_bytes(collection):

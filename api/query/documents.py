@@ -3,14 +3,13 @@ bytes the API sends: one record by one indexed lookup, related records by one qu
 of them, and a collection's rows joined to their documents in whatever order its keys give.
 """
 
-import functools
 import hashlib
 
 import orjson
 from peewee import JOIN, Tuple
 
 from api.store import models as m
-from api.store.fastpath import as_sent
+from api.store.fastpath import as_sent, first_row
 
 # Where a JSON-LD document's links start: replaced, per request, by the API's root URL.
 BASE_PLACEHOLDER = "\ue000civicfacts-base\ue000"
@@ -32,16 +31,8 @@ def joined(model, *columns):
 
 
 def one(record_type, record_id, column=Document.body):
-    """(column's bytes, hash) of one record, or None: one indexed lookup, its SQL written once
-    per column (peewee built it anew for each request: a seventh of a record's answer)."""
-    database = Document._meta.database
-    return database.execute_sql(_one_sql(column.column_name, database.param), (record_type, record_id)).fetchone()
-
-
-@functools.cache
-def _one_sql(column, param):
-    table = Document._meta.table_name
-    return f'SELECT "{column}", "hash" FROM "{table}" WHERE "record_type" = {param} AND "record_id" = {param} LIMIT 1'
+    """(column's bytes, hash) of one record, or None: one indexed lookup."""
+    return first_row(Document, (column.column_name, "hash"), ("record_type", "record_id"), (record_type, record_id))
 
 
 def bodies(refs):
