@@ -26,6 +26,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from api.ingest.compile import compile_all, count_lists, downloads_current, publish_exports  # noqa: E402
+from api.query import days  # noqa: E402
 from api.query.search import FIELD_WEIGHTS, fold  # noqa: E402
 from api.query.search_index import IndexBuilder, record_number  # noqa: E402
 from api.registry import RECORD_TYPES  # noqa: E402
@@ -205,6 +206,11 @@ def generate(url, figures, seed=1, force=False, log=print):
                 with database.atomic():
                     count_lists(database)
                 log(f"{url}: holds {version}; its counts brought up to date (0009)")
+            if not m.ListCount.select().where(m.ListCount.filter == days.KEPT).exists():
+                # Compiled before 0010: the running totals by day a load keeps now, kept as a load keeps them.
+                with database.atomic():
+                    days.keep(database)
+                log(f"{url}: holds {version}; its running totals by day kept (0010)")
             dataset = m.Dataset.select().order_by(m.Dataset.id.desc()).get()
             if not downloads_current(dataset):
                 # Compiled before the load kept each collection's export: kept now, as a load keeps them.

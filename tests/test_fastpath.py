@@ -5,12 +5,13 @@ the shortcut relies on fails here, by name, rather than somewhere downstream."""
 import datetime
 import decimal
 
+import pytest
 from playhouse.pool import PooledPostgresqlDatabase
 
 from api.query.records import record_columns
 from api.store import models as m
 from api.store.db import db
-from api.store.fastpath import OpenedTransaction, TrustingPostgresqlPool, as_sent, fetched, first_row, insert_rows
+from api.store.fastpath import OpenedTransaction, TrustingPostgresqlPool, as_sent, fetched, first_row, indexed_by, insert_rows
 
 
 def test_the_pool_overrides_hooks_that_playhouse_still_calls():
@@ -48,6 +49,19 @@ def test_first_row_finds_what_peewees_query_finds(loaded):
             keys = (count.collection, count.filter, count.value)
             assert first_row(m.ListCount, ("total",), ("collection", "filter", "value"), keys) == (count.total,)
         assert first_row(m.ListCount, ("total",), ("collection", "filter", "value"), ("figures", "unit", "no such unit")) is None
+
+
+def test_indexed_by_names_the_index_sqlite_then_reads(backend, loaded):
+    if backend != "sqlite":
+        pytest.skip("INDEXED BY is SQLite's")
+    with db.connection_context():
+        ids = m.Figure.select(m.Figure.id).where(m.Figure.unit == "KRW").order_by(m.Figure.position, m.Figure.id).limit(3)
+        forced = indexed_by(ids, "figure_unit_order_days")
+        assert "INDEXED BY" in forced.sql
+        plan = db.execute_sql("EXPLAIN QUERY PLAN " + forced.sql[1:-1], forced.params).fetchall()
+        assert any("figure_unit_order_days" in str(step) for step in plan), plan
+        found = m.Figure.select(m.Figure.id).where(m.Figure.id.in_(forced)).order_by(m.Figure.position, m.Figure.id)
+        assert [r.id for r in found] == [r.id for r in ids]
 
 
 def test_insert_rows_writes_what_insert_many_writes(migrated):

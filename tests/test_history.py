@@ -81,10 +81,12 @@ def everything(client):
 
 
 def counted(url):
-    """Every total counted at load (and a whole collection's CSV bytes), by (collection, filter, value)."""
+    """Every total counted at load (and a whole collection's CSV bytes), by (collection, filter, value),
+    and every running total by day, by (collection, filter, value, day)."""
     database = open_database(url)
     with database.bind_ctx(m.ALL_MODELS), database.connection_context():
         found = {(c.collection, c.filter, c.value): (c.total, c.csv_bytes) for c in m.ListCount.select()}
+        found.update({(d.collection, d.filter, d.value, d.day): (d.first_upto, d.last_upto) for d in m.DayCount.select()})
     database.close()
     return found
 

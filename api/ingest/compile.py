@@ -28,7 +28,7 @@ from api.formats.csv_export import line_maker
 from api.formats.datapackage import collection_csv
 from api.formats.download import BUILDERS
 from api.formats.jsonld import to_jsonld
-from api.query import files, search_index
+from api.query import days, files, search_index
 from api.query.counts import COUNTED_FILTERS, totals, values_of
 from api.query.documents import BASE_PLACEHOLDER
 from api.query.pagination import BATCH, keyset_batches, page_order
@@ -176,6 +176,7 @@ def count_lists(database):
                 {"collection": collection, "filter": name, "value": str(value), "total": n, "csv_bytes": None} for value, n in totals(counted).items()
             ]
     insert_rows(database, m.ListCount, rows)
+    days.keep(database)
     return {row["collection"]: row["total"] for row in rows if not row["filter"]}
 
 
@@ -218,6 +219,8 @@ def recount(database, before, after):
         count.delete().where(where).execute()
         if total:
             insert_rows(database, count, [{"collection": collection, "filter": name, "value": value, "total": total}])
+    if {collection for collection, _ in (*before, *after)} & set(days.DATED):
+        days.keep(database)  # a few seconds at 10^6 figures, and only when a dated record changed
     out = {}
     for name, model in m.RECORD_MODELS.items():
         out[name] = model.select().count()

@@ -202,6 +202,11 @@ FIGURE_LAST_DAY = fn.COALESCE(Figure.period_end, Figure.period_start, Figure.as_
 FIGURE_DAYS_INDEXED = (FIGURE_LAST_DAY, FIGURE_FIRST_DAY, Figure.position, Figure.id, Figure.period_start, Figure.period_end, Figure.as_of)
 Figure.add_index(Figure.index(Figure.unit, *FIGURE_DAYS_INDEXED, name="figure_unit_days"))
 Figure.add_index(Figure.index(*FIGURE_DAYS_INDEXED, name="figure_days"))
+# The same in page order: a date range's first page walked in the order it is served, the days
+# read from the index, stopping after one page, where many figures overlap (api/query/days.py).
+FIGURE_ORDER_INDEXED = (Figure.position, Figure.id, FIGURE_LAST_DAY, FIGURE_FIRST_DAY, Figure.period_start, Figure.period_end, Figure.as_of)
+Figure.add_index(Figure.index(Figure.unit, *FIGURE_ORDER_INDEXED, name="figure_unit_order_days"))
+Figure.add_index(Figure.index(*FIGURE_ORDER_INDEXED, name="figure_order_days"))
 
 
 class Citation(BaseModel):
@@ -377,6 +382,23 @@ class ListCount(BaseModel):
         primary_key = CompositeKey("collection", "filter", "value")
 
 
+class DayCount(BaseModel):
+    """Running totals by day, kept at load, of the records of a collection (filter and value
+    empty) or of one filter's value (a figure's unit): how many start on or before `day`, and
+    how many end on or before it. Two of them give how many overlap a date range
+    (api/query/days.py)."""
+
+    collection = CharField()
+    filter = CharField()
+    value = TextField()
+    day = DateField()
+    first_upto = IntegerField()
+    last_upto = IntegerField()
+
+    class Meta:
+        primary_key = CompositeKey("collection", "filter", "value", "day")
+
+
 class Download(BaseModel):
     """A file built by the load of `dataset` and kept in the database, so that every app server
     serves the same bytes: a download of the whole dataset (kind zip or sqlite) or a
@@ -434,7 +456,7 @@ LINK_MODELS = [
 # Derived from the records at load time, for search only.
 SEARCH_MODELS = [SearchEntry, SearchToken, SearchTokenGram, SearchPosting]
 # Derived from the records at load time: what the API serves.
-COMPILED_MODELS = [Document, ListCount, Download, DownloadChunk]
+COMPILED_MODELS = [Document, ListCount, DayCount, Download, DownloadChunk]
 # Kept from load to load: the versions and what each changed.
 HISTORY_MODELS = [RecordChange]
 

@@ -8,16 +8,18 @@ import orjson
 from flask import Response, current_app, g, request, stream_with_context, url_for
 from flask.views import MethodView
 from flask_smorest import abort
+from peewee import SQL
 
 from api.formats.csv_export import columns, export, export_length, header
 from api.formats.jsonld import JSONLD, SCHEMA_ORG_TYPES
-from api.query import documents, files, history
+from api.query import days, documents, files, history
 from api.query.counts import budgeted_total, stored_csv_bytes, stored_total
 from api.query.pagination import CursorError, after, check_position, decode_cursor, encode_cursor, order_by
 from api.query.records import collect_refs
 from api.query.search import among, search
 from api.store import models as m
-from api.store.fastpath import fetched
+from api.store.db import is_postgres
+from api.store.fastpath import fetched, indexed_by
 from api.web import envelopes, params
 from api.web.blueprint import OK_HEADERS, PAGE_HEADERS, CivicBlueprint, documents_errors, url_with
 from api.web.counts import total_of
@@ -128,10 +130,21 @@ class Collection:
         filters = {key: value for key, value in args.items() if key not in NOT_FILTERS}
         if set(filters) == {"q"}:
             return len(self.searched(args).ranked), True
+        dated = self.dated(args)
+        if dated is not None:
+            return dated.overlapping, True
         stored = stored_total(self.name, filters)
         if stored is not None:
             return stored, True
         return total_of(self.name, filters, lambda: budgeted_total(self.selected(args)))
+
+    def dated(self, args):
+        """The date range `args` ask for, measured from the running totals kept at load
+        (api/query/days.py), or None; once per request: the total and the page both ask."""
+        done = g.setdefault("dated", {})
+        if self.name not in done:
+            done[self.name] = days.measure(self.name, {key: value for key, value in args.items() if key not in NOT_FILTERS})
+        return done[self.name]
 
     def after_cursor(self, query, keys, args):
         if not args.get("cursor"):
@@ -174,6 +187,12 @@ class Collection:
         the body of every row the filters matched before the LIMIT cut them (1,485 bodies for a
         unit's month at 10^5 figures, to send 50: bench/RESULTS.md)."""
         ids = self.after_cursor(self.selected(args), keys, args).order_by(*order_by(keys)).limit(size)
+        dated = self.dated(args)
+        if dated is not None and not dated.overlapping:
+            ids = ids.where(SQL("1 = 0"))  # counted at load: nothing overlaps, nothing to read
+        elif dated is not None and not args.get("sort") and not is_postgres():
+            # A date range in page order: the index with the fewer entries to read (days.Range.index).
+            ids = indexed_by(ids, dated.index(size - 1))
         query = documents.joined(self.model, *(e.alias(e.column_name) for e, _ in keys), m.Document.body.alias("body"))
         return query.where(self.model.id.in_(ids)).order_by(*order_by(keys))
 
