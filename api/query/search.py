@@ -16,6 +16,7 @@ from peewee import SQL, Value, fn
 from api.query import search_index as index
 from api.store import models as m
 from api.store.db import is_postgres
+from api.store.fastpath import as_sent, fetched
 
 # How much a match in each field counts: a hit in a name beats one in a quote.
 FIELD_WEIGHTS = {
@@ -98,10 +99,9 @@ class Results:
             return []
         entry = m.SearchEntry
         best = {}
-        rows = entry.select(entry.record_no, entry.record_type, entry.record_id, entry.field, entry.text, entry.folded, entry.weight, entry.id)
-        for record_no, record_type, record_id, field, text, folded, weight, entry_id in (
-            rows.where(entry.record_no.in_(numbers)).order_by(entry.id).tuples()
-        ):
+        columns = (entry.record_no, entry.record_type, entry.record_id, entry.field, entry.text, entry.folded, entry.weight, entry.id)
+        rows = entry.select(*map(as_sent, columns)).where(entry.record_no.in_(numbers)).order_by(entry.id)
+        for record_no, record_type, record_id, field, text, folded, weight, entry_id in fetched(rows.namedtuples()):
             if self.folded not in folded:
                 continue
             key = (-score(weight, folded, self.folded), field, entry_id)
