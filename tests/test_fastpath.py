@@ -6,12 +6,13 @@ import datetime
 import decimal
 
 import pytest
+from peewee import fn
 from playhouse.pool import PooledPostgresqlDatabase
 
 from api.query.records import record_columns
 from api.store import models as m
 from api.store.db import db
-from api.store.fastpath import OpenedTransaction, TrustingPostgresqlPool, as_sent, fetched, first_row, indexed_by, insert_rows
+from api.store.fastpath import OpenedTransaction, TrustingPostgresqlPool, as_sent, fetched, first_row, indexed_by, insert_rows, rows_among
 
 
 def test_the_pool_overrides_hooks_that_playhouse_still_calls():
@@ -62,6 +63,21 @@ def test_indexed_by_names_the_index_sqlite_then_reads(backend, loaded):
         assert any("figure_unit_order_days" in str(step) for step in plan), plan
         found = m.Figure.select(m.Figure.id).where(m.Figure.id.in_(forced)).order_by(m.Figure.position, m.Figure.id)
         assert [r.id for r in found] == [r.id for r in ids]
+
+
+def test_rows_among_finds_what_peewees_in_finds(loaded):
+    with db.connection_context():
+        ids = [f.id for f in m.Figure.select(m.Figure.id).order_by(m.Figure.id)][::3] + ["no-such-figure"]
+        want = sorted(m.Figure.select(m.Figure.id, m.Figure.name_ko).where(m.Figure.id.in_(ids)).tuples())
+        assert sorted(rows_among(m.Figure, ("id", "name_ko"), "id", ids)) == want and len(want) == len(ids) - 1
+        assert rows_among(m.Figure, ("id",), "id", []) == []
+        numbers = [n for (n,) in m.SearchEntry.select(m.SearchEntry.record_no).distinct().tuples()][:40]
+        entries = m.SearchEntry.select(m.SearchEntry.id).where(m.SearchEntry.record_no.in_(numbers))
+        ordered = [tuple(r) for r in entries.order_by(m.SearchEntry.id).tuples()]
+        assert [tuple(r) for r in rows_among(m.SearchEntry, ("id",), "record_no", numbers, order="id")] == ordered
+        gram = m.SearchTokenGram
+        counted = gram.select(gram.token, fn.COUNT(gram.gram)).where(gram.gram.in_(["김장", "장대"])).group_by(gram.token).tuples()
+        assert sorted(rows_among(gram, ("token", "COUNT(*)"), "gram", ["김장", "장대"], group="token")) == sorted(counted)
 
 
 def test_insert_rows_writes_what_insert_many_writes(migrated):

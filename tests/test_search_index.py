@@ -12,6 +12,7 @@ import pytest
 from playhouse.test_utils import count_queries
 
 from api.query.search import fold, score, search
+from api.query.search_index import unpack
 from api.store import models as m
 
 
@@ -118,3 +119,47 @@ def test_a_search_costs_a_fixed_number_of_queries_however_many_records_match(cli
         costs[limit] = counter.count
     # the vocabulary and the postings per word, the texts of several words, then the page's entries
     assert costs[1] == costs[50] <= 2 * len(query.split()) + 2, costs
+
+
+@pytest.mark.parametrize("types", [None, ["figure"], ["event", "organisation"]])
+def test_a_word_ranked_from_the_heads_of_its_lists_pages_as_the_full_ranking_does(client, types):
+    """Past the budget a word's hits are merged page by page from the heads of its posting lists
+    (search.Head): every page, from the first and after every hit, is the full ranking's."""
+    texts = [e.text for e in m.SearchEntry.select(m.SearchEntry.text)]
+    queries = [q for q in seed_queries(texts)[::5] + ["김장", "광주", "2023", "festival", "억", "1"] if " " not in fold(q)]
+    compared = 0
+    for query in queries:
+        full, head = search(query, types), search(query, types, budget=0)
+        if not full.total:
+            continue
+        assert head.total is None
+        positions = [None] + [(int(s), int(n)) for s, n in zip(full.scores, full.ranked, strict=True)]
+        for position in positions:
+            for limit in (1, 3, 50):
+                want, got = full.window(position, limit), head.window(position, limit)
+                assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist(), (query, position, limit)
+                assert got[2] == want[2], (query, position, limit)
+                compared += 1
+    assert compared > 1000
+
+
+def test_every_posting_list_is_sorted(client):
+    """Head reads the heads of the lists and binary-searches them: each row must be in order."""
+    for (blob,) in m.SearchPosting.select(m.SearchPosting.records).tuples():
+        numbers = unpack(blob)
+        assert (numbers[1:] > numbers[:-1]).all()
+
+
+def test_the_search_endpoint_walks_a_word_past_the_budget_and_says_its_total_is_not_counted(client, monkeypatch):
+    from api.web.resources import index as endpoint
+    from tests.test_api_lists import get_json
+
+    everything = reference_search("광주")
+    monkeypatch.setattr(endpoint, "RANK_BUDGET", 0)
+    seen, url = [], "/v1/search?q=광주&limit=5"  # not a page another test has had (and the cache kept)
+    while url:
+        body = get_json(client, url)
+        assert body["meta"]["total"] is None and body["meta"]["total_is_exact"] is False
+        seen += [(h["type"], h["id"], h["matched"]["field"], h["matched"]["text"], h["score"]) for h in body["data"]]
+        url = body["links"]["next"]
+    assert seen == everything

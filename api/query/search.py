@@ -6,6 +6,7 @@ SQLite and PostgreSQL alike; wildcards in the query are escaped by peewee's `con
 """
 
 import collections
+import functools
 import re
 import unicodedata
 
@@ -16,7 +17,7 @@ from peewee import SQL, Value, fn
 from api.query import search_index as index
 from api.store import models as m
 from api.store.db import is_postgres
-from api.store.fastpath import as_sent, fetched
+from api.store.fastpath import among_condition, among_param, is_postgres_database, rows_among
 
 # How much a match in each field counts: a hit in a name beats one in a quote.
 FIELD_WEIGHTS = {
@@ -50,6 +51,10 @@ def among(column, numbers):
 Hit = collections.namedtuple("Hit", "record_type record_id field text score")
 MAX_SCORE = max(FIELD_WEIGHTS.values()) * 10 + 3
 MAX_CANDIDATES = 5000  # past this, checking candidate texts one by one costs more than a scan
+# Posting entries /v1/search ranks in full at most: past it, a page is merged from the heads of
+# the lists and the total is not counted. Ranking 73,000 entries (김장 at 10^6 figures) took
+# longer than the rest of the request (bench/RESULTS.md).
+RANK_BUDGET = 20_000
 
 
 def score(weight, folded_text, folded_query):
@@ -93,15 +98,24 @@ class Results:
         """The matching record numbers, in numeric order (for a list's `?q=`)."""
         return numpy.sort(self.ranked)
 
+    def window(self, position, limit):
+        """(record numbers, their scores, whether more follow) of the `limit` hits ranked first
+        after `position` ((score, number) of a hit, or None for the first page)."""
+        start = self.after(*position) if position else 0
+        end = start + limit
+        return self.ranked[start:end], self.scores[start:end], end < self.total
+
     def page(self, start, limit):
-        numbers = self.ranked[start : start + limit].tolist()
+        return self.hits(self.ranked[start : start + limit])
+
+    def hits(self, numbers):
+        """The Hits of the records `numbers` (of this result), in that order: each its best field."""
+        numbers = numbers.tolist()
         if not numbers:
             return []
-        entry = m.SearchEntry
         best = {}
-        columns = (entry.record_no, entry.record_type, entry.record_id, entry.field, entry.text, entry.folded, entry.weight, entry.id)
-        rows = entry.select(*map(as_sent, columns)).where(entry.record_no.in_(numbers)).order_by(entry.id)
-        for record_no, record_type, record_id, field, text, folded, weight, entry_id in fetched(rows.namedtuples()):
+        rows = rows_among(m.SearchEntry, ENTRY_COLUMNS, "record_no", numbers, order="id")
+        for record_no, record_type, record_id, field, text, folded, weight, entry_id in rows:
             if self.folded not in folded:
                 continue
             key = (-score(weight, folded, self.folded), field, entry_id)
@@ -110,23 +124,99 @@ class Results:
         return [best[n][1] for n in numbers if n in best]
 
 
+ENTRY_COLUMNS = ("record_no", "record_type", "record_id", "field", "text", "folded", "weight", "id")
+
+
+class Head(Results):
+    """The hits of a word too common to rank in full (its postings hold more than the budget's
+    entries): each page is merged from the heads of its posting lists, so its cost does not grow
+    with the table; the total is not counted (None)."""
+
+    def __init__(self, folded, groups, types):
+        self.folded, self.groups, self.total = folded, groups, None
+        self.wanted = None if not types else numpy.array(sorted(index.TYPE_RANK[t] for t in types))
+
+    def window(self, position, limit):
+        numbers, scores = _head(self.groups, position, limit + 1, self.wanted)
+        return numbers[:limit], scores[:limit], len(numbers) > limit
+
+
+def _member(candidates, arrays):
+    """Which of `candidates` are in any of `arrays` (each sorted): a binary search in each."""
+    found = numpy.zeros(len(candidates), dtype=bool)
+    for array in arrays:
+        at = numpy.searchsorted(array, candidates)
+        inside = at < len(array)
+        found[inside] |= array[at[inside]] == candidates[inside]
+    return found
+
+
+def _head(groups, position, limit, wanted):
+    """(numbers, scores) of the `limit` hits ranked first after `position` ((score, number) or
+    None), as _ranked would rank them, from {score: [sorted arrays]}: of each list only its head
+    is read, as far as the page needs. A record is ranked at its best score, so one found in a
+    higher score's lists is passed over; `wanted` (type ranks, or None) keeps only those types."""
+    numbers, scores, found_so_far, above = [], [], 0, []
+    for score in sorted(groups, reverse=True):
+        lists = [array for array in groups[score] if len(array)]
+        if position is not None and score > position[0]:
+            above += lists
+            continue
+        if position is not None and score == position[0]:
+            lists = [array[numpy.searchsorted(array, position[1], side="right") :] for array in lists]
+            lists = [array for array in lists if len(array)]
+        need = limit - found_so_far
+        take = max(need, 64)
+        found = numpy.empty(0, dtype=index.NUMBER)
+        while lists:
+            heads = [array[:take] for array in lists]
+            # Every number up to the least last one read of a list not read to its end is in `heads`.
+            cut = [head[-1] for head, array in zip(heads, lists, strict=True) if len(array) > take]
+            found = _distinct(heads)
+            if cut:
+                found = found[found <= min(cut)]
+            found = found[~_member(found, above)]
+            if wanted is not None:
+                found = found[numpy.isin(found >> index.TYPE_BITS, wanted)]
+            if len(found) >= need or not cut:
+                break
+            take *= 4
+        numbers.append(found[:need])
+        scores.append(numpy.full(len(numbers[-1]), score, dtype=numpy.uint8))
+        found_so_far += len(numbers[-1])
+        if found_so_far >= limit:
+            break
+        above += [array for array in groups[score] if len(array)]
+    if not numbers:
+        return numpy.empty(0, dtype=index.NUMBER), numpy.empty(0, dtype=numpy.uint8)
+    return numpy.concatenate(numbers), numpy.concatenate(scores)
+
+
 def _words(folded):
     """{token id: bonus} of the vocabulary entries that match `folded` (api.query.search_index.bonus),
     found through their 2-character pieces."""
-    token, piece = m.SearchToken, m.SearchTokenGram
+    token = m.SearchToken
     pieces = index.grams(folded)
-    candidates = token.select(token.id, token.kind, token.token)
     if pieces:
-        having = piece.select(piece.token).where(piece.gram.in_(sorted(pieces))).group_by(piece.token)
-        candidates = candidates.where(token.id.in_(having.having(fn.COUNT(piece.gram) == len(pieces))))
+        # The words having every piece: SQL written once, the pieces one parameter (as rows_among).
+        database = token._meta.database
+        postgres = is_postgres_database(database)
+        params = [among_param(sorted(pieces), postgres), len(pieces)]
+        candidates = database.execute_sql(_words_sql(postgres, database.param), params).fetchall()
     else:  # one character: no piece to look up, and the vocabulary is small next to the texts
-        candidates = candidates.where(token.token.contains(folded))
+        candidates = token.select(token.id, token.kind, token.token).where(token.token.contains(folded)).tuples()
     found = {}
-    for token_id, kind, word in candidates.tuples():
+    for token_id, kind, word in candidates:
         value = index.bonus(kind, word, folded)
         if value is not None:
             found[token_id] = value
     return found
+
+
+@functools.cache
+def _words_sql(postgres, param):
+    having = f'SELECT "token" FROM "search_token_gram" WHERE {among_condition("gram", postgres, param)} GROUP BY "token" HAVING COUNT(*) = {param}'
+    return f'SELECT "id", "kind", "token" FROM "search_token" WHERE "id" IN ({having})'
 
 
 def _postings(bonuses):
@@ -134,8 +224,7 @@ def _postings(bonuses):
     found = collections.defaultdict(list)
     if not bonuses:
         return found
-    posting = m.SearchPosting
-    for token_id, weight, blob in posting.select(posting.token, posting.weight, posting.records).where(posting.token.in_(list(bonuses))).tuples():
+    for token_id, weight, blob in rows_among(m.SearchPosting, ("token", "weight", "records"), "token", list(bonuses)):
         found[weight * 10 + bonuses[token_id]].append(index.unpack(blob))
     return found
 
@@ -201,13 +290,20 @@ def _several_words(folded):
     return _scan(folded, records if len(records) <= MAX_CANDIDATES else None)
 
 
-def search(query, types=None):
-    """Results for `query` (see Results), only of `types` if given."""
+def search(query, types=None, budget=None):
+    """Results for `query` (see Results), only of `types` if given. With a `budget`, a word whose
+    postings hold more entries than it is not ranked in full: its Head is (no total)."""
     folded = fold(query)
     if not folded:
         # White space only folds to "", which every text contains: it matches nothing rather than everything.
         return Results(folded, numpy.empty(0, dtype=index.NUMBER), numpy.empty(0, dtype=numpy.uint8))
-    ranked, scores = _several_words(folded) if " " in folded else _ranked(_postings(_words(folded)))
+    if " " in folded:
+        ranked, scores = _several_words(folded)
+    else:
+        groups = _postings(_words(folded))
+        if budget is not None and sum(len(array) for arrays in groups.values() for array in arrays) > budget:
+            return Head(folded, groups, types)
+        ranked, scores = _ranked(groups)
     if types:
         wanted = numpy.isin(ranked >> index.TYPE_BITS, [index.TYPE_RANK[t] for t in types])
         ranked, scores = ranked[wanted], scores[wanted]

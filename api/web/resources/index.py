@@ -8,9 +8,9 @@ from peewee import fn
 
 from api.formats.jsonld import JSONLD, context_document
 from api.query.pagination import CursorError, decode_cursor, encode_cursor
-from api.query.search import MAX_SCORE, search
+from api.query.search import MAX_SCORE, RANK_BUDGET, search
 from api.store import models as m
-from api.store.fastpath import as_sent, fetched
+from api.store.fastpath import rows_among
 from api.web import envelopes, params
 from api.web.blueprint import OK_HEADERS, PAGE_HEADERS, CivicBlueprint, documents_errors, url_with
 from api.web.dataset import current_dataset
@@ -134,10 +134,10 @@ class Search(MethodView):
         """
         negotiate([JSON])
         dataset = current_dataset()
-        results = search(args["q"], args.get("type"))
-        start = results.after(*_position(args["cursor"])) if args.get("cursor") else 0
+        results = search(args["q"], args.get("type"), budget=RANK_BUDGET)
         limit = args["limit"]
-        page = results.page(start, limit)
+        numbers, scores, more = results.window(_position(args["cursor"]) if args.get("cursor") else None, limit)
+        page = results.hits(numbers)
         names = _names(page)
         hrefs = _href_prefixes({h.record_type for h in page})
         data = [
@@ -151,13 +151,12 @@ class Search(MethodView):
             }
             for h in page
         ]
-        last = start + limit - 1
-        more = last + 1 < results.total
-        next_url = url_with(cursor=_cursor(int(results.scores[last]), int(results.ranked[last]))) if more else None
+        next_url = url_with(cursor=_cursor(int(scores[-1]), int(numbers[-1]))) if more else None
+        exact = results.total is not None
         body = {
             "data": data,
             "links": {"self": request.url, "next": next_url},
-            "meta": {"total": results.total, "total_is_exact": True, "limit": limit, "dataset_version": dataset.version},
+            "meta": {"total": results.total, "total_is_exact": exact, "limit": limit, "dataset_version": dataset.version},
         }
         # Made here, as the lists make theirs, rather than dumped through the schema (a third of
         # a full page's time): the contract tests validate it against SearchListSchema all the same.
@@ -167,6 +166,9 @@ class Search(MethodView):
         return response
 
 
+NAME_COLUMNS = ("id", "name_ko", "name_en", "name_en_translated")
+
+
 def _names(hits):
     names = {}
     by_type = {}
@@ -174,9 +176,8 @@ def _names(hits):
         by_type.setdefault(h.record_type, []).append(h.record_id)
     for record_type, ids in by_type.items():
         model = m.RECORD_MODELS[m.TYPE_COLLECTIONS[record_type]]
-        columns = (as_sent(model.id), as_sent(model.name_ko), as_sent(model.name_en), model.name_en_translated)
-        for record_id, ko, en, en_translated in fetched(model.select(*columns).where(model.id.in_(ids)).namedtuples()):
-            names[(record_type, record_id)] = {"ko": ko, "en": en, "en_translated": en_translated}
+        for record_id, ko, en, en_translated in rows_among(model, NAME_COLUMNS, "id", ids):
+            names[(record_type, record_id)] = {"ko": ko, "en": en, "en_translated": bool(en_translated)}  # 0/1 on SQLite
     return names
 
 
