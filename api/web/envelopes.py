@@ -22,7 +22,8 @@ class MetaSchema(ma.Schema):
         allow_none=True,
         metadata={
             "description": "Rows matching the filter, the same on every page; null when counting them would cost more than "
-            "a page does (a combination of filters matching more than 10,000 rows): then total_is_exact is false"
+            "a page does (a combination of filters matching more than 10,000 rows, or a search for a word whose index "
+            "entries pass 20,000): then total_is_exact is false"
         },
     )
     total_is_exact = fields.Boolean(required=True, metadata={"description": "Whether total is the exact number of rows (false: not counted)"})

@@ -130,7 +130,9 @@ class Search(MethodView):
 
         Korean of two or more syllables matches inside words (김장 finds 빛고을사랑나눔김장대전);
         English matches regardless of case. Hits are typed, ranked (a name beats a quote; a
-        whole or leading match beats one inside) and say which field matched.
+        whole or leading match beats one inside) and say which field matched. A word so common
+        that its index holds more than 20,000 entries is paged without being counted: `total`
+        is then null and `total_is_exact` false.
         """
         negotiate([JSON])
         dataset = current_dataset()
