@@ -11,7 +11,6 @@ import re
 import unicodedata
 
 import numpy
-import orjson
 from peewee import SQL, Value, fn
 
 from api.query import search_index as index
@@ -42,10 +41,11 @@ def among(column, numbers):
     json_each (a parameter per number would pass SQLite's limit of 32766)."""
     if len(numbers) == 0:
         return SQL("1 = 0")
-    values = numbers.tolist()
-    if is_postgres():
-        return column == fn.ANY(Value(values, unpack=False))
-    return column.in_(SQL("(SELECT value FROM json_each(?))", [orjson.dumps(values).decode()]))
+    postgres = is_postgres()
+    value = among_param(numbers.tolist(), postgres)
+    if postgres:
+        return column == fn.ANY(Value(value, unpack=False))
+    return column.in_(SQL("(SELECT value FROM json_each(?))", [value]))
 
 
 Hit = collections.namedtuple("Hit", "record_type record_id field text score")
@@ -158,9 +158,9 @@ def _head(groups, position, limit, wanted):
     higher score's lists is passed over; `wanted` (type ranks, or None) keeps only those types."""
     numbers, scores, found_so_far, above = [], [], 0, []
     for score in sorted(groups, reverse=True):
-        lists = [array for array in groups[score] if len(array)]
+        lists = whole = [array for array in groups[score] if len(array)]
         if position is not None and score > position[0]:
-            above += lists
+            above += whole
             continue
         if position is not None and score == position[0]:
             lists = [array[numpy.searchsorted(array, position[1], side="right") :] for array in lists]
@@ -186,7 +186,7 @@ def _head(groups, position, limit, wanted):
         found_so_far += len(numbers[-1])
         if found_so_far >= limit:
             break
-        above += [array for array in groups[score] if len(array)]
+        above += whole
     if not numbers:
         return numpy.empty(0, dtype=index.NUMBER), numpy.empty(0, dtype=numpy.uint8)
     return numpy.concatenate(numbers), numpy.concatenate(scores)
