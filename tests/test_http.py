@@ -256,3 +256,44 @@ def test_accept_chooses_between_json_and_csv(client, accept, served):
 def test_format_wins_over_accept(client):
     assert client.get("/v1/figures?format=csv", headers={"Accept": "application/json"}).mimetype == "text/csv"
     assert client.get("/v1/figures?format=json", headers={"Accept": "text/csv"}).mimetype == "application/json"
+
+
+# --- what the WSGI server is handed ------------------------------------------------------------
+
+
+def wsgi_body(app, path, method="GET", headers=None):
+    """What the app hands the WSGI server for `path`: (status, headers, the iterable itself)."""
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(path=path, method=method, headers=headers).get_environ()
+    started = []
+    body = app(environ, lambda status, headers, exc_info=None: started.append((status, headers)))
+    return started[0][0], dict(started[0][1]), body
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "status"),
+    [
+        ("/v1/figures?limit=4", "GET", "200"),
+        ("/v1/figures/kimjang-festival-2023-sales-amount", "GET", "200"),
+        ("/v1/figures/kimjang-festival-2023-sales-amount", "HEAD", "200"),
+        ("/v1/figures/no-such-figure", "GET", "404"),
+        ("/v1/figures?limit=0", "GET", "400"),
+    ],
+)
+def test_a_body_in_memory_goes_to_the_server_in_one_piece_miss_or_cache_hit(fresh_app, path, method, status):
+    # A list is what granian sends with its headers in one write, so a server killed mid-request
+    # has sent nothing (nginx retries elsewhere), never headers without their body.
+    for _ in ("miss", "hit"):
+        got, headers, body = wsgi_body(fresh_app, path, method)
+        assert got.startswith(status)
+        assert isinstance(body, list) and len(body) == 1, type(body)
+        assert len(body[0]) == (0 if method == "HEAD" else int(headers["Content-Length"]))
+
+
+def test_a_streamed_export_is_still_streamed(fresh_app):
+    status, headers, body = wsgi_body(fresh_app, "/v1/figures?format=csv&limit=500")
+    assert status.startswith("200") and not isinstance(body, list)
+    text = b"".join(body).decode()
+    body.close()
+    assert text.count("\n") > 1

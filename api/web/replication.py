@@ -26,11 +26,11 @@ import time
 import orjson
 from flask import current_app, g
 from peewee import DatabaseError, InterfaceError
-from werkzeug.wrappers import Response
 
 from api.query.replication import status
 from api.store.db import db, is_postgres
 from api.web.errors import PROBLEM_JSON, RETRY_AFTER_SECONDS, problem_body
+from api.web.responses import Response
 
 EXTENSION = "civicfacts_replication"
 HEALTH_PATH = "/v1/health"

@@ -40,7 +40,6 @@ import threading
 
 from flask import g, request
 from peewee import DatabaseError, InterfaceError
-from werkzeug.wrappers import Response
 
 from api.config import limit_default
 from api.query.dataset import current, version_of
@@ -50,7 +49,7 @@ from api.web.counts import COUNTS, CountCache
 from api.web.dataset import read_dataset
 from api.web.export_store import EXPORTS, export_store
 from api.web.rate_limit import OVER
-from api.web.responses import FileBody, negotiation_key
+from api.web.responses import FileBody, Response, negotiation_key
 from api.web.transactions import use_app_database
 
 EXTENSION = "civicfacts_cache"

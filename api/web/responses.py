@@ -10,6 +10,7 @@ import functools
 import hashlib
 from decimal import Decimal
 
+import flask
 import orjson
 from flask import current_app, g, redirect, request
 from flask.json.provider import JSONProvider
@@ -42,6 +43,26 @@ def _default(value):
     if hasattr(value, "isoformat"):
         return value.isoformat()
     raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+class Response(flask.Response):
+    """Every response the app makes (Flask turns the views' own into this class).
+
+    A body held in memory goes to the WSGI server as a list of one piece. werkzeug hands over
+    an iterator, which granian streams: the headers at once, the body after. A server killed
+    between the two left nginx holding headers it had passed on, and a client with a cut
+    connection where nginx would have retried the request on another server. Given a list,
+    granian writes the headers and the body together, so a killed server has sent all or
+    nothing. A streamed body (a CSV export, a download) is still sent as it is made."""
+
+    def get_app_iter(self, environ):
+        app_iter = super().get_app_iter(environ)
+        if not self.is_sequence:
+            return app_iter
+        try:
+            return [b"".join(app_iter)]
+        finally:
+            app_iter.close()
 
 
 class OrjsonProvider(JSONProvider):
@@ -155,6 +176,7 @@ def canonical_path():
 
 
 def init_app(app):
+    app.response_class = Response
     compression.init_app(app)
     app.before_request(canonical_path)
     app.json = OrjsonProvider(app)
