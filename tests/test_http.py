@@ -7,6 +7,7 @@ headers, CORS, 404 for what does not exist, 406 for what cannot be served, HEAD.
 import datetime
 
 import pytest
+from werkzeug.test import EnvironBuilder
 
 from api.store import models as m
 from api.store.db import open_database
@@ -263,8 +264,6 @@ def test_format_wins_over_accept(client):
 
 def wsgi_body(app, path, method="GET", headers=None):
     """What the app hands the WSGI server for `path`: (status, headers, the iterable itself)."""
-    from werkzeug.test import EnvironBuilder
-
     environ = EnvironBuilder(path=path, method=method, headers=headers).get_environ()
     started = []
     body = app(environ, lambda status, headers, exc_info=None: started.append((status, headers)))
