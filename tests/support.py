@@ -238,6 +238,34 @@ def request_queries(client):
         yield counter
 
 
+class _SpiedCursor:
+    def __init__(self, cursor, sent):
+        self._cursor, self._sent = cursor, sent
+
+    def execute(self, sql, *args):
+        self._sent.append(sql)
+        return self._cursor.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+
+@contextlib.contextmanager
+def sent_statements(app):
+    """Every SQL string the app sends its database, BEGIN and COMMIT included (count_queries
+    sees only what goes through execute_sql), one per round trip: yields the list it fills."""
+    database = app.extensions["civicfacts_database"]
+    monitor = app.extensions.get("civicfacts_replication")
+    if monitor is not None:
+        monitor.checked_at = time.monotonic()  # as request_queries does
+    sent, cursor = [], database.cursor
+    database.cursor = lambda *args, **kwargs: _SpiedCursor(cursor(*args, **kwargs), sent)
+    try:
+        yield sent
+    finally:
+        del database.cursor
+
+
 def wait_until_listening(process, port, what, timeout=30):
     """Wait until `process` (a server started by a test) accepts connections on `port`; fail
     naming `what` if it exits first (with what it wrote to a piped stderr) or takes too long."""

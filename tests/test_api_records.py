@@ -5,9 +5,11 @@ the loader, so a loader slip shows up as a difference)."""
 import datetime
 import pathlib
 
+import pytest
 import yaml
 
 from api.ingest.pages import squash
+from tests.support import ValidatingClient, close_app, make_app, sent_statements
 
 SEEDS = pathlib.Path(__file__).resolve().parent.parent / "seeds"
 PAGE = (SEEDS / "pages" / "000_f27f502ecff37551.txt").read_text(encoding="utf-8")
@@ -428,3 +430,55 @@ def test_include_of_an_unknown_name_is_a_400_naming_include(client):
         body = get_json(client, url, status=400)
         assert [e["parameter"] for e in body["errors"]] == ["include"], url
         assert "include" in body["detail"]
+
+
+# --- what one record costs ------------------------------------------------------------------------
+
+RECORD = "/v1/figures/gwangju-social-economy-fair-edition"
+
+
+@pytest.fixture(scope="module")
+def uncached_app(shared_url):
+    app = make_app(shared_url, RESPONSE_CACHE_BYTES=0)
+    yield app
+    close_app(app)
+
+
+def selects(statements):
+    return [sql for sql in statements if "SELECT" in sql]
+
+
+@pytest.mark.parametrize("suffix", ["", ".csv", ".jsonld"])
+def test_a_record_is_one_statement_and_on_postgresql_one_round_trip(backend, uncached_app, openapi, suffix):
+    client = ValidatingClient(uncached_app.test_client(), openapi)
+    with sent_statements(uncached_app) as sent:
+        response = client.get(RECORD + suffix)
+    assert response.status_code == 200
+    assert len(selects(sent)) == 1, sent  # the dataset and the record together
+    if backend == "postgres":
+        assert sent == selects(sent), sent  # no BEGIN, no COMMIT: the statement has its own snapshot
+
+
+def test_a_record_read_in_one_statement_is_what_the_transaction_read(uncached_app, openapi):
+    # ?include= takes the transaction; its `data` must be the record the one statement read.
+    client = ValidatingClient(uncached_app.test_client(), openapi)
+    alone = client.get(RECORD).json
+    with sent_statements(uncached_app) as sent:
+        included = client.get(RECORD + "?include=subjects").json
+    assert "BEGIN" in sent[0]
+    assert included["data"] == alone["data"]
+    assert client.get(RECORD).headers["ETag"] == client.get(RECORD).headers["ETag"]
+
+
+@pytest.mark.parametrize("path", ["/v1/figures/no-such-figure", "/v1/figures/no-such-figure.csv"])
+def test_a_record_not_found_is_looked_up_again_with_its_history_in_one_snapshot(backend, uncached_app, openapi, path):
+    client = ValidatingClient(uncached_app.test_client(), openapi)
+    with sent_statements(uncached_app) as sent:
+        response = client.get(path)
+    assert response.status_code == 404
+    assert "no-such-figure" in response.json["detail"]
+    if backend == "postgres":
+        # the one statement found nothing; then BEGIN (the dataset read again), the record, the history, COMMIT
+        began = next(i for i, sql in enumerate(sent) if "BEGIN" in sql)
+        assert began == 1 and sent[-1] == "COMMIT", sent
+        assert any("change" in sql for sql in sent[began:]), sent

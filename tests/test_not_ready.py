@@ -11,7 +11,7 @@ import pytest
 from tests.support import PROBLEM_JSON, close_app, make_app, postgres_url
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-PATHS = ["/v1", "/v1/figures", "/", "/explore/figures"]
+PATHS = ["/v1", "/v1/figures", "/v1/figures/some-figure", "/", "/explore/figures"]
 
 
 @pytest.fixture

@@ -20,8 +20,12 @@ def read_current(cursor):
     several, so a request's BEGIN and the look-up go in one round trip)."""
     while cursor.description is None and cursor.nextset():
         pass  # past the results of the statements before, to the dataset's
-    row = cursor.fetchone()
-    if row is None:
+    return dataset_of(cursor.fetchone())
+
+
+def dataset_of(row):
+    """The Dataset whose id, version and load time (as DATASET_SQL selects them) begin `row`, or None."""
+    if row is None or row[0] is None:
         return None
     return m.Dataset(id=row[0], version=row[1], loaded_at=m.Dataset.loaded_at.python_value(row[2]))
 

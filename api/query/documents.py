@@ -3,11 +3,13 @@ bytes the API sends: one record by one indexed lookup, related records by one qu
 of them, and a collection's rows joined to their documents in whatever order its keys give.
 """
 
+import functools
 import hashlib
 
 import orjson
 from peewee import JOIN, Tuple
 
+from api.query.dataset import DATASET_SQL, dataset_of
 from api.store import models as m
 from api.store.fastpath import as_sent, first_row
 
@@ -33,6 +35,26 @@ def joined(model, *columns):
 def one(record_type, record_id, column=Document.body):
     """(column's bytes, hash) of one record, or None: one indexed lookup."""
     return first_row(Document, (column.column_name, "hash"), ("record_type", "record_id"), (record_type, record_id))
+
+
+def one_with_dataset(record_type, record_id, column=Document.body):
+    """(the loaded Dataset or None, (column's bytes, hash) of one record or None), read by one
+    statement. PostgreSQL gives a statement a snapshot of its own, so a request that reads
+    nothing else needs no transaction around it: one round trip rather than three (BEGIN with
+    the dataset's look-up, the record, COMMIT)."""
+    database = Document._meta.database
+    row = database.execute_sql(_one_with_dataset_sql(column.column_name, database.param), (record_type, record_id)).fetchone()
+    if row is None:
+        return None, None
+    return dataset_of(row), (None if row[4] is None else (row[3], row[4]))
+
+
+@functools.cache
+def _one_with_dataset_sql(column, param):
+    return (
+        f'SELECT d.*, doc."{column}", doc."hash" FROM ({DATASET_SQL}) AS d LEFT JOIN "{Document._meta.table_name}" AS doc '
+        f'ON doc."record_type" = {param} AND doc."record_id" = {param}'
+    )
 
 
 def bodies(refs):

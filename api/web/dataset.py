@@ -3,9 +3,10 @@
 from flask import g
 from flask_smorest import abort
 
-from api.query import history
+from api.query import documents, history
 from api.query.dataset import current
 from api.store.db import db
+from api.web.transactions import begin_put_off
 
 
 def read_dataset():
@@ -22,6 +23,20 @@ def current_dataset():
         abort(503, message="No dataset is loaded yet: run `civicfacts load`.", not_ready=True)
     g.dataset_version = dataset.version  # responses.add_caching puts it in the ETag
     return dataset
+
+
+def current_record(record_type, record_id, column):
+    """The loaded Dataset (or a 503 saying none is) and one record's (column's bytes, hash), or
+    None if there is no such record. Both by one statement when the request has not read the
+    dataset yet. A record not found is looked up again in the request's transaction, begun now
+    if it was put off (api/web/transactions.py), so that the 404 or 410 that follows (which
+    reads the history too) is read in one snapshot with it."""
+    if "dataset" in g:
+        return current_dataset(), documents.one(record_type, record_id, column)
+    g.dataset, found = documents.one_with_dataset(record_type, record_id, column)
+    if found is None and begin_put_off():
+        found = documents.one(record_type, record_id, column)
+    return current_dataset(), found
 
 
 def named_version(name, parameter):

@@ -132,7 +132,7 @@ def mark_cacheable(response):
         # What was made without the database (the docs, the spec) goes under the version the
         # middleware read before the request: reading it again here would make a down database
         # a 500 on pages that are meant to be served while it is down.
-        version = version_of(read_dataset()) if "db_transaction" in g else request.environ.get(SEEN)
+        version = version_of(read_dataset()) if "db_transaction" in g or "dataset" in g else request.environ.get(SEEN)
         if version is not None:
             request.environ[MARK] = (version, response.is_streamed)
     return response

@@ -23,9 +23,10 @@ from api.store.fastpath import fetched, indexed_by
 from api.web import envelopes, params
 from api.web.blueprint import OK_HEADERS, PAGE_HEADERS, CivicBlueprint, documents_errors, url_with
 from api.web.counts import total_of
-from api.web.dataset import current_dataset, named_version
+from api.web.dataset import current_dataset, current_record, named_version
 from api.web.envelopes import EXAMPLE_CHANGE
 from api.web.responses import CSV, JSON, negotiate
+from api.web.transactions import one_statement
 
 JSONLD_SCHEMA = {
     "type": "object",
@@ -234,10 +235,9 @@ class Collection:
         return response
 
     def one(self, args, record_id, media=None):
-        dataset = current_dataset()
         media = media or negotiate([JSON, CSV, JSONLD], args.get("format"))
         column = {JSON: m.Document.body, CSV: m.Document.csv, JSONLD: m.Document.jsonld}[media]
-        found = documents.one(self.type, record_id, column)
+        dataset, found = current_record(self.type, record_id, column)
         if found is None:
             self.absent(record_id)
         content, digest = found
@@ -319,6 +319,7 @@ class Collection:
             def get(self, args):
                 return collection.list(args)
 
+        @one_statement
         class One(MethodView):
             @blp.arguments(collection.one_query_schema, location="query")
             @blp.response(200, collection.one_schema, description=f"One {collection.type}", headers=OK_HEADERS)
@@ -367,6 +368,7 @@ class Collection:
             def get(self, args):
                 return collection.list(args, negotiate([CSV]))
 
+        @one_statement
         class OneCsv(MethodView):
             @blp.arguments(NO_PARAMS, location="query")
             @blp.doc(operationId=f"get{singular}Csv", responses={200: {"description": f"One {collection.type}, as CSV", **csv_ok}})
@@ -374,6 +376,7 @@ class Collection:
             def get(self, args, record_id):
                 return collection.one(args, record_id, negotiate([CSV]))
 
+        @one_statement
         class OneJsonld(MethodView):
             @blp.arguments(NO_PARAMS, location="query")
             @blp.doc(
