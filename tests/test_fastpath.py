@@ -6,13 +6,23 @@ import datetime
 import decimal
 
 import pytest
-from peewee import fn
+from peewee import SQL, fn
 from playhouse.pool import PooledPostgresqlDatabase
 
 from api.query.records import record_columns
 from api.store import models as m
 from api.store.db import db
-from api.store.fastpath import OpenedTransaction, TrustingPostgresqlPool, as_sent, fetched, first_row, indexed_by, insert_rows, rows_among
+from api.store.fastpath import (
+    OpenedTransaction,
+    TrustingPostgresqlPool,
+    as_sent,
+    fetched,
+    first_row,
+    in_select,
+    indexed_by,
+    insert_rows,
+    rows_among,
+)
 
 
 def test_the_pool_overrides_hooks_that_playhouse_still_calls():
@@ -50,6 +60,44 @@ def test_first_row_finds_what_peewees_query_finds(loaded):
             keys = (count.collection, count.filter, count.value)
             assert first_row(m.ListCount, ("total",), ("collection", "filter", "value"), keys) == (count.total,)
         assert first_row(m.ListCount, ("total",), ("collection", "filter", "value"), ("figures", "unit", "no such unit")) is None
+
+
+class CountedSQL(SQL):
+    """SQL text that counts how often it is rendered."""
+
+    renders = 0
+
+    def __sql__(self, ctx):
+        CountedSQL.renders += 1
+        return super().__sql__(ctx)
+
+
+def subject_page(inside):
+    """The shape of a subject's page: ids IN (figures about it), themselves IN another select."""
+    about = m.FigureSubject.select(m.FigureSubject.figure).where(CountedSQL("1 = 1") & (m.FigureSubject.subject_id == "kimjang-festival-2023"))
+    ids = m.Figure.select(m.Figure.id).where(inside(m.Figure.id, about)).order_by(m.Figure.position).limit(3)
+    return m.Figure.select(m.Figure.id).where(inside(m.Figure.id, ids)).order_by(m.Figure.position)
+
+
+def renders(query):
+    CountedSQL.renders = 0
+    sql = query.sql()
+    return sql, CountedSQL.renders
+
+
+def test_in_select_is_peewees_in_with_each_select_rendered_once(loaded):
+    plain_sql, plain_renders = renders(subject_page(lambda column, select: column.in_(select)))
+    ours_sql, ours_renders = renders(subject_page(in_select))
+    assert ours_sql == plain_sql
+    assert ours_renders == 1
+    # peewee renders a select once more to see if it is empty: if this fails, it no longer
+    # does, and in_select can go.
+    assert plain_renders > 1
+    with db.connection_context():
+        found = [row.id for row in subject_page(in_select)]
+    assert found and found == [row.id for row in subject_page(lambda column, select: column.in_(select))]
+    with pytest.raises(TypeError, match="in_"):
+        in_select(m.Figure.id, ["a", "b"])
 
 
 def test_indexed_by_names_the_index_sqlite_then_reads(backend, loaded):

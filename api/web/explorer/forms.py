@@ -15,6 +15,7 @@ from api.formats.schemas import QUALIFIERS
 from api.query import documents
 from api.query.records import collect_refs
 from api.store import models as m
+from api.store.fastpath import in_select
 from api.web.params import FormQuerySchema
 from api.web.resources import COLLECTIONS
 
@@ -75,7 +76,7 @@ def choices(collection, name):
         model = COLLECTIONS[target].model
         rows = model.select(model.id, model.name_ko, model.name_en).order_by(model.position, model.id)
         if name == "parent":  # only records that are somebody's parent
-            rows = rows.where(model.id.in_(model.select(model.parent).where(model.parent.is_null(False))))
+            rows = rows.where(in_select(model.id, model.select(model.parent).where(model.parent.is_null(False))))
         out += [(row.id, row.name_ko, row.name_en) for row in rows.limit(MAX_CHOICES + 1 - len(out))]
         if len(out) > MAX_CHOICES:
             return None

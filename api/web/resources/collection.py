@@ -19,7 +19,7 @@ from api.query.records import collect_refs
 from api.query.search import among, search
 from api.store import models as m
 from api.store.db import is_postgres
-from api.store.fastpath import fetched, indexed_by
+from api.store.fastpath import fetched, in_select, indexed_by
 from api.web import envelopes, params
 from api.web.blueprint import OK_HEADERS, PAGE_HEADERS, CivicBlueprint, documents_errors, url_with
 from api.web.counts import total_of
@@ -104,7 +104,7 @@ class Collection:
         query = self.apply(query, args)
         if args.get("changed_since"):
             since = named_version(args["changed_since"], "changed_since")
-            query = query.where(self.model.id.in_(history.changed_since(self.type, since)))
+            query = query.where(in_select(self.model.id, history.changed_since(self.type, since)))
         return query
 
     def filtered(self, args, keys, column):
@@ -195,7 +195,7 @@ class Collection:
             # A date range in page order: the index with the fewer entries to read (days.Range.index).
             ids = indexed_by(ids, dated.index(size - 1))
         query = documents.joined(self.model, *(e.alias(e.column_name) for e, _ in keys), m.Document.body.alias("body"))
-        return query.where(self.model.id.in_(ids)).order_by(*order_by(keys))
+        return query.where(in_select(self.model.id, ids)).order_by(*order_by(keys))
 
     def cursor_for(self, row, keys, args):
         values = [getattr(row, expression.column_name) for expression, _ in keys]

@@ -4,6 +4,7 @@ from marshmallow import fields
 
 from api.registry import BY_NAME
 from api.store import models as m
+from api.store.fastpath import in_select
 from api.web.params import slug_param
 from api.web.resources.collection import Collection
 from api.web.resources.dates import DATE_RANGE, overlapping
@@ -18,7 +19,7 @@ def apply(query, args):
     if "participant" in args:
         link = m.EventParticipant
         taking_part = link.select(link.event).where((link.organisation == args["participant"]) | (link.person == args["participant"]))
-        query = query.where(event.id.in_(taking_part))
+        query = query.where(in_select(event.id, taking_part))
     return overlapping(query, args, event.start_date, m.EVENT_LAST_DAY)
 
 

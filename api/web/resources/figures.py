@@ -5,6 +5,7 @@ from marshmallow import fields, validate
 from api.formats.schemas import QUALIFIERS
 from api.registry import BY_NAME
 from api.store import models as m
+from api.store.fastpath import in_select
 from api.web.params import AsciiDecimal, slug_param
 from api.web.resources.collection import Collection
 from api.web.resources.dates import DATE_RANGE, overlapping
@@ -13,12 +14,12 @@ from api.web.resources.dates import DATE_RANGE, overlapping
 def apply(query, args):
     figure = m.Figure
     if "subject" in args:
-        query = query.where(figure.id.in_(m.FigureSubject.select(m.FigureSubject.figure).where(m.FigureSubject.subject_id == args["subject"])))
+        query = query.where(in_select(figure.id, m.FigureSubject.select(m.FigureSubject.figure).where(m.FigureSubject.subject_id == args["subject"])))
     if "unit" in args:
         query = query.where(figure.unit == args["unit"])
     if "source" in args:
         cited = m.Citation.select(m.Citation.record_id).where((m.Citation.record_type == "figure") & (m.Citation.source == args["source"]))
-        query = query.where(figure.id.in_(cited))
+        query = query.where(in_select(figure.id, cited))
     if "qualifier" in args:
         query = query.where(figure.qualifier == args["qualifier"])
     if "min" in args:

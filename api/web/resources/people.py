@@ -2,6 +2,7 @@
 
 from api.registry import BY_NAME
 from api.store import models as m
+from api.store.fastpath import in_select
 from api.web.params import slug_param
 from api.web.resources.collection import Collection
 
@@ -9,7 +10,7 @@ from api.web.resources.collection import Collection
 def apply(query, args):
     if "organisation" in args:
         link = m.Affiliation
-        query = query.where(m.Person.id.in_(link.select(link.person).where(link.organisation == args["organisation"])))
+        query = query.where(in_select(m.Person.id, link.select(link.person).where(link.organisation == args["organisation"])))
     return query
 
 

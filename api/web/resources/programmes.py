@@ -4,6 +4,7 @@ from marshmallow import fields
 
 from api.registry import BY_NAME
 from api.store import models as m
+from api.store.fastpath import in_select
 from api.web.params import slug_param
 from api.web.resources.collection import Collection
 
@@ -12,10 +13,10 @@ def apply(query, args):
     programme = m.Programme
     if "operator" in args:
         link = m.ProgrammeOperator
-        query = query.where(programme.id.in_(link.select(link.programme).where(link.organisation == args["operator"])))
+        query = query.where(in_select(programme.id, link.select(link.programme).where(link.organisation == args["operator"])))
     if "place" in args:
         link = m.ProgrammePlace
-        query = query.where(programme.id.in_(link.select(link.programme).where(link.place == args["place"])))
+        query = query.where(in_select(programme.id, link.select(link.programme).where(link.place == args["place"])))
     if "kind" in args:
         query = query.where(programme.kind == args["kind"])
     if "parent" in args:
