@@ -39,7 +39,9 @@ def test_fetched_gives_the_named_tuples_peewee_gives(loaded):
     with db.connection_context():
         for model in m.RECORD_MODELS.values():
             query = model.select(*record_columns(model)).order_by(model.id).namedtuples()
-            assert fetched(query) == list(query), model.__name__
+            ours, peewees = fetched(query), list(query)
+            assert ours == peewees, model.__name__
+            assert ours[0]._fields == peewees[0]._fields, model.__name__
         figures = fetched(m.Figure.select(*record_columns(m.Figure)).namedtuples())
     typed = {type(getattr(f, name)) for f in figures for name in ("value", "period_start", "name_en_translated") if getattr(f, name) is not None}
     assert typed == {decimal.Decimal, datetime.date, bool}  # converted as peewee converts them
