@@ -231,11 +231,15 @@ def request_queries(client):
     """count_queries() for what the app's requests cost. On PostgreSQL the replication guard
     looks at the replica's lag at most once a second, in whichever request comes then
     (api/web/replication.py): marked as seen just now, so that no counted request pays for it."""
-    monitor = client.application.extensions.get("civicfacts_replication")
-    if monitor is not None:
-        monitor.checked_at = time.monotonic()
+    _replica_lag_just_checked(client.application)
     with count_queries() as counter:
         yield counter
+
+
+def _replica_lag_just_checked(app):
+    monitor = app.extensions.get("civicfacts_replication")
+    if monitor is not None:
+        monitor.checked_at = time.monotonic()
 
 
 class _SpiedCursor:
@@ -255,9 +259,7 @@ def sent_statements(app):
     """Every SQL string the app sends its database, BEGIN and COMMIT included (count_queries
     sees only what goes through execute_sql), one per round trip: yields the list it fills."""
     database = app.extensions["civicfacts_database"]
-    monitor = app.extensions.get("civicfacts_replication")
-    if monitor is not None:
-        monitor.checked_at = time.monotonic()  # as request_queries does
+    _replica_lag_just_checked(app)
     sent, cursor = [], database.cursor
     database.cursor = lambda *args, **kwargs: _SpiedCursor(cursor(*args, **kwargs), sent)
     try:
