@@ -31,6 +31,7 @@ from api.query.search import FIELD_WEIGHTS, fold  # noqa: E402
 from api.query.search_index import IndexBuilder, record_number  # noqa: E402
 from api.registry import RECORD_TYPES  # noqa: E402
 from api.store import models as m  # noqa: E402
+from api.store.db import plan_each_statement  # noqa: E402
 from bench.synthetic import GENERATOR_VERSION, Generator  # noqa: E402
 
 RECORD_FIELDS = ["id", "name_ko", "name_en", "name_en_translated", "other_names", "note", "position"]
@@ -224,6 +225,7 @@ def generate(url, figures, seed=1, force=False, log=print):
         gen = Generator(figures, seed, read_vocabulary())
         writer = Writer(database, postgres)
         with database.atomic():
+            plan_each_statement(database)
             for model in reversed(m.ALL_MODELS):
                 model.delete().execute()
             indexes = drop_indexes(database, postgres)

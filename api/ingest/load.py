@@ -35,7 +35,7 @@ from api.query import search_index
 from api.query.records import collect_refs
 from api.registry import RECORD_TYPES
 from api.store import models as m
-from api.store.db import is_postgres
+from api.store.db import is_postgres, plan_each_statement
 from api.store.fastpath import insert_rows
 
 # The tables a load writes from the seeds, in dependency order (what a table refers to first).
@@ -462,6 +462,7 @@ def _transaction(database):
     holds it, and fail there with "database is locked"."""
     if is_postgres(database):
         with database.atomic():
+            plan_each_statement(database)
             yield
         return
     try:
