@@ -137,3 +137,25 @@ def test_a_document_whose_record_is_gone_is_found_by_an_anti_join(loaded, backen
             assert "Anti Join" in plan and "SubPlan" not in plan, plan
         transaction.rollback()
     database.close()
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_on_postgresql_a_load_plans_each_statement_for_the_tables_as_they_are(migrated, seed_set, backend, monkeypatch):
+    """A load's repeated statements are prepared, and PostgreSQL's generic plan for them was
+    made while the tables were empty: a whole-table scan per batch. The load's transaction
+    asks for custom plans; the setting ends with it."""
+    seen = []
+    compile_documents = api_load.compiler.compile_documents
+
+    def spy(database, *args, **kwargs):
+        seen.append(database.execute_sql("SHOW plan_cache_mode").fetchone()[0])
+        return compile_documents(database, *args, **kwargs)
+
+    monkeypatch.setattr(api_load.compiler, "compile_documents", spy)
+    database = open_database(migrated)
+    with database.bind_ctx(m.ALL_MODELS):
+        load(seed_set, database)
+        after = database.execute_sql("SHOW plan_cache_mode").fetchone()[0]
+    database.close()
+    assert seen == ["force_custom_plan"]
+    assert after == "auto"
