@@ -127,7 +127,7 @@ def test_a_document_whose_record_is_gone_is_found_by_an_anti_join(loaded, backen
     figures = next(t for t in RECORD_TYPES if t.name == "figures")
     database = open_database(loaded)
     with database.bind_ctx(m.ALL_MODELS), database.atomic() as transaction:
-        gone = m.Document.get((m.Document.record_type == figures.type)).record_id
+        gone = m.Document.get(m.Document.record_type == figures.type).record_id
         figures.model.delete().where(figures.model.id == gone).execute()
         assert [record_id for record_id, _ in orphans(figures).tuples()] == [gone]
         if backend == "postgres":
