@@ -152,7 +152,7 @@ def drop_orphans(record_types, gone=None):
             named = sorted(record_id for t, record_id in gone if t == record_type.type)
             if not named:
                 continue
-            query = doc.select(doc.record_id, doc.body).where((doc.record_type == record_type.type) & doc.record_id.in_(named))
+            query = _documents(record_type, doc.record_id.in_(named))
         ids = []
         for record_id, body in query.tuples():
             changes.append(Change(record_type.type, record_id, "removed", orjson.loads(bytes(body))))
@@ -166,9 +166,13 @@ def orphans(record_type):
     """The documents of `record_type` whose record is gone: (record_id, body). NOT EXISTS, an
     anti-join: PostgreSQL ran NOT IN (subquery) as a loop over the whole table for each
     document once the table's ids passed work_mem (at 10^5 figures, most of a load's time)."""
-    doc, model = m.Document, record_type.model
-    gone = ~fn.EXISTS(model.select(SQL("1")).where(model.id == doc.record_id))
-    return doc.select(doc.record_id, doc.body).where((doc.record_type == record_type.type) & gone)
+    model = record_type.model
+    return _documents(record_type, ~fn.EXISTS(model.select(SQL("1")).where(model.id == m.Document.record_id)))
+
+
+def _documents(record_type, condition):
+    doc = m.Document
+    return doc.select(doc.record_id, doc.body).where((doc.record_type == record_type.type) & condition)
 
 
 def count_lists(database):
