@@ -34,6 +34,7 @@ from api.query.documents import BASE_PLACEHOLDER
 from api.query.pagination import BATCH, keyset_batches, page_order
 from api.query.records import record_columns, represent
 from api.store import models as m
+from api.store.db import analyze_written
 from api.store.fastpath import fetched, insert_rows, update_rows
 
 # Bump when what a document holds changes for the same rows (a field added to a record, a new
@@ -103,7 +104,10 @@ def compile_documents(database, record_types, numbers, seed_hashes, keys=None, p
     """Make the documents of every record of `record_types` (or of the (type, id) `keys` only),
     write those that changed, drop those whose record is gone (any, or those of `gone`);
     returns the Changes. `numbers`: {(type, id): record number}; `seed_hashes`: {(type, id):
-    hash of its seeds}."""
+    hash of its seeds}. Compiling every record reads back every table just written, a batch
+    at a time: their statistics are brought up to date first."""
+    if keys is None:
+        analyze_written(database)
     changes, done = [], 0
     doc = m.Document
     for record_type in record_types:
