@@ -81,6 +81,15 @@ def cpu_ticks(pid):
         return 0
 
 
+def busiest_share(before, after):
+    """Of the CPU a server's processes spent between two `cpu_by_process` readings, the share
+    of the busiest one: about 1/workers when a round's connections are spread over the workers,
+    near 1 when they all landed on one worker and the others stood idle."""
+    spent = [after[p] - before.get(p, 0) for p in after]
+    total = sum(spent)
+    return max(spent) / total if total > 0 else None
+
+
 def machine_busy_ticks():
     with open("/proc/stat") as f:
         parts = [int(x) for x in f.readline().split()[1:]]
@@ -161,7 +170,11 @@ class Server:
         raise RuntimeError(f"{self.name} did not answer on port {self.port} within {timeout}s; see {self.log_path}")
 
     def cpu_ticks(self):
-        return sum(cpu_ticks(p) for p in tree(self.proc.pid)) if self.proc and self.proc.poll() is None else 0
+        return sum(self.cpu_by_process().values())
+
+    def cpu_by_process(self):
+        """{pid: CPU ticks so far} of the server's processes."""
+        return {p: cpu_ticks(p) for p in tree(self.proc.pid)} if self.proc and self.proc.poll() is None else {}
 
     def rss_kib(self):
         """The summed PSS of the server's processes (see pss_kib)."""

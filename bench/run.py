@@ -46,6 +46,7 @@ from bench.harness import (  # noqa: E402
     RssSampler,
     Server,
     _CountLines,
+    busiest_share,
     free_port,
     get,
     get_json,
@@ -509,6 +510,7 @@ http {{
         timeout = 120 if csv else 30
         sampler = RssSampler(server.proc.pid)
         before = self._cpu_snapshot(servers)
+        split_before = server.cpu_by_process()
         load_before = float(pathlib.Path("/proc/loadavg").read_text().split()[0])
         sampler.start()
         try:
@@ -522,6 +524,7 @@ http {{
             peak = sampler.stop()
         out.update(self._cpu_delta(before, self._cpu_snapshot(servers)))
         out.update(
+            busiest_share=busiest_share(split_before, server.cpu_by_process()),
             connections=conns,
             duration_s=duration,
             unloaded_ms=service_ms,
@@ -633,7 +636,17 @@ def merge_rounds(outs):
         "p99": max(o["latency_us"]["p99"] for o in outs),
         "max": max(o["latency_us"]["max"] for o in outs),
     }
-    merged["rounds"] = [{"rps": o["rps"], "p50_us": o["latency_us"]["p50"], "p99_us": o["latency_us"]["p99"]} for o in outs]
+    merged["rounds"] = [
+        {
+            "rps": o["rps"],
+            "p50_us": o["latency_us"]["p50"],
+            "p99_us": o["latency_us"]["p99"],
+            "requests": o["requests"],
+            "duration_us": o["duration_us"],
+            "busiest_share": o.get("busiest_share"),
+        }
+        for o in outs
+    ]
     return merged
 
 

@@ -34,6 +34,7 @@ def test_the_benchmark_smoke_run_measures_every_query_and_writes_its_report(tmp_
     for name in ("mix", "diverse_mix"):
         mix = run_500["queries"][name]["ours_sqlite"]
         assert mix["requests"] > 0 and mix["errors_total"] == 0, mix
+        assert 0 < mix["busiest_share"] <= 1, mix  # how the round's work split over the server's processes
     # the diverse mix is drawn from thousands of distinct URLs (fewer at N = 500: as many as the data has)
     assert run_500["diverse_distinct"]["mix"] > 1500, run_500["diverse_distinct"]
     assert "## N = 500 figures" in out.read_text(encoding="utf-8")
