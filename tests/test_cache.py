@@ -12,7 +12,7 @@ from api.store import models as m
 from api.store.db import db
 from api.web.export_store import EXPORTS
 from api.web.response_cache import EXTENSION, ResponseCache
-from tests.support import SEEDS, ValidatingClient, request_queries
+from tests.support import SEEDS, ValidatingClient, close_app, make_app, request_queries
 
 RECORD = "/v1/figures/kimjang-festival-2023-sales-amount"
 PATHS = ["/v1", "/v1/units", "/v1/figures?limit=5", RECORD, "/v1/search?q=김장", "/v1/events?include=figures", "/v1/openapi.json"]
@@ -46,6 +46,26 @@ def test_a_hit_is_the_miss_byte_for_byte_and_costs_one_query(client, path):
     assert hit.headers["X-Cache"] == "hit"
     assert comparable(hit) == comparable(miss)
     assert counter.count == 1  # the dataset version, nothing else
+
+
+@pytest.mark.parametrize("path", [RECORD, "/v1/figures?limit=5", "/v1/search?q=김장"])
+def test_a_request_nothing_kept_could_answer_costs_what_it_costs_without_the_cache(client, shared_url, path):
+    """It cannot be a hit whatever the version now is, so it goes straight to Flask, whose own
+    statement reads the version: no query more than with the cache off."""
+    uncached = make_app(shared_url, RESPONSE_CACHE_BYTES=0)
+    try:
+        with request_queries(uncached.test_client()) as counter:
+            assert uncached.test_client().get(path).status_code == 200
+        without_cache = counter.count
+    finally:
+        close_app(uncached)
+    client.get("/v1/units")  # any request: the process has seen a version
+    with request_queries(client) as counter:
+        miss = client.get(path)
+    assert miss.headers["X-Cache"] == "miss" and counter.count == without_cache
+    with request_queries(client) as counter:
+        assert client.get(path).headers["X-Cache"] == "hit"
+    assert counter.count == 1
 
 
 def test_hits_are_conditional_and_answer_head(client):
@@ -193,6 +213,15 @@ def test_an_export_too_big_for_memory_is_served_from_disk_the_second_time(loaded
     assert again.status_code == 304 and again.headers["X-Cache"] == "hit" and again.get_data() == b""
     head = client._client.head(EXPORT)
     assert head.status_code == 200 and head.headers["X-Cache"] == "hit" and head.get_data() == b""
+
+
+def test_an_export_another_worker_kept_on_disk_is_served_from_there(loaded, tmp_path):
+    """Workers share the folder: one that never kept the export itself still finds it there."""
+    made = raw_get(export_app(loaded, tmp_path / "exports").test_client(), EXPORT)
+    other = export_app(loaded, tmp_path / "exports").test_client()
+    assert raw_get(other, "/v1/units").status_code == 200  # it has seen the version now
+    served = raw_get(other, EXPORT)
+    assert served.headers["X-Cache"] == "hit" and served.get_data() == made.get_data()
 
 
 def test_an_export_cut_short_is_not_kept(loaded, tmp_path):

@@ -36,6 +36,10 @@ class ExportStore:
         # The database URL is part of the name: apps on other databases may share the folder.
         return self.directory / hashlib.sha256(repr((self.scope, version, key)).encode()).hexdigest()
 
+    def holds(self, version, key):
+        """Whether a response is kept for this request (a stat of its file, no read)."""
+        return self._base(version, key).with_suffix(".body").exists()
+
     def open(self, version, key):
         """(status, headers, open file) kept for this request, or None (then the request is
         answered as if nothing were kept: the store's failures never reach a response)."""
