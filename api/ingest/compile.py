@@ -107,7 +107,7 @@ def compile_documents(database, record_types, numbers, seed_hashes, keys=None, p
     hash of its seeds}. Compiling every record reads back every table just written, a batch
     at a time: their statistics are brought up to date first."""
     if keys is None:
-        analyze_written(database)
+        analyze_written(database, [model._meta.table_name for model in m.ALL_MODELS])
     changes, done = [], 0
     doc = m.Document
     for record_type in record_types:

@@ -110,14 +110,17 @@ def plan_each_statement(database):
         database.execute_sql("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
-def analyze_written(database):
-    """On PostgreSQL, statistics for the tables as the caller's transaction has written them,
-    for the statements that read them back in the same transaction. Tables written there were
-    never analysed (autovacuum sees only committed rows), and without statistics PostgreSQL
-    takes `id IN (a batch of 1,000 ids)` to match the whole table and scans it for every batch
-    (most of compiling 10^6 figures). ANALYZE samples a bounded number of rows per table."""
+def analyze_written(database, tables):
+    """On PostgreSQL, statistics for `tables` as the caller's transaction has written them, for
+    the statements that read them back in the same transaction. Tables written there were never
+    analysed (autovacuum sees only committed rows), and without statistics PostgreSQL takes
+    `id IN (a batch of 1,000 ids)` to match the whole table and scans it for every batch (most
+    of compiling 10^6 figures). ANALYZE samples a bounded number of rows per table.
+
+    The tables are named: a bare ANALYZE takes in the shared catalogs too, and holds their lock
+    until the transaction ends, so every other database's ANALYZE waited for the whole load."""
     if is_postgres(database):
-        database.execute_sql("ANALYZE")
+        database.execute_sql("ANALYZE " + ", ".join(f'"{table}"' for table in tables))
 
 
 class BaseModel(Model):
