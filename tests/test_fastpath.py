@@ -8,6 +8,7 @@ import decimal
 import pytest
 from peewee import SQL, fn
 from playhouse.pool import PooledPostgresqlDatabase
+from playhouse.test_utils import count_queries
 
 from api.query.records import record_columns
 from api.store import models as m
@@ -22,6 +23,7 @@ from api.store.fastpath import (
     indexed_by,
     insert_rows,
     rows_among,
+    rows_among_each,
 )
 
 
@@ -128,6 +130,19 @@ def test_rows_among_finds_what_peewees_in_finds(loaded):
         gram = m.SearchTokenGram
         counted = gram.select(gram.token, fn.COUNT(gram.gram)).where(gram.gram.in_(["김장", "장대"])).group_by(gram.token).tuples()
         assert sorted(rows_among(gram, ("token", "COUNT(*)"), "gram", ["김장", "장대"], group="token")) == sorted(counted)
+
+
+def test_rows_among_each_is_rows_among_of_each_model_in_one_statement(loaded):
+    with db.connection_context():
+        figures = [f.id for f in m.Figure.select(m.Figure.id).order_by(m.Figure.id)][::4] + ["no-such-figure"]
+        events = [e.id for e in m.Event.select(m.Event.id).order_by(m.Event.id)][::2]
+        columns = ("id", "name_ko", "name_en", "name_en_translated")
+        want = [(0, *row) for row in rows_among(m.Figure, columns, "id", figures)]
+        want = sorted(want + [(1, *row) for row in rows_among(m.Event, columns, "id", events)])
+        with count_queries() as counter:
+            found = rows_among_each([(m.Figure, figures), (m.Event, events)], columns, "id")
+        assert sorted(tuple(row) for row in found) == want and {row[0] for row in want} == {0, 1}
+        assert counter.count == 1
 
 
 def test_insert_rows_writes_what_insert_many_writes(migrated):

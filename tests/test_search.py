@@ -171,3 +171,19 @@ def test_q_on_a_list_finds_what_search_finds_of_that_type(client, q, record_type
 def test_a_query_that_matches_nothing_is_an_empty_page(client):
     body = client.get("/v1/search", query_string={"q": "존재하지않는낱말"}).get_json()
     assert body["data"] == [] and body["meta"]["total"] == 0 and body["links"]["next"] is None
+
+
+def test_a_page_of_hits_of_many_types_costs_the_statements_of_one_type(client):
+    """The hits' names are read in one statement whatever their types: a statement per type was
+    a round trip each on PostgreSQL, and a full page names records of up to seven types."""
+    from tests.support import request_queries
+
+    many = client.get("/v1/search", query_string={"q": "김장", "limit": 500})
+    assert len({h["type"] for h in many.get_json()["data"]}) >= 3
+    # Limits no other request asks for: neither is answered from the response cache.
+    with request_queries(client) as counter:
+        assert client.get("/v1/search", query_string={"q": "김장", "limit": 401}).headers["X-Cache"] == "miss"
+    with request_queries(client) as one_type:
+        only = client.get("/v1/search", query_string={"q": "김장", "limit": 301, "type": "figure"})
+    assert {h["type"] for h in only.get_json()["data"]} == {"figure"}
+    assert counter.count == one_type.count

@@ -10,7 +10,7 @@ from api.formats.jsonld import JSONLD, context_document
 from api.query.pagination import CursorError, decode_cursor, encode_cursor
 from api.query.search import MAX_SCORE, RANK_BUDGET, search
 from api.store import models as m
-from api.store.fastpath import rows_among
+from api.store.fastpath import rows_among_each
 from api.web import envelopes, params
 from api.web.blueprint import OK_HEADERS, PAGE_HEADERS, CivicBlueprint, documents_errors, url_with
 from api.web.dataset import current_dataset
@@ -172,15 +172,18 @@ NAME_COLUMNS = ("id", "name_ko", "name_en", "name_en_translated")
 
 
 def _names(hits):
-    names = {}
+    """{(type, id): name} of the hits' records, in one statement whatever their types."""
     by_type = {}
     for h in hits:
         by_type.setdefault(h.record_type, []).append(h.record_id)
-    for record_type, ids in by_type.items():
-        model = m.RECORD_MODELS[m.TYPE_COLLECTIONS[record_type]]
-        for record_id, ko, en, en_translated in rows_among(model, NAME_COLUMNS, "id", ids):
-            names[(record_type, record_id)] = {"ko": ko, "en": en, "en_translated": bool(en_translated)}  # 0/1 on SQLite
-    return names
+    if not by_type:
+        return {}
+    types = sorted(by_type)
+    selections = [(m.RECORD_MODELS[m.TYPE_COLLECTIONS[t]], by_type[t]) for t in types]
+    return {
+        (types[k], record_id): {"ko": ko, "en": en, "en_translated": bool(en_translated)}  # 0/1 on SQLite
+        for k, record_id, ko, en, en_translated in rows_among_each(selections, NAME_COLUMNS, "id")
+    }
 
 
 def _href_prefixes(record_types):
