@@ -294,8 +294,11 @@ def generate(url, figures, seed=1, force=False, log=print):
 
         log(f"  vacuum analyze ({time.perf_counter() - started:.0f}s)")
         # Outside any transaction (VACUUM refuses one); index-only scans need its visibility map.
+        # The dataset's tables by name: a bare VACUUM takes in the shared catalogs, and waits for
+        # any load that holds them in another database.
+        tables = ", ".join(f'"{model._meta.table_name}"' for model in m.ALL_MODELS)
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE")
+            conn.execute(f"VACUUM ANALYZE {tables}")
     seconds = time.perf_counter() - started
     log(f"{url}: {version}, {writer.rows} rows in {seconds:.0f}s")
     return {
