@@ -492,3 +492,17 @@ def test_included_records_cost_a_fixed_number_of_queries_not_one_per_row(client)
             get_json(client, f"/v1/figures?limit={limit}&include=subjects,sources")
         costs[limit] = counter.count
     assert costs[5] <= costs[50] <= 40, costs  # a fixed cost per related collection, not per row
+
+
+@pytest.mark.parametrize("url", ["/v1/figures?unit=KRW&from=2023-01-01&to=2025-12-31", "/v1/figures?sort=-value&limit=3", "/v1/events?q=김장"])
+def test_a_page_reads_its_records_rows_once(client, url):
+    """The page's documents are joined to the select that picks its keys, not looked up again
+    through the record table: PostgreSQL read each record twice and sorted the page
+    (api.query.documents.page)."""
+    table = '"figure"' if "figures" in url else '"event"'
+    with request_queries(client) as counter:
+        body = get_json(client, url)
+    assert body["data"]
+    pages = [q.msg[0] for q in counter.get_queries() if '"body"' in q.msg[0]]
+    assert len(pages) == 1, pages
+    assert pages[0].count(f"FROM {table}") == 1, pages[0]

@@ -7,11 +7,12 @@ import functools
 import hashlib
 
 import orjson
-from peewee import JOIN, Tuple
+from peewee import JOIN, SQL, Tuple
 
 from api.query.dataset import DATASET_SQL, dataset_of
+from api.query.pagination import order_by_columns
 from api.store import models as m
-from api.store.fastpath import as_sent, first_row
+from api.store.fastpath import as_sent, first_row, row_class, sent_as_read
 
 # Where a JSON-LD document's links start: replaced, per request, by the API's root URL.
 BASE_PLACEHOLDER = "\ue000civicfacts-base\ue000"
@@ -30,6 +31,44 @@ def joined(model, *columns):
     5 ms (bench/RESULTS.md). PostgreSQL plans the two spellings alike."""
     on = (Document.record_type == model.record_type) & (Document.record_id == model.id)
     return model.select(*columns).join(Document, JOIN.CROSS).where(on)
+
+
+def page(ids, keys, record_type):
+    """The rows of a page: named tuples of the columns of `keys`, then `body`, the document of
+    each record `ids` selects, in the order of `keys`. `ids` is a select of the record table with
+    the page's filters, order and LIMIT (or its SQL, as api.store.fastpath.indexed_by gives it),
+    selecting the columns of `keys` under their names.
+
+    The page's documents are joined to that select as a subquery, each looked up by key as the
+    page's rows come out in order. Picking the ids by `IN (select)` and joining the documents to
+    the record table again, PostgreSQL looked each record up a second time, hashed the ids and
+    sorted the page: 1.3 ms to run a unit's month at 10^5 figures, against 0.5 ms."""
+    database = Document._meta.database
+    inner, params = (ids.sql, ids.params) if isinstance(ids, SQL) else ids.sql()
+    if not isinstance(ids, SQL):
+        inner = f"({inner})"
+    sql = _page_sql(tuple(keys), database.param)
+    cursor = database.execute_sql(sql.replace("{ids}", inner, 1), [*params, record_type])
+    names = tuple(e.column_name for e, _ in keys) + ("body",)
+    convert = [(i, e.python_value) for i, (e, _) in enumerate(keys) if not sent_as_read(e)]
+    rows = cursor.fetchall()
+    if convert:
+        rows = [list(row) for row in rows]
+        for row in rows:
+            for i, python_value in convert:
+                row[i] = python_value(row[i])
+    return list(map(row_class(names)._make, rows))
+
+
+@functools.cache
+def _page_sql(keys, param):
+    selected = ", ".join(f'"page"."{e.column_name}"' for e, _ in keys)
+    table = Document._meta.table_name
+    return (
+        f'SELECT {selected}, "{table}"."body" FROM {{ids}} AS "page" CROSS JOIN "{table}" '
+        f'WHERE "{table}"."record_type" = {param} AND "{table}"."record_id" = "page"."id" '
+        f"ORDER BY {order_by_columns(keys, 'page')}"
+    )
 
 
 def one(record_type, record_id, column=Document.body):

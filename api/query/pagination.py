@@ -125,6 +125,18 @@ def page_order(model):
     return [(model.position, False), (model.id, False)]
 
 
+def order_by_columns(keys, source):
+    """ORDER BY text, as `order_by` orders `keys`, for their columns as a subquery named `source`
+    selects them (each under its column name)."""
+    terms = []
+    for expression, descending in keys:
+        column = f'"{source}"."{expression.column_name}"'
+        if _nullable(expression):
+            terms.append(f"CASE WHEN {column} IS NULL THEN 1 ELSE 0 END")
+        terms.append(f"{column} DESC" if descending else column)
+    return ", ".join(terms)
+
+
 def order_by(keys):
     """ORDER BY for [(expression, descending)]: NULLs last, then the values."""
     clauses = []

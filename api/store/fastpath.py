@@ -146,9 +146,14 @@ def as_sent(field):
     need no conversion on either backend (sqlite3 and psycopg hand back str and int), and peewee's
     per-value conversion of them was a fifth of what a CSV export cost; booleans (0/1 on SQLite),
     dates, decimals and JSON are still converted."""
+    return field.coerce(False) if sent_as_read(field) else field
+
+
+def sent_as_read(field):
+    """Whether both drivers hand back `field`'s values as peewee would convert them (text,
+    integers; a foreign key by the field it points to)."""
     target = field.rel_field if isinstance(field, ForeignKeyField) else field
-    plain = isinstance(target, (CharField, IntegerField)) or type(target) is TextField
-    return field.coerce(False) if plain else field
+    return isinstance(target, (CharField, IntegerField)) or type(target) is TextField
 
 
 def fetched(query):
@@ -165,7 +170,7 @@ def fetched(query):
     cursor = query.model._meta.database.execute(query)
     wrapper = query._get_cursor_wrapper(cursor)
     BaseModelCursorWrapper.initialize(wrapper)  # what its own initialize does, but for the class
-    row = _row_class(tuple(wrapper.dedupe_columns(wrapper.columns)))
+    row = row_class(tuple(wrapper.dedupe_columns(wrapper.columns)))
     rows = cursor.fetchall()
     if not rows or not wrapper.convert:
         return [row._make(values) for values in rows]
@@ -176,7 +181,7 @@ def fetched(query):
 
 
 @functools.lru_cache(maxsize=256)
-def _row_class(names):
+def row_class(names):
     return collections.namedtuple("Row", names, rename=True)
 
 

@@ -155,7 +155,7 @@ class Stylesheet(MethodView):
 def list_page(collection, args):
     keys = collection.sort_keys(args.get("sort"))
     total, exact = collection.total(args)
-    rows = list(collection.page_of(args, keys, PAGE_SIZE + 1).namedtuples())
+    rows = collection.page_of(args, keys, PAGE_SIZE + 1)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     records = [orjson.loads(row.body) for row in rows]

@@ -19,7 +19,7 @@ from api.query.records import collect_refs
 from api.query.search import among, search
 from api.store import models as m
 from api.store.db import is_postgres
-from api.store.fastpath import fetched, in_select, indexed_by
+from api.store.fastpath import in_select, indexed_by
 from api.web import envelopes, params
 from api.web.blueprint import OK_HEADERS, PAGE_HEADERS, CivicBlueprint, documents_errors, url_with
 from api.web.counts import total_of
@@ -183,19 +183,20 @@ class Collection:
     def page_of(self, args, keys, size):
         """`size` records after the cursor, in the order of `keys`, with their documents' bodies.
 
-        One query, whose subquery picks the page's ids from the record table and its indexes;
-        only those ids' documents are read. Sorting the rows with their documents attached read
-        the body of every row the filters matched before the LIMIT cut them (1,485 bodies for a
-        unit's month at 10^5 figures, to send 50: bench/RESULTS.md)."""
+        One query (api.query.documents.page), whose subquery picks the page's keys from the
+        record table and its indexes; only those records' documents are read. Sorting the rows
+        with their documents attached read the body of every row the filters matched before the
+        LIMIT cut them (1,485 bodies for a unit's month at 10^5 figures, to send 50:
+        bench/RESULTS.md)."""
         ids = self.after_cursor(self.selected(args), keys, args).order_by(*order_by(keys)).limit(size)
+        ids = ids.select(*(e.alias(e.column_name) for e, _ in keys))
         dated = self.dated(args)
         if dated is not None and not dated.overlapping:
             ids = ids.where(SQL("1 = 0"))  # counted at load: nothing overlaps, nothing to read
         elif dated is not None and not args.get("sort") and not is_postgres():
             # A date range in page order: the index with the fewer entries to read (days.Range.index).
             ids = indexed_by(ids, dated.index(size - 1))
-        query = documents.joined(self.model, *(e.alias(e.column_name) for e, _ in keys), m.Document.body.alias("body"))
-        return query.where(in_select(self.model.id, ids)).order_by(*order_by(keys))
+        return documents.page(ids, keys, self.type)
 
     def cursor_for(self, row, keys, args):
         values = [getattr(row, expression.column_name) for expression, _ in keys]
@@ -217,7 +218,7 @@ class Collection:
             length = self.export_length(args, query)
             return self.csv(export(self.record_schema, query.namedtuples(), keys), filename, length)
         limit = args["limit"]
-        page = fetched(self.page_of(args, keys, limit + 1).namedtuples())
+        page = self.page_of(args, keys, limit + 1)
         more = len(page) > limit
         page = page[:limit]
         total, exact = self.total(args)
