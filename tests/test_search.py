@@ -187,3 +187,23 @@ def test_a_page_of_hits_of_many_types_costs_the_statements_of_one_type(client):
         only = client.get("/v1/search", query_string={"q": "김장", "limit": 301, "type": "figure"})
     assert {h["type"] for h in only.get_json()["data"]} == {"figure"}
     assert counter.count == one_type.count
+
+
+@pytest.mark.parametrize("q", ["김장", "광주", "mou", "2700kg"])
+def test_a_page_of_hits_reads_only_the_texts_containing_the_query(loaded, q):
+    """The database keeps back a page's texts that do not contain the query (most of each
+    record's ten or so): the hits are those that reading every text and keeping the matching
+    ones gives, and nothing else is read."""
+    from api.query import search as searching
+    from api.store import models as m
+    from api.store.db import db
+    from api.store.fastpath import rows_among
+
+    with db.connection_context():
+        results = searching.search(q)
+        numbers = results.ranked.tolist()
+        assert numbers, q
+        every = rows_among(m.SearchEntry, searching.ENTRY_COLUMNS, "record_no", numbers, order="id")
+        read = searching._entries_containing(numbers, q)
+    assert [tuple(row) for row in read] == [tuple(row) for row in every if q in row[5]]
+    assert len(read) < len(every)
