@@ -207,3 +207,28 @@ def test_a_page_of_hits_reads_only_the_texts_containing_the_query(loaded, q):
         read = searching._entries_containing(numbers, q)
     assert [tuple(row) for row in read] == [tuple(row) for row in every if q in row[5]]
     assert len(read) < len(every)
+
+
+@pytest.mark.parametrize("q", ["김장", "광주", "mou", "k", "빛고을사랑나눔김장대전"])
+def test_a_words_postings_are_read_with_the_words_in_one_statement(loaded, q):
+    """The vocabulary entries that contain the query and their postings come back together:
+    the lists are those of every entry `bonus` says matches, each at its weight and bonus."""
+    from api.query import search as searching
+    from api.query import search_index as index
+    from api.store import models as m
+    from api.store.db import db
+    from api.store.fastpath import rows_among
+    from tests.support import count_queries
+
+    with db.connection_context():
+        bonuses = {t.id: index.bonus(t.kind, t.token, q) for t in m.SearchToken.select()}
+        bonuses = {token: value for token, value in bonuses.items() if value is not None}
+        assert bonuses, q
+        want = sorted(
+            (weight * 10 + bonuses[token], bytes(blob))
+            for token, weight, blob in rows_among(m.SearchPosting, ("token", "weight", "records"), "token", list(bonuses))
+        )
+        with count_queries() as counter:
+            groups = searching._postings(q)
+    assert sorted((score, array.tobytes()) for score, arrays in groups.items() for array in arrays) == want
+    assert counter.count == (1 if len(q) > 1 else 2)

@@ -207,41 +207,44 @@ def _head(groups, position, limit, wanted):
     return numpy.concatenate(numbers), numpy.concatenate(scores)
 
 
-def _words(folded):
-    """{token id: bonus} of the vocabulary entries that match `folded` (api.query.search_index.bonus),
-    found through their 2-character pieces."""
-    token = m.SearchToken
+def _postings(folded):
+    """{score: [arrays of record numbers]} of the vocabulary entries that match `folded`, each
+    list at the field weight times 10 plus the entry's bonus (api.query.search_index.bonus).
+    The entries are found through their 2-character pieces, and read with their postings in one
+    statement (a round trip less on PostgreSQL); an entry whose pieces are all in the query but
+    not in its order (the rare false candidate) has its postings read and left."""
+    found = collections.defaultdict(list)
     pieces = index.grams(folded)
     if pieces:
-        # The words having every piece: SQL written once, the pieces one parameter (as rows_among).
-        database = token._meta.database
+        # SQL written once, the pieces one parameter (as rows_among).
+        database = m.SearchToken._meta.database
         postgres = is_postgres_database(database)
         params = [among_param(sorted(pieces), postgres), len(pieces)]
-        candidates = database.execute_sql(_words_sql(postgres, database.param), params).fetchall()
+        rows = database.execute_sql(_postings_sql(postgres, database.param), params).fetchall()
     else:  # one character: no piece to look up, and the vocabulary is small next to the texts
-        candidates = token.select(token.id, token.kind, token.token).where(token.token.contains(folded)).tuples()
-    found = {}
-    for token_id, kind, word in candidates:
-        value = index.bonus(kind, word, folded)
-        if value is not None:
-            found[token_id] = value
+        token = m.SearchToken
+        words = {
+            token_id: (kind, word)
+            for token_id, kind, word in token.select(token.id, token.kind, token.token).where(token.token.contains(folded)).tuples()
+        }
+        postings = rows_among(m.SearchPosting, ("token", "weight", "records"), "token", list(words)) if words else []
+        rows = [(token_id, *words[token_id], weight, blob) for token_id, weight, blob in postings]
+    bonuses = {}
+    for token_id, kind, word, weight, blob in rows:
+        if token_id not in bonuses:
+            bonuses[token_id] = index.bonus(kind, word, folded)
+        if bonuses[token_id] is not None:
+            found[weight * 10 + bonuses[token_id]].append(index.unpack(blob))
     return found
 
 
 @functools.cache
-def _words_sql(postgres, param):
+def _postings_sql(postgres, param):
     having = f'SELECT "token" FROM "search_token_gram" WHERE {among_condition("gram", postgres, param)} GROUP BY "token" HAVING COUNT(*) = {param}'
-    return f'SELECT "id", "kind", "token" FROM "search_token" WHERE "id" IN ({having})'
-
-
-def _postings(bonuses):
-    """{score: [arrays of record numbers]} of the postings of {token id: bonus}."""
-    found = collections.defaultdict(list)
-    if not bonuses:
-        return found
-    for token_id, weight, blob in rows_among(m.SearchPosting, ("token", "weight", "records"), "token", list(bonuses)):
-        found[weight * 10 + bonuses[token_id]].append(index.unpack(blob))
-    return found
+    return (
+        'SELECT t."id", t."kind", t."token", p."weight", p."records" FROM "search_token" AS t '
+        f'JOIN "search_posting" AS p ON p."token" = t."id" WHERE t."id" IN ({having})'
+    )
 
 
 def _distinct(arrays):
@@ -293,7 +296,7 @@ def _several_words(folded):
     candidates = None
     for word in folded.split(" "):
         has = {}
-        for score, arrays in _postings(_words(word)).items():
+        for score, arrays in _postings(word).items():
             weight = score // 10
             has[weight] = _distinct([has.get(weight, numpy.empty(0, dtype=index.NUMBER)), *arrays])
         if candidates is not None:
@@ -315,7 +318,7 @@ def search(query, types=None, budget=None):
     if " " in folded:
         ranked, scores = _several_words(folded)
     else:
-        groups = _postings(_words(folded))
+        groups = _postings(folded)
         if budget is not None and sum(len(array) for arrays in groups.values() for array in arrays) > budget:
             return Head(folded, groups, types)
         ranked, scores = _ranked(groups)
