@@ -10,7 +10,7 @@ import orjson
 from peewee import JOIN, SQL, Tuple
 
 from api.query.dataset import DATASET_SQL, dataset_of
-from api.query.pagination import order_by_columns
+from api.query.pagination import key_columns, order_by_columns
 from api.store import models as m
 from api.store.fastpath import as_sent, first_row, row_class, sent_as_read
 
@@ -37,7 +37,7 @@ def page(ids, keys, record_type):
     """The rows of a page: named tuples of the columns of `keys`, then `body`, the document of
     each record `ids` selects, in the order of `keys`. `ids` is a select of the record table with
     the page's filters, order and LIMIT (or its SQL, as api.store.fastpath.indexed_by gives it),
-    selecting the columns of `keys` under their names.
+    selecting the columns of `keys` (api.query.pagination.key_columns) under their names.
 
     The page's documents are joined to that select as a subquery, each looked up by key as the
     page's rows come out in order. Picking the ids by `IN (select)` and joining the documents to
@@ -49,8 +49,9 @@ def page(ids, keys, record_type):
         inner = f"({inner})"
     sql = _page_sql(tuple(keys), database.param)
     cursor = database.execute_sql(sql.replace("{ids}", inner, 1), [*params, record_type])
-    names = tuple(e.column_name for e, _ in keys) + ("body",)
-    convert = [(i, e.python_value) for i, (e, _) in enumerate(keys) if not sent_as_read(e)]
+    columns = key_columns(keys)
+    names = tuple(e.column_name for e in columns) + ("body",)
+    convert = [(i, e.python_value) for i, e in enumerate(columns) if not sent_as_read(e)]
     rows = cursor.fetchall()
     if convert:
         rows = [list(row) for row in rows]
@@ -62,7 +63,7 @@ def page(ids, keys, record_type):
 
 @functools.cache
 def _page_sql(keys, param):
-    selected = ", ".join(f'"page"."{e.column_name}"' for e, _ in keys)
+    selected = ", ".join(f'"page"."{e.column_name}"' for e in key_columns(keys))
     table = Document._meta.table_name
     return (
         f'SELECT {selected}, "{table}"."body" FROM {{ids}} AS "page" CROSS JOIN "{table}" '

@@ -125,9 +125,14 @@ def page_order(model):
     return [(model.position, False), (model.id, False)]
 
 
+def key_columns(keys):
+    """The columns of `keys`, each once (a sort may name one twice: `sort=-as_of,as_of`)."""
+    return list({expression.column_name: expression for expression, _ in keys}.values())
+
+
 def order_by_columns(keys, source):
     """ORDER BY text, as `order_by` orders `keys`, for their columns as a subquery named `source`
-    selects them (each under its column name)."""
+    selects them (key_columns, each under its column name)."""
     terms = []
     for expression, descending in keys:
         column = f'"{source}"."{expression.column_name}"'

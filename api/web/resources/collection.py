@@ -14,7 +14,7 @@ from api.formats.csv_export import columns, export, export_length, header
 from api.formats.jsonld import JSONLD, SCHEMA_ORG_TYPES
 from api.query import days, documents, files, history
 from api.query.counts import budgeted_total, stored_csv_bytes, stored_total
-from api.query.pagination import CursorError, after, check_position, decode_cursor, encode_cursor, order_by
+from api.query.pagination import CursorError, after, check_position, decode_cursor, encode_cursor, key_columns, order_by
 from api.query.records import collect_refs
 from api.query.search import among, search
 from api.store import models as m
@@ -189,7 +189,7 @@ class Collection:
         LIMIT cut them (1,485 bodies for a unit's month at 10^5 figures, to send 50:
         bench/RESULTS.md)."""
         ids = self.after_cursor(self.selected(args), keys, args).order_by(*order_by(keys)).limit(size)
-        ids = ids.select(*(e.alias(e.column_name) for e, _ in keys))
+        ids = ids.select(*(e.alias(e.column_name) for e in key_columns(keys)))
         dated = self.dated(args)
         if dated is not None and not dated.overlapping:
             ids = ids.where(SQL("1 = 0"))  # counted at load: nothing overlaps, nothing to read
