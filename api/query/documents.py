@@ -44,8 +44,10 @@ def page(ids, keys, record_type):
     the record table again, PostgreSQL looked each record up a second time, hashed the ids and
     sorted the page: 1.3 ms to run a unit's month at 10^5 figures, against 0.5 ms."""
     database = Document._meta.database
-    inner, params = (ids.sql, ids.params) if isinstance(ids, SQL) else ids.sql()
-    if not isinstance(ids, SQL):
+    if isinstance(ids, SQL):
+        inner, params = ids.sql, ids.params
+    else:
+        inner, params = ids.sql()
         inner = f"({inner})"
     sql = _page_sql(tuple(keys), database.param)
     cursor = database.execute_sql(sql.replace("{ids}", inner, 1), [*params, record_type])
