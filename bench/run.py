@@ -81,6 +81,8 @@ NEVER_REFUSING = "1000000000/minute"
 # The repeated URLs are what the target judges; the diverse queries too, all of them, so that
 # its response cache is as warm as the plain side's when the mix (drawn from all four) runs.
 RATE_LIMITED_QUERIES = ("record", "first_page", *(name for name, _ in DIVERSE))
+# How many distinct URLs of each diverse kind are fetched once to say what an answer holds.
+ANSWER_SAMPLE = 200
 # The repeated URLs the rate limit's target judges: a 10% margin is within what two 5 s rounds
 # vary on this 2-core machine (±20%), so its pair runs more rounds (--limit-rounds), alternating.
 LIMIT_JUDGED = ("record", "first_page")
@@ -498,7 +500,30 @@ http {{
                     rows.append(rows_selected(side, kind, status, body))
                 checks.setdefault(name, {})[side] = {"bytes": round(statistics.mean(sizes)), "rows_selected": rows, "first_ms": None}
             log(f"  {name}: {distinct[kind]} distinct requests, a sequence of {len(drawn[kind])}")
+        # The smoke run has no cache-off side; what it fills the cached side's cache with is not measured there.
+        result["diverse_answers"] = self.answer_sizes(servers.get("ours_sqlite_nocache") or servers["ours_sqlite"], db, drawn)
         return files
+
+    def answer_sizes(self, server, db, drawn):
+        """{kind: {records, bytes, urls}}: the mean records and bytes of an answer over the first
+        ANSWER_SAMPLE distinct URLs of each kind's sequence, as `server` (our cache-off side) answers them.
+        Recorded at each N, so that the latency target's rows can be read against what the answers
+        hold there (a random word finds a few records at 10^3, a page of 50 at 10^6)."""
+        sizes = {}
+        for kind, requests in drawn.items():
+            if kind == "mix":
+                continue
+            paths = list(dict.fromkeys(diverse.paths_for("ours_sqlite", db, requests)))[:ANSWER_SAMPLE]
+            records, sent = [], []
+            for path in paths:
+                status, _, body = get(server.port, path)
+                if status != 200:
+                    raise RuntimeError(f"{path}: HTTP {status} {body[:300]!r}")
+                data = json.loads(body).get("data")
+                records.append(len(data) if isinstance(data, list) else 1)
+                sent.append(len(body))
+            sizes[kind] = {"records": statistics.mean(records), "bytes": statistics.mean(sent), "urls": len(paths)}
+        return sizes
 
     def measure(self, name, side, server, servers, side_paths, path_file=None):
         csv = name == "csv"

@@ -3,11 +3,11 @@ one of the server's workers did all the work measures where wrk's connections la
 limiter, and is set aside on either side; the numbers of every round stay in the table."""
 
 from bench.harness import busiest_share
-from bench.report import spread_rps, targets
+from bench.report import answer_sizes, rounds_p50, spread_rps, targets
 
 
-def _round(rps, share, seconds=5):
-    return {"rps": rps, "requests": rps * seconds, "duration_us": seconds * 1_000_000, "busiest_share": share, "p50_us": 500, "p99_us": 900}
+def _round(rps, share, seconds=5, p50_us=500):
+    return {"rps": rps, "requests": rps * seconds, "duration_us": seconds * 1_000_000, "busiest_share": share, "p50_us": p50_us, "p99_us": 900}
 
 
 def _side(rounds):
@@ -53,3 +53,31 @@ def test_without_enough_spread_rounds_every_round_is_judged():
     free = _side([_round(4500, 0.51), _round(4400, 0.5)])
     text = "\n".join(targets(_results(limited, free)))
     assert "| 0.76× | – | misses |" in text
+
+
+def test_the_one_record_target_shows_each_rounds_p50_with_how_its_work_was_split():
+    rounds = [_round(700, 1.0, p50_us=5380), _round(1350, 0.51, p50_us=2740)]
+    assert rounds_p50(_side(rounds)) == "5.38 (1.00), 2.74 (0.51)"
+    assert rounds_p50(_side([_round(700, None)])) == "0.50 (–)"
+    side = {**_side(rounds), "latency_us": {"p50": 4060}}
+    run = {"figures": 1000000, "queries": {"diverse_record": {"ours_postgres_nocache": side}}}
+    text = "\n".join(targets({"runs": {"1000000": run}}))
+    assert "| 1000000 | diverse: one figure, random id | ours, PostgreSQL, cache off | 4.06 | 5.38 (1.00), 2.74 (0.51) | misses |" in text
+
+
+def _sized_run(n, records, p50_us):
+    answers = {kind: {"records": records, "bytes": 2048 * records, "urls": 200} for kind in ("record", "subject", "unit_month", "search")}
+    answers["record"] = {"records": 1, "bytes": 1024, "urls": 200}
+    queries = {name: {"ours_sqlite_nocache": {"latency_us": {"p50": p50_us}}} for name in ("diverse_record", "diverse_search")}
+    return {"figures": n, "queries": queries, "diverse_answers": answers}
+
+
+def test_the_flat_latency_target_is_shown_beside_what_the_answers_hold_at_each_n():
+    runs = [(1000, _sized_run(1000, 2, 2000)), (1000000, _sized_run(1000000, 50, 10000))]
+    text = "\n".join(answer_sizes(runs))
+    assert "| query | records (size) at N = 1000 / 1000000 |" in text
+    # a word found in 2 records at 10^3 and in a page of 50 at 10^6: 5× the time for 25× the records
+    assert "| diverse: search for a random word | 2.0 (4.0 KiB) / 50.0 (100.0 KiB) | 1.00 / 0.20 | – / – |" in text
+    assert "| diverse: one figure, random id | 1.0 (1.0 KiB) / 1.0 (1.0 KiB) | 2.00 / 10.00 | – / – |" in text
+    assert answer_sizes(runs[:1]) == []  # one N: nothing to compare
+    assert answer_sizes([(n, {**run, "diverse_answers": None}) for n, run in runs]) == []  # runs before stop 28

@@ -37,4 +37,8 @@ def test_the_benchmark_smoke_run_measures_every_query_and_writes_its_report(tmp_
         assert 0 < mix["busiest_share"] <= 1, mix  # how the round's work split over the server's processes
     # the diverse mix is drawn from thousands of distinct URLs (fewer at N = 500: as many as the data has)
     assert run_500["diverse_distinct"]["mix"] > 1500, run_500["diverse_distinct"]
+    # what an answer of each kind holds, for reading the latency target against N
+    answers = run_500["diverse_answers"]
+    assert set(answers) == {"record", "subject", "unit_month", "search"}, answers
+    assert answers["record"]["records"] == 1 and all(a["bytes"] > 0 and a["urls"] > 0 for a in answers.values()), answers
     assert "## N = 500 figures" in out.read_text(encoding="utf-8")
