@@ -26,6 +26,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from api.ingest.compile import compile_all, count_lists, downloads_current, publish_exports  # noqa: E402
+from api.ingest.index import keep_rankings  # noqa: E402
 from api.query import days  # noqa: E402
 from api.query.search import FIELD_WEIGHTS, fold  # noqa: E402
 from api.query.search_index import IndexBuilder, record_number  # noqa: E402
@@ -282,6 +283,10 @@ def generate(url, figures, seed=1, force=False, log=print):
             log(f"  indexes ({time.perf_counter() - started:.0f}s)")
             for sql in indexes:
                 database.execute_sql(sql)
+            # The common 2-character queries ranked, as `civicfacts load` ranks them (after the
+            # indexes: the pieces are found through theirs).
+            log(f"  search rankings ({time.perf_counter() - started:.0f}s)")
+            log(f"  {keep_rankings(database)} kept ({time.perf_counter() - started:.0f}s)")
             # What the API serves, compiled from the rows as `civicfacts load` compiles it.
             log(f"  compile ({time.perf_counter() - started:.0f}s)")
             compile_all(database, dataset, RECORD_TYPES)

@@ -25,7 +25,7 @@ import datetime
 
 from api.store import models as m
 
-GENERATOR_VERSION = 4  # bump when the rows change, so cached databases are rebuilt
+GENERATOR_VERSION = 5  # bump when the rows change, so cached databases are rebuilt
 
 # Records per 100 figures.
 PER_100 = {"sources": 12, "events": 15, "programmes": 10, "organisations": 10, "people": 10, "places": 2}

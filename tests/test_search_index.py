@@ -163,3 +163,100 @@ def test_the_search_endpoint_walks_a_word_past_the_budget_and_says_its_total_is_
         seen += [(h["type"], h["id"], h["matched"]["field"], h["matched"]["text"], h["score"]) for h in body["data"]]
         url = body["links"]["next"]
     assert seen == everything
+
+
+# --- rankings kept at load (search.Kept) -------------------------------------------------------
+
+
+def keep_every_ranking(monkeypatch, kept_hits, url):
+    """Keep the ranking of every 2-character piece of the vocabulary in the database at `url`,
+    its first `kept_hits` hits (the seeds are too few for any piece to pass KEEP_FROM)."""
+    from api.ingest import index as ingest_index
+    from api.query import search as searching
+    from api.store.db import open_database
+
+    monkeypatch.setattr(ingest_index, "KEEP_FROM", 0)
+    monkeypatch.setattr(searching, "KEPT_HITS", kept_hits)
+    database = open_database(url)
+    try:
+        with database.bind_ctx(m.ALL_MODELS), database.atomic():
+            return ingest_index.keep_rankings(database)
+    finally:
+        database.close()
+
+
+def assert_kept_pages_as_full(query, types, budget):
+    from api.query.search import Kept
+
+    full, kept = search(query, types), search(query, types, budget=budget)
+    assert isinstance(kept, Kept), query
+    assert kept.total == full.total, (query, types)
+    if budget:  # past the budget there is no full ranking to list (Head)
+        assert kept.numbers().tolist() == full.numbers().tolist()
+    positions = [None] + [(int(s), int(n)) for s, n in zip(full.scores, full.ranked, strict=True)]
+    for position in positions:
+        for limit in (1, 3, 50):
+            want, got = full.window(position, limit), kept.window(position, limit)
+            assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist(), (query, types, position, limit)
+            assert got[2] == want[2], (query, types, position, limit)
+
+
+def two_character_queries():
+    texts = [e.text for e in m.SearchEntry.select(m.SearchEntry.text)]
+    return sorted({fold(q) for q in seed_queries(texts) + ["김장", "광주", "20", "억원"] if len(fold(q)) == 2 and " " not in fold(q)})
+
+
+@pytest.mark.parametrize("types", [None, ["figure"], ["event", "organisation"]])
+def test_a_kept_ranking_pages_as_the_full_ranking_does_within_and_past_its_kept_hits(loaded, monkeypatch, types):
+    """Within its kept hits a page is read from the kept ranking; past them (4 kept here) from
+    the full ranking or, past the budget, from the heads of the lists: every page, from the
+    first and after every hit, and the total, are the full ranking's."""
+    kept = keep_every_ranking(monkeypatch, kept_hits=4, url=loaded)
+    assert kept == m.SearchTokenGram.select(m.SearchTokenGram.gram).distinct().count()
+    queries = two_character_queries()
+    assert len(queries) > 20
+    for query in queries:
+        assert_kept_pages_as_full(query, types, budget=20_000)
+    for query in ["김장", "광주"]:
+        assert_kept_pages_as_full(query, types, budget=0)
+
+
+def test_the_load_keeps_rankings_only_of_pieces_whose_postings_are_long(client):
+    """The seeds' pieces all fall short of KEEP_FROM: none is kept, and search ranks per request."""
+    from api.query.search import KEEP_FROM, Kept
+
+    assert client.get("/v1/search?q=김장").status_code == 200  # and the models are bound to the shared database again
+    assert m.SearchGramRank.select().count() == 0
+    assert max(len(b) // 4 for (b,) in m.SearchPosting.select(m.SearchPosting.records).tuples()) < KEEP_FROM
+    assert not isinstance(search("김장", budget=20_000), Kept)
+
+
+def test_a_load_that_changes_some_records_makes_their_pieces_kept_rankings_again(loaded, monkeypatch, seed_set):
+    from tests.test_history import load_into, version_b
+
+    keep_every_ranking(monkeypatch, kept_hits=1_000, url=loaded)
+    b, removed = version_b(seed_set)
+    load_into(loaded, b)
+    grams = [g for (g,) in m.SearchGramRank.select(m.SearchGramRank.gram).tuples()]
+    assert {"만3", "자원"} <= set(grams)  # pieces of the changed figure's new value text (1만3000여명) and the added one's name
+    for gram in grams:
+        assert_kept_pages_as_full(gram, None, budget=20_000)
+    # the added record is in the kept rankings of its name's pieces, the removed one in none
+    assert "kimjang-festival-2023-volunteers" in [h.record_id for h in search("자원", budget=20_000).page(0, 10**6)]
+    assert not [h for g in grams for h in search(g, budget=20_000).page(0, 10**6) if h.record_id == removed]
+
+
+def test_the_search_endpoint_pages_from_a_kept_ranking_into_the_full_one_with_an_exact_total(loaded, writable_client, monkeypatch):
+    from tests.test_api_lists import get_json
+
+    keep_every_ranking(monkeypatch, kept_hits=3, url=loaded)
+    for query, types in [("광주", None), ("김장", "figure")]:
+        everything = reference_search(query, [types] if types else None)
+        assert len(everything) > 3, query
+        seen, url = [], f"/v1/search?q={query}&limit=2" + (f"&type={types}" if types else "")
+        while url:
+            body = get_json(writable_client, url)
+            assert body["meta"]["total"] == len(everything) and body["meta"]["total_is_exact"] is True
+            seen += [(h["type"], h["id"], h["matched"]["field"], h["matched"]["text"], h["score"]) for h in body["data"]]
+            url = body["links"]["next"]
+        assert seen == everything, query

@@ -2,9 +2,11 @@
 (api/query/search.py says how it is searched, api/query/search_index.py how it is laid out)."""
 
 import numpy
+import orjson
+from peewee import fn
 
 from api.query import search_index as index
-from api.query.search import FIELD_WEIGHTS, fold
+from api.query.search import FIELD_WEIGHTS, KEEP_FROM, fold, ranking_to_keep
 from api.store import models as m
 from api.store.fastpath import insert_rows
 
@@ -63,11 +65,42 @@ def index_rows(entry_rows):
     return builder.flush()
 
 
+def keep_rankings(database, grams=None):
+    """Rank the 2-character queries whose words' postings hold more than KEEP_FROM entries, and
+    keep their rankings (models.SearchGramRank): of every piece of the vocabulary, or of `grams`
+    only (those of the words whose postings changed), whose kept rankings are made again."""
+    kept = m.SearchGramRank
+    gram, posting = m.SearchTokenGram, m.SearchPosting
+    if grams is None:
+        kept.delete().execute()
+        among = []
+    else:
+        grams = sorted(grams)
+        for start in range(0, len(grams), 500):
+            kept.delete().where(kept.gram.in_(grams[start : start + 500])).execute()
+        among = [grams[start : start + 500] for start in range(0, len(grams), 500)]
+    # Each posting row holds its numbers as 4 bytes apiece; a word containing a piece twice is
+    # counted once per piece (distinct tokens), as a query's postings are read.
+    size = fn.SUM(fn.LENGTH(posting.records))
+    common = gram.select(gram.gram).join(posting, on=(posting.token == gram.token)).group_by(gram.gram).having(size > 4 * KEEP_FROM)
+    found = []
+    for part in among or [None]:
+        query = common if part is None else common.where(gram.gram.in_(part))
+        found += [row[0] for row in query.tuples()]
+    rows = []
+    for piece in sorted(set(found)):
+        numbers, scores, totals = ranking_to_keep(piece)
+        rows.append({"gram": piece, "records": numbers.tobytes(), "scores": scores.tobytes(), "totals": orjson.dumps(totals).decode()})
+    insert_rows(database, kept, rows)
+    return len(rows)
+
+
 def update_index(database, old, new):
     """Change the word index for the records whose texts changed: `old` and `new` are
     {record number: [(weight, folded text)]} before and after (a record gone has no new texts, a
     record added no old ones). A posting row losing a record is written again without it; the
-    records gaining a word are added in a row of their own (a word's postings may span rows)."""
+    records gaining a word are added in a row of their own (a word's postings may span rows).
+    Then the kept rankings of the 2-character pieces of those words are made again."""
 
     def pairs(texts):
         return {(entry, weight) for weight, folded in texts for entry in index.vocabulary_of(folded)}
@@ -119,3 +152,4 @@ def update_index(database, old, new):
             for (entry, weight), numbers in gaining.items()
         ],
     )
+    keep_rankings(database, {piece for _, word in entries for piece in index.grams(word)})

@@ -30,7 +30,7 @@ import orjson
 from peewee import OperationalError
 
 from api.ingest import compile as compiler
-from api.ingest.index import index_rows, search_rows, update_index
+from api.ingest.index import index_rows, keep_rankings, search_rows, update_index
 from api.query import search_index
 from api.query.records import collect_refs
 from api.registry import RECORD_TYPES
@@ -394,6 +394,7 @@ def _index(database, seeds, numbers, touched, gone, fresh):
         insert_rows(database, m.SearchToken, [dict(zip(("id", "kind", "token"), x, strict=True)) for x in tokens])
         insert_rows(database, m.SearchTokenGram, [dict(zip(("gram", "token"), x, strict=True)) for x in token_grams])
         insert_rows(database, m.SearchPosting, [dict(zip(("token", "weight", "records"), x, strict=True)) for x in postings])
+        keep_rankings(database)
         return
     entry = m.SearchEntry
     changed = sorted(touched | gone)

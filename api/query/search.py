@@ -11,6 +11,7 @@ import re
 import unicodedata
 
 import numpy
+import orjson
 from peewee import SQL, Value, fn
 
 from api.query import search_index as index
@@ -55,6 +56,12 @@ MAX_CANDIDATES = 5000  # past this, checking candidate texts one by one costs mo
 # the lists and the total is not counted. Ranking 73,000 entries (김장 at 10^6 figures) took
 # longer than the rest of the request (bench/RESULTS.md).
 RANK_BUDGET = 20_000
+# A 2-character query whose words' postings hold more entries than this has its ranking kept at
+# load (models.SearchGramRank), its first KEPT_HITS hits: 김장 is inside 329 words at 10^6
+# figures, and reading and merging their postings per request made it cost 1.8 times what it
+# does at 10^3 (bench/closing_note.md). Below it, ranking per request costs about as little.
+KEEP_FROM = 2_000
+KEPT_HITS = 1_000
 
 
 def score(weight, folded_text, folded_query):
@@ -154,6 +161,55 @@ class Head(Results):
     def window(self, position, limit):
         numbers, scores = _head(self.groups, position, limit + 1, self.wanted)
         return numbers[:limit], scores[:limit], len(numbers) > limit
+
+
+class Kept(Results):
+    """The hits of a 2-character query as the load ranked them (models.SearchGramRank): pages
+    within its first KEPT_HITS hits are read from the kept ranking, one row, and its total is
+    exact; a page past them, or a list's `numbers`, comes from `fallback()` (the Results, or
+    Head, that the query would have without it)."""
+
+    def __init__(self, folded, ranked, scores, totals, types, fallback):
+        self.complete = len(ranked) == sum(totals.values())  # every hit kept, not only the first
+        if types:
+            wanted = numpy.isin(ranked >> index.TYPE_BITS, [index.TYPE_RANK[t] for t in types])
+            ranked, scores = ranked[wanted], scores[wanted]
+        super().__init__(folded, ranked, scores)
+        self.total = sum(count for record_type, count in totals.items() if not types or record_type in types)
+        self.fallback = functools.cache(fallback)
+
+    def window(self, position, limit):
+        start = self.after(*position) if position else 0
+        end = start + limit
+        if end < len(self.ranked) or self.complete:
+            return self.ranked[start:end], self.scores[start:end], end < len(self.ranked)
+        return self.fallback().window(position, limit)
+
+    def numbers(self):
+        return numpy.sort(self.ranked) if self.complete else self.fallback().numbers()
+
+
+def ranking_to_keep(gram):
+    """(numbers, scores, {type: total}) of `gram`'s first KEPT_HITS hits, for the load to keep."""
+    ranked, scores = _ranked(_postings(gram))
+    by_type = numpy.bincount(ranked >> index.TYPE_BITS, minlength=len(index.TYPE_RANK))
+    totals = {record_type: int(by_type[rank]) for record_type, rank in index.TYPE_RANK.items() if by_type[rank]}
+    return ranked[:KEPT_HITS], scores[:KEPT_HITS], totals
+
+
+def _kept(folded, types, fallback):
+    """The Kept ranking of a 2-character query, or None if the load kept none for it."""
+    database = m.SearchGramRank._meta.database
+    row = database.execute_sql(_kept_sql(database.param), [folded]).fetchone()
+    if row is None:
+        return None
+    records, scores, totals = row
+    return Kept(folded, index.unpack(records), numpy.frombuffer(scores, dtype=numpy.uint8), orjson.loads(totals), types, fallback)
+
+
+@functools.cache
+def _kept_sql(param):
+    return f'SELECT "records", "scores", "totals" FROM "{m.SearchGramRank._meta.table_name}" WHERE "gram" = {param}'
 
 
 def _member(candidates, arrays):
@@ -309,9 +365,19 @@ def _several_words(folded):
 
 
 def search(query, types=None, budget=None):
-    """Results for `query` (see Results), only of `types` if given. With a `budget`, a word whose
-    postings hold more entries than it is not ranked in full: its Head is (no total)."""
+    """Results for `query` (see Results), only of `types` if given. With a `budget` (paging, as
+    /v1/search does), a 2-character query whose ranking the load kept is read from it (Kept), and
+    a word whose postings hold more entries than the budget is not ranked in full: its Head is
+    (no total)."""
     folded = fold(query)
+    if budget is not None and len(folded) == 2 and " " not in folded:
+        kept = _kept(folded, types, lambda: _search(folded, types, budget))
+        if kept is not None:
+            return kept
+    return _search(folded, types, budget)
+
+
+def _search(folded, types, budget):
     if not folded:
         # White space only folds to "", which every text contains: it matches nothing rather than everything.
         return Results(folded, numpy.empty(0, dtype=index.NUMBER), numpy.empty(0, dtype=numpy.uint8))

@@ -346,6 +346,17 @@ class SearchPosting(BaseModel):
         indexes = ((("token", "weight"), False),)
 
 
+class SearchGramRank(BaseModel):
+    """The ranking of a 2-character query whose words' postings are long, kept at load
+    (api.query.search.Kept): its first hits, best first, and how many records of each type it
+    finds in all. A 2-character query is one of the pieces SearchTokenGram indexes."""
+
+    gram = CharField(unique=True)
+    records = BytesField()  # record numbers, 4 bytes each (api.query.search_index.NUMBER), best first
+    scores = BytesField()  # a byte each, in the same order
+    totals = TextField()  # JSON: {record type: how many records the query finds of it}
+
+
 class Document(BaseModel):
     """A record as the API serves it, compiled at load (api/ingest/compile.py): the JSON under
     `data`, its JSON-LD (links under a placeholder for the API's root, set per request), its CSV
@@ -454,7 +465,7 @@ LINK_MODELS = [
 ]
 
 # Derived from the records at load time, for search only.
-SEARCH_MODELS = [SearchEntry, SearchToken, SearchTokenGram, SearchPosting]
+SEARCH_MODELS = [SearchEntry, SearchToken, SearchTokenGram, SearchPosting, SearchGramRank]
 # Derived from the records at load time: what the API serves.
 COMPILED_MODELS = [Document, ListCount, DayCount, Download, DownloadChunk]
 # Kept from load to load: the versions and what each changed.
