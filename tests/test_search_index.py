@@ -246,6 +246,20 @@ def test_a_load_that_changes_some_records_makes_their_pieces_kept_rankings_again
     assert not [h for g in grams for h in search(g, budget=20_000).page(0, 10**6) if h.record_id == removed]
 
 
+def test_the_first_load_after_the_migration_ranks_every_common_piece(loaded, monkeypatch, seed_set):
+    """A database migrated to 0011 keeps no ranking until it is loaded; its next load, even one
+    that changes a few records, ranks every piece that needs it, not only theirs."""
+    from api.ingest import index as ingest_index
+    from tests.test_history import load_into, version_b
+
+    monkeypatch.setattr(ingest_index, "KEEP_FROM", 0)
+    m.SearchGramRank.delete().execute()
+    load_into(loaded, version_b(seed_set)[0])
+    gram, posting = m.SearchTokenGram, m.SearchPosting
+    with_postings = gram.select(gram.gram).join(posting, on=(posting.token == gram.token)).distinct().count()  # a removed record's words stay
+    assert m.SearchGramRank.select().count() == with_postings > 500
+
+
 def test_the_search_endpoint_pages_from_a_kept_ranking_into_the_full_one_with_an_exact_total(loaded, writable_client, monkeypatch):
     from tests.test_api_lists import get_json
 

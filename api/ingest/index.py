@@ -100,7 +100,8 @@ def update_index(database, old, new):
     {record number: [(weight, folded text)]} before and after (a record gone has no new texts, a
     record added no old ones). A posting row losing a record is written again without it; the
     records gaining a word are added in a row of their own (a word's postings may span rows).
-    Then the kept rankings of the 2-character pieces of those words are made again."""
+    Then the kept rankings of the 2-character pieces of those words are made again (all of
+    them, if none is kept)."""
 
     def pairs(texts):
         return {(entry, weight) for weight, folded in texts for entry in index.vocabulary_of(folded)}
@@ -152,4 +153,6 @@ def update_index(database, old, new):
             for (entry, weight), numbers in gaining.items()
         ],
     )
-    keep_rankings(database, {piece for _, word in entries for piece in index.grams(word)})
+    # None kept: a database migrated to 0011 since its last load. Its first load ranks them all.
+    changed = {piece for _, word in entries for piece in index.grams(word)}
+    keep_rankings(database, changed if m.SearchGramRank.select().exists() else None)
