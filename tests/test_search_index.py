@@ -246,6 +246,19 @@ def test_a_load_that_changes_some_records_makes_their_pieces_kept_rankings_again
     assert not [h for g in grams for h in search(g, budget=20_000).page(0, 10**6) if h.record_id == removed]
 
 
+def test_making_no_pieces_rankings_again_changes_none(loaded, monkeypatch):
+    from api.ingest.index import keep_rankings
+    from api.store.db import open_database
+
+    kept = keep_every_ranking(monkeypatch, kept_hits=10, url=loaded)
+    database = open_database(loaded)
+    with database.bind_ctx(m.ALL_MODELS), database.atomic():
+        assert keep_rankings(database, set()) == 0
+        assert keep_rankings(database, {"김장", "zz"}) == 1
+        assert m.SearchGramRank.select().count() == kept
+    database.close()
+
+
 def test_the_first_load_after_the_migration_ranks_every_common_piece(loaded, monkeypatch, seed_set):
     """A database migrated to 0011 keeps no ranking until it is loaded; its next load, even one
     that changes a few records, ranks every piece that needs it, not only theirs."""

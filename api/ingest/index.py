@@ -73,22 +73,21 @@ def keep_rankings(database, grams=None):
     gram, posting = m.SearchTokenGram, m.SearchPosting
     if grams is None:
         kept.delete().execute()
-        among = []
+        parts = [None]
     else:
         grams = sorted(grams)
-        for start in range(0, len(grams), 500):
-            kept.delete().where(kept.gram.in_(grams[start : start + 500])).execute()
-        among = [grams[start : start + 500] for start in range(0, len(grams), 500)]
-    # Each posting row holds its numbers as 4 bytes apiece; a word containing a piece twice is
-    # counted once per piece (distinct tokens), as a query's postings are read.
+        parts = [grams[start : start + 500] for start in range(0, len(grams), 500)]
+        for part in parts:
+            kept.delete().where(kept.gram.in_(part)).execute()
+    # What a query of the piece reads: the postings of every word containing it, 4 bytes a number.
     size = fn.SUM(fn.LENGTH(posting.records))
     common = gram.select(gram.gram).join(posting, on=(posting.token == gram.token)).group_by(gram.gram).having(size > 4 * KEEP_FROM)
     found = []
-    for part in among or [None]:
+    for part in parts:
         query = common if part is None else common.where(gram.gram.in_(part))
         found += [row[0] for row in query.tuples()]
     rows = []
-    for piece in sorted(set(found)):
+    for piece in sorted(found):
         numbers, scores, totals = ranking_to_keep(piece)
         rows.append({"gram": piece, "records": numbers.tobytes(), "scores": scores.tobytes(), "totals": orjson.dumps(totals).decode()})
     insert_rows(database, kept, rows)
