@@ -704,7 +704,10 @@ def test_a_failure_in_the_middle_of_a_cli_load_changes_nothing(migrated, good, g
 # Idempotent, and a reload replaces --------------------------------------------------------
 
 
-def test_loading_twice_gives_the_same_rows(migrated, good_seeds):
+def test_loading_twice_gives_the_same_rows(migrated, good_seeds, monkeypatch):
+    from api.ingest import index
+
+    monkeypatch.setattr(index, "KEEP_FROM", 0)  # every search piece's ranking kept: the seeds are too few for any to pass the bar
     load_direct(good_seeds)
     first = content(migrated)
     load_direct(good_seeds)
