@@ -79,9 +79,10 @@ def keep_rankings(database, grams=None):
         parts = [grams[start : start + 500] for start in range(0, len(grams), 500)]
         for part in parts:
             kept.delete().where(kept.gram.in_(part)).execute()
-    # What a query of the piece reads: the postings of every word containing it, 4 bytes a number.
+    # What a query of the piece reads: the postings of every word containing it.
     size = fn.SUM(fn.LENGTH(posting.records))
-    common = gram.select(gram.gram).join(posting, on=(posting.token == gram.token)).group_by(gram.gram).having(size > 4 * KEEP_FROM)
+    least = KEEP_FROM * index.NUMBER.itemsize
+    common = gram.select(gram.gram).join(posting, on=(posting.token == gram.token)).group_by(gram.gram).having(size > least)
     found = []
     for part in parts:
         query = common if part is None else common.where(gram.gram.in_(part))

@@ -172,8 +172,7 @@ class Kept(Results):
     def __init__(self, folded, ranked, scores, totals, types, fallback):
         self.complete = len(ranked) == sum(totals.values())  # every hit kept, not only the first
         if types:
-            wanted = numpy.isin(ranked >> index.TYPE_BITS, [index.TYPE_RANK[t] for t in types])
-            ranked, scores = ranked[wanted], scores[wanted]
+            ranked, scores = _of_types(ranked, scores, types)
         super().__init__(folded, ranked, scores)
         self.total = sum(count for record_type, count in totals.items() if not types or record_type in types)
         self.fallback = functools.cache(fallback)
@@ -389,6 +388,11 @@ def _search(folded, types, budget):
             return Head(folded, groups, types)
         ranked, scores = _ranked(groups)
     if types:
-        wanted = numpy.isin(ranked >> index.TYPE_BITS, [index.TYPE_RANK[t] for t in types])
-        ranked, scores = ranked[wanted], scores[wanted]
+        ranked, scores = _of_types(ranked, scores, types)
     return Results(folded, ranked, scores)
+
+
+def _of_types(ranked, scores, types):
+    """The hits (record numbers and their scores) of records of `types` only, in their order."""
+    wanted = numpy.isin(ranked >> index.TYPE_BITS, [index.TYPE_RANK[t] for t in types])
+    return ranked[wanted], scores[wanted]
