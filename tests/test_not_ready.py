@@ -62,6 +62,17 @@ def test_the_page_for_browsers_loads_its_style_sheet_without_a_database(database
     assert client.get("/explore/explorer.css").status_code == 200
 
 
+def test_a_server_whose_working_directory_is_removed_says_its_database_is_missing(tmp_path, monkeypatch, app_on):
+    """A relative SQLite path, and the folder it was relative to deleted under the running
+    server: still a 503 naming the database and the step, never a 500 from making the message."""
+    folder = tmp_path / "gone"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    app = app_on("sqlite:///civicfacts.db")
+    folder.rmdir()
+    assert_names_the_step(app, "civicfacts.db", "a working directory that no longer exists", "run `civicfacts migrate`, then `civicfacts load`")
+
+
 @pytest.mark.postgres
 def test_a_missing_postgres_database_says_migrate_creates_it_and_hides_the_password(postgres_server_url, app_on, caplog):
     if postgres_server_url is None:

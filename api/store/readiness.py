@@ -27,7 +27,7 @@ def missing_step(error, url):
     if is_sqlite_url(url) and "unable to open database file" in text:
         path = sqlite_file(url)
         if path is not None and not path.exists():
-            return f"There is no database at {path.resolve()} yet: {MIGRATE_THEN_LOAD}."
+            return f"There is no database at {_shown(path)} yet: {MIGRATE_THEN_LOAD}."
         return None
     if "no such table" in text or ('relation "' in text and "does not exist" in text):
         return f"The database {redacted(url)} lacks its tables: {MIGRATE_THEN_LOAD}."
@@ -37,6 +37,15 @@ def missing_step(error, url):
     if missing:
         return f"The PostgreSQL database {missing.group(1)} does not exist yet: {MIGRATE_THEN_LOAD} (migrate creates it)."
     return None
+
+
+def _shown(path):
+    """The path made absolute, or as given when it cannot be: a relative one whose folder, the
+    server's working directory, was removed while it ran (resolving it would raise)."""
+    try:
+        return path.resolve()
+    except OSError:
+        return f"{path} (in a working directory that no longer exists)"
 
 
 def is_missing_postgres_database(error):
