@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from api.ingest.compile import compile_all, count_lists, downloads_current, publish_exports  # noqa: E402
-from api.ingest.index import keep_rankings  # noqa: E402
+from api.ingest.index import common_queries, keep_rankings  # noqa: E402
 from api.query import days  # noqa: E402
 from api.query.search import FIELD_WEIGHTS, fold  # noqa: E402
 from api.query.search_index import IndexBuilder, record_number  # noqa: E402
@@ -215,6 +215,11 @@ def generate(url, figures, seed=1, force=False, log=print):
                 # Statistics for 0010's table and indexes (ANALYZE, unlike VACUUM, runs in this transaction).
                 database.execute_sql('ANALYZE "day_count", "list_count", "figure"' if postgres else "ANALYZE")
                 log(f"{url}: holds {version}; its running totals by day kept (0010)")
+            kept = {query for (query,) in m.SearchGramRank.select(m.SearchGramRank.gram).tuples()}
+            if kept != set(common_queries()):
+                # Ranked by an earlier rule (before stop 31, only 2-character pieces): ranked again, as a load ranks them.
+                with database.atomic():
+                    log(f"{url}: holds {version}; {keep_rankings(database)} search rankings kept (was {len(kept)})")
             dataset = m.Dataset.select().order_by(m.Dataset.id.desc()).get()
             if not downloads_current(dataset):
                 # Compiled before the load kept each collection's export: kept now, as a load keeps them.
@@ -283,8 +288,8 @@ def generate(url, figures, seed=1, force=False, log=print):
             log(f"  indexes ({time.perf_counter() - started:.0f}s)")
             for sql in indexes:
                 database.execute_sql(sql)
-            # The common 2-character queries ranked, as `civicfacts load` ranks them (after the
-            # indexes: the pieces are found through theirs).
+            # The common queries ranked, as `civicfacts load` ranks them (after the indexes: the
+            # pieces and words are found through theirs).
             log(f"  search rankings ({time.perf_counter() - started:.0f}s)")
             log(f"  {keep_rankings(database)} kept ({time.perf_counter() - started:.0f}s)")
             # What the API serves, compiled from the rows as `civicfacts load` compiles it.

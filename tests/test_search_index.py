@@ -206,19 +206,53 @@ def two_character_queries():
     return sorted({fold(q) for q in seed_queries(texts) + ["김장", "광주", "20", "억원"] if len(fold(q)) == 2 and " " not in fold(q)})
 
 
+def words_with_postings():
+    """The vocabulary's words of 3 to 255 characters that some record has: with KEEP_FROM at 0,
+    the words whose rankings a load keeps (beside the 2-character pieces)."""
+    token, posting = m.SearchToken, m.SearchPosting
+    words = token.select(token.token).join(posting, on=(posting.token == token.id)).distinct().tuples()
+    return {word for (word,) in words if 2 < len(word) <= 255}
+
+
+def pieces_with_postings():
+    gram, posting = m.SearchTokenGram, m.SearchPosting
+    return {g for (g,) in gram.select(gram.gram).join(posting, on=(posting.token == gram.token)).distinct().tuples()}
+
+
 @pytest.mark.parametrize("types", [None, ["figure"], ["event", "organisation"]])
 def test_a_kept_ranking_pages_as_the_full_ranking_does_within_and_past_its_kept_hits(loaded, monkeypatch, types):
     """Within its kept hits a page is read from the kept ranking; past them (4 kept here) from
     the full ranking or, past the budget, from the heads of the lists: every page, from the
-    first and after every hit, and the total, are the full ranking's."""
+    first and after every hit, and the total, are the full ranking's. Of the 2-character pieces
+    and of whole words alike."""
     kept = keep_every_ranking(monkeypatch, kept_hits=4, url=loaded)
-    assert kept == m.SearchTokenGram.select(m.SearchTokenGram.gram).distinct().count()
+    words = words_with_postings()
+    assert kept == len(pieces_with_postings() | words)
     queries = two_character_queries()
     assert len(queries) > 20
-    for query in queries:
+    for query in queries + sorted(words)[::5]:
         assert_kept_pages_as_full(query, types, budget=20_000)
-    for query in ["김장", "광주"]:
+    for query in ["김장", "광주", "kimjang", "festival"]:
         assert_kept_pages_as_full(query, types, budget=0)
+
+
+def test_a_kept_word_is_read_only_when_the_query_is_that_word(loaded, monkeypatch):
+    """A kept word answers the query that is exactly it (after folding); a piece of it, or a
+    query with a space, is ranked per request."""
+    from api.ingest import index as ingest_index
+    from api.query.search import Kept
+    from api.store.db import open_database
+
+    monkeypatch.setattr(ingest_index, "KEEP_FROM", 0)
+    database = open_database(loaded)
+    with database.bind_ctx(m.ALL_MODELS), database.atomic():
+        assert ingest_index.keep_rankings(database, {"festival"}) == 1  # only it: its pieces stay unkept
+    database.close()
+    assert isinstance(search("Festival", budget=20_000), Kept)
+    assert isinstance(search(" FESTIVAL ", budget=20_000), Kept)
+    for query in ["festiva", "estival", "festival 2023", "fe"]:
+        assert not isinstance(search(query, budget=20_000), Kept), query
+    assert not isinstance(search("festival"), Kept)  # no budget (a list's ?q=): every hit, ranked per request
 
 
 def test_the_load_keeps_rankings_only_of_pieces_whose_postings_are_long(client):
@@ -231,14 +265,33 @@ def test_the_load_keeps_rankings_only_of_pieces_whose_postings_are_long(client):
     assert not isinstance(search("김장", budget=20_000), Kept)
 
 
+def kept_rankings():
+    kept = m.SearchGramRank
+    return {query: rest for query, *rest in kept.select(kept.gram, kept.records, kept.scores, kept.totals).tuples()}
+
+
+def test_the_kept_rankings_a_changed_word_touches_are_its_pieces_itself_and_kept_words_inside_it(loaded):
+    from api.ingest.index import _touched
+
+    m.SearchGramRank.insert_many([{"gram": q, "records": b"", "scores": b"", "totals": "{}"} for q in ("kim", "festival", "김장")]).execute()
+    assert _touched({"kimjang"}) == {"ki", "im", "mj", "ja", "an", "ng", "kimjang", "kim"}
+    assert _touched({"빛고을김장대전", "fes"}) == {"빛고", "고을", "을김", "김장", "장대", "대전", "빛고을김장대전", "fe", "es", "fes"}
+
+
 def test_a_load_that_changes_some_records_makes_their_pieces_kept_rankings_again(loaded, monkeypatch, seed_set):
+    from api.ingest.index import common_queries
     from tests.test_history import load_into, version_b
 
     keep_every_ranking(monkeypatch, kept_hits=1_000, url=loaded)
+    before = kept_rankings()
     b, removed = version_b(seed_set)
     load_into(loaded, b)
     grams = [g for (g,) in m.SearchGramRank.select(m.SearchGramRank.gram).tuples()]
-    assert {"만3", "자원"} <= set(grams)  # pieces of the changed figure's new value text (1만3000여명) and the added one's name
+    # pieces of the changed figure's new value text (1만3000여명) and the added one's name, and those words
+    assert {"만3", "자원", "1만3000여명", "자원봉사자"} <= set(grams)
+    assert sorted(grams) == common_queries()  # none stale, none missing
+    after = kept_rankings()
+    assert "봉사자" in before and after["봉사자"] != before["봉사자"]  # a kept word inside the added name (자원봉사자)
     for gram in grams:
         assert_kept_pages_as_full(gram, None, budget=20_000)
     # the added record is in the kept rankings of its name's pieces, the removed one in none
@@ -268,16 +321,15 @@ def test_the_first_load_after_the_migration_ranks_every_common_piece(loaded, mon
     monkeypatch.setattr(ingest_index, "KEEP_FROM", 0)
     m.SearchGramRank.delete().execute()
     load_into(loaded, version_b(seed_set)[0])
-    gram, posting = m.SearchTokenGram, m.SearchPosting
-    with_postings = gram.select(gram.gram).join(posting, on=(posting.token == gram.token)).distinct().count()  # a removed record's words stay
-    assert m.SearchGramRank.select().count() == with_postings > 500
+    with_postings = pieces_with_postings() | words_with_postings()  # a removed record's words stay in the vocabulary, without postings
+    assert m.SearchGramRank.select().count() == len(with_postings) > 500
 
 
 def test_the_search_endpoint_pages_from_a_kept_ranking_into_the_full_one_with_an_exact_total(loaded, writable_client, monkeypatch):
     from tests.test_api_lists import get_json
 
     keep_every_ranking(monkeypatch, kept_hits=3, url=loaded)
-    for query, types in [("광주", None), ("김장", "figure")]:
+    for query, types in [("광주", None), ("김장", "figure"), ("kimjang", None)]:
         everything = reference_search(query, [types] if types else None)
         assert len(everything) > 3, query
         seen, url = [], f"/v1/search?q={query}&limit=2" + (f"&type={types}" if types else "")

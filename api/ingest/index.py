@@ -6,7 +6,7 @@ import orjson
 from peewee import fn
 
 from api.query import search_index as index
-from api.query.search import FIELD_WEIGHTS, KEEP_FROM, fold, ranking_to_keep
+from api.query.search import FIELD_WEIGHTS, KEEP_FROM, KEPT_QUERY_LENGTH, fold, ranking_to_keep
 from api.store import models as m
 from api.store.fastpath import insert_rows
 
@@ -65,34 +65,46 @@ def index_rows(entry_rows):
     return builder.flush()
 
 
-def keep_rankings(database, grams=None):
-    """Rank the 2-character queries whose words' postings hold more than KEEP_FROM entries, and
-    keep their rankings (models.SearchGramRank): of every piece of the vocabulary, or of `grams`
-    only (those of the words whose postings changed), whose kept rankings are made again."""
+def keep_rankings(database, queries=None):
+    """Rank the common queries (common_queries) and keep their rankings (models.SearchGramRank):
+    all of them, or only those of `queries` (the pieces and words a load's changes touch),
+    whose kept rankings are made again. Returns how many it kept."""
     kept = m.SearchGramRank
-    gram, posting = m.SearchTokenGram, m.SearchPosting
-    if grams is None:
+    if queries is None:
         kept.delete().execute()
-        parts = [None]
     else:
-        grams = sorted(grams)
-        parts = [grams[start : start + 500] for start in range(0, len(grams), 500)]
-        for part in parts:
+        for part in _parts(queries):
             kept.delete().where(kept.gram.in_(part)).execute()
-    # What a query of the piece reads: the postings of every word containing it.
-    size = fn.SUM(fn.LENGTH(posting.records))
-    least = KEEP_FROM * index.NUMBER.itemsize
-    common = gram.select(gram.gram).join(posting, on=(posting.token == gram.token)).group_by(gram.gram).having(size > least)
-    found = []
-    for part in parts:
-        query = common if part is None else common.where(gram.gram.in_(part))
-        found += [row[0] for row in query.tuples()]
     rows = []
-    for piece in sorted(found):
-        numbers, scores, totals = ranking_to_keep(piece)
-        rows.append({"gram": piece, "records": numbers.tobytes(), "scores": scores.tobytes(), "totals": orjson.dumps(totals).decode()})
+    for query in common_queries(queries):
+        numbers, scores, totals = ranking_to_keep(query)
+        rows.append({"gram": query, "records": numbers.tobytes(), "scores": scores.tobytes(), "totals": orjson.dumps(totals).decode()})
     insert_rows(database, kept, rows)
     return len(rows)
+
+
+def common_queries(queries=None):
+    """The queries whose rankings the load keeps, sorted: each 2-character piece whose words'
+    postings (what a query of it reads) hold more than KEEP_FROM entries, and each longer word
+    of the vocabulary whose own postings do (tourism, 인공지능: the whole words clients search
+    for). Of every piece and word, or of `queries` only."""
+    gram, posting, token = m.SearchTokenGram, m.SearchPosting, m.SearchToken
+    size = fn.SUM(fn.LENGTH(posting.records))
+    least = KEEP_FROM * index.NUMBER.itemsize
+    pieces = gram.select(gram.gram).join(posting, on=(posting.token == gram.token)).group_by(gram.gram).having(size > least)
+    long_enough = (fn.LENGTH(token.token) > 2) & (fn.LENGTH(token.token) <= KEPT_QUERY_LENGTH)
+    words = token.select(token.token).join(posting, on=(posting.token == token.id)).where(long_enough).group_by(token.token).having(size > least)
+    found = set()
+    for part in [None] if queries is None else _parts(queries):
+        for common, column in ((pieces, gram.gram), (words, token.token)):
+            query = common if part is None else common.where(column.in_(part))
+            found.update(row[0] for row in query.tuples())
+    return sorted(found)
+
+
+def _parts(queries, size=500):
+    queries = sorted(queries)
+    return [queries[start : start + size] for start in range(0, len(queries), size)]
 
 
 def update_index(database, old, new):
@@ -100,8 +112,8 @@ def update_index(database, old, new):
     {record number: [(weight, folded text)]} before and after (a record gone has no new texts, a
     record added no old ones). A posting row losing a record is written again without it; the
     records gaining a word are added in a row of their own (a word's postings may span rows).
-    Then the kept rankings of the 2-character pieces of those words are made again (all of
-    them, if none is kept)."""
+    Then the kept rankings that read those words' postings are made again (all of them, if
+    none is kept)."""
 
     def pairs(texts):
         return {(entry, weight) for weight, folded in texts for entry in index.vocabulary_of(folded)}
@@ -154,5 +166,13 @@ def update_index(database, old, new):
         ],
     )
     # None kept: a database migrated to 0011 since its last load. Its first load ranks them all.
-    changed = {piece for _, word in entries for piece in index.grams(word)}
-    keep_rankings(database, changed if m.SearchGramRank.select().exists() else None)
+    keep_rankings(database, _touched({word for _, word in entries}) if m.SearchGramRank.select().exists() else None)
+
+
+def _touched(words):
+    """The queries whose kept rankings read the postings of `words`: their pieces, the words
+    themselves, and the kept longer words inside them (a query finds every word containing it)."""
+    kept = m.SearchGramRank
+    inside = "\n".join(words)  # a word holds no line break: a kept word is in `inside` exactly when it is in one of them
+    longer = kept.select(kept.gram).where(fn.LENGTH(kept.gram) > 2).tuples()
+    return {piece for word in words for piece in index.grams(word)} | set(words) | {query for (query,) in longer if query in inside}

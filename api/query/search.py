@@ -56,12 +56,15 @@ MAX_CANDIDATES = 5000  # past this, checking candidate texts one by one costs mo
 # the lists and the total is not counted. Ranking 73,000 entries (김장 at 10^6 figures) took
 # longer than the rest of the request (bench/RESULTS.md).
 RANK_BUDGET = 20_000
-# A 2-character query whose words' postings hold more entries than this has its ranking kept at
-# load (models.SearchGramRank), its first KEPT_HITS hits: 김장 is inside 329 words at 10^6
-# figures, and reading and merging their postings per request made it cost 1.8 times what it
-# does at 10^3 (bench/closing_note.md). Below it, ranking per request costs about as little.
+# A 2-character query whose words' postings hold more entries than this, or a longer word of the
+# vocabulary whose own postings do, has its ranking kept at load (models.SearchGramRank), its
+# first KEPT_HITS hits: 김장 is inside 329 words at 10^6 figures, and reading and merging their
+# postings per request made it cost 1.8 times what it does at 10^3 (bench/closing_note.md);
+# "tourism" holds some 40,000 entries there, past the budget, and had no total. Below it,
+# ranking per request costs about as little.
 KEEP_FROM = 2_000
 KEPT_HITS = 1_000
+KEPT_QUERY_LENGTH = 255  # characters a kept query may have (the table's column)
 
 
 def score(weight, folded_text, folded_query):
@@ -164,7 +167,7 @@ class Head(Results):
 
 
 class Kept(Results):
-    """The hits of a 2-character query as the load ranked them (models.SearchGramRank): pages
+    """The hits of a common query as the load ranked them (models.SearchGramRank): pages
     within its first KEPT_HITS hits are read from the kept ranking, one row, and its total is
     exact; a page past them, or a list's `numbers`, comes from `fallback()` (the Results, or
     Head, that the query would have without it)."""
@@ -197,7 +200,7 @@ def ranking_to_keep(gram):
 
 
 def _kept(folded, types, fallback):
-    """The Kept ranking of a 2-character query, or None if the load kept none for it."""
+    """The Kept ranking of a query, or None if the load kept none for it."""
     database = m.SearchGramRank._meta.database
     row = database.execute_sql(_kept_sql(database.param), [folded]).fetchone()
     if row is None:
@@ -365,11 +368,11 @@ def _several_words(folded):
 
 def search(query, types=None, budget=None):
     """Results for `query` (see Results), only of `types` if given. With a `budget` (paging, as
-    /v1/search does), a 2-character query whose ranking the load kept is read from it (Kept), and
-    a word whose postings hold more entries than the budget is not ranked in full: its Head is
-    (no total)."""
+    /v1/search does), a query whose ranking the load kept (a common piece or word) is read from
+    it (Kept), and a word whose postings hold more entries than the budget is not ranked in
+    full: its Head is (no total)."""
     folded = fold(query)
-    if budget is not None and len(folded) == 2 and " " not in folded:
+    if budget is not None and 2 <= len(folded) <= KEPT_QUERY_LENGTH and " " not in folded:
         kept = _kept(folded, types, lambda: _search(folded, types, budget))
         if kept is not None:
             return kept

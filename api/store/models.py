@@ -347,11 +347,12 @@ class SearchPosting(BaseModel):
 
 
 class SearchGramRank(BaseModel):
-    """The ranking of a 2-character query whose words' postings are long, kept at load
-    (api.query.search.Kept): its first hits, best first, and how many records of each type it
-    finds in all. A 2-character query is one of the pieces SearchTokenGram indexes."""
+    """The ranking of a common query, kept at load (api.query.search.Kept): its first hits,
+    best first, and how many records of each type it finds in all. A common query is a
+    2-character piece (as SearchTokenGram indexes) whose words' postings are long, or a longer
+    word of the vocabulary whose own postings are (api.ingest.index.common_queries)."""
 
-    gram = CharField(unique=True)
+    gram = CharField(unique=True)  # the query, folded
     records = BytesField()  # record numbers, 4 bytes each (api.query.search_index.NUMBER), best first
     scores = BytesField()  # a byte each, in the same order
     totals = TextField()  # JSON: {record type: how many records the query finds of it}

@@ -132,7 +132,7 @@ class Search(MethodView):
         English matches regardless of case. Hits are typed, ranked (a name beats a quote; a
         whole or leading match beats one inside) and say which field matched. A word so common
         that its index holds more than 20,000 entries is paged without being counted: `total`
-        is then null and `total_is_exact` false. A common 2-character word (김장) is the
+        is then null and `total_is_exact` false. A common word (김장, tourism) is the
         exception: the load keeps its ranking, and its `total` is exact.
         """
         negotiate([JSON])
