@@ -97,6 +97,17 @@ def machine_busy_ticks():
     return sum(parts[:8]) - idle
 
 
+def disk_read_kib():
+    """KiB the machine has read from its disks since boot (/proc/vmstat's pgpgin), whoever read
+    them: a round's difference is what its queries could not find in memory, the server's own
+    reads and the database server's alike."""
+    with open("/proc/vmstat") as f:
+        for line in f:
+            if line.startswith("pgpgin "):
+                return int(line.split()[1])
+    return 0
+
+
 def pss_kib(pid):
     """Proportional set size: a page shared by n processes counts 1/n in each, so the sum over
     a server's processes is what it costs the machine (forked workers share most pages)."""

@@ -74,6 +74,32 @@ def answer_sizes(runs):
     ]
 
 
+def disk_reads(runs):
+    """At the largest N: each round of each diverse query on ours, its p50 beside what the
+    machine read from disk during it (bench/run.py `measure`; runs before stop 31 did not count
+    it), so that a round slowed by data not yet in memory shows as one."""
+    n, run = runs[-1]
+    rows = []
+    for name in DIVERSE:
+        for side in ALL_OURS:
+            rounds = run["queries"].get(name, {}).get(side, {}).get("rounds", [])
+            if not rounds or any("disk_read_kib" not in r for r in rounds):
+                continue
+            shown = ", ".join(f"{ms(r.get('p50_us'))} ms, {r['disk_read_kib'] / 1024:.0f} MiB" for r in rounds)
+            rows.append(f"   | {QUERY_NAMES[name]} | {SIDES[side]} | {shown} |")
+    if not rows:
+        return []
+    return [
+        f"   What the diverse rounds read from disk at N = {n}: the whole machine's reads during each round"
+        " (/proc/vmstat pgpgin), ours and the database server's alike, in the order run.",
+        "",
+        "   | query | side | rounds: p50, read from disk |",
+        "   |---|---|---|",
+        *rows,
+        "",
+    ]
+
+
 # The repeated URLs on which the rate limit's cost is judged; the diverse queries are shown for information.
 REPEATED = ("record", "first_page")
 QUERY_NAMES = {
@@ -340,6 +366,7 @@ def targets(results):
             *rows,
             "",
             *answer_sizes(runs),
+            *disk_reads(runs),
         ]
 
     # Each side at the largest N it was measured at (PostgreSQL may stop short of SQLite's).

@@ -3,7 +3,7 @@ one of the server's workers did all the work measures where wrk's connections la
 limiter, and is set aside on either side; the numbers of every round stay in the table."""
 
 from bench.harness import busiest_share
-from bench.report import answer_sizes, rounds_p50, spread_rps, targets
+from bench.report import answer_sizes, disk_reads, rounds_p50, spread_rps, targets
 
 
 def _round(rps, share, seconds=5, p50_us=500):
@@ -81,3 +81,14 @@ def test_the_flat_latency_target_is_shown_beside_what_the_answers_hold_at_each_n
     assert "| diverse: one figure, random id | 1.0 (1.0 KiB) / 1.0 (1.0 KiB) | 2.00 / 10.00 | – / – |" in text
     assert answer_sizes(runs[:1]) == []  # one N: nothing to compare
     assert answer_sizes([(n, {**run, "diverse_answers": None}) for n, run in runs]) == []  # runs before stop 28
+
+
+def test_each_diverse_round_at_the_largest_n_is_shown_with_what_the_machine_read_from_disk():
+    cold, warm = {**_round(200, 0.5, p50_us=14400), "disk_read_kib": 900 * 1024}, {**_round(360, 0.5, p50_us=5100), "disk_read_kib": 3 * 1024}
+    big = {"figures": 1000000, "queries": {"diverse_search": {"ours_postgres_nocache": _side([cold, warm])}}}
+    small = {"figures": 1000, "queries": {"diverse_search": {"ours_postgres_nocache": _side([warm])}}}
+    text = "\n".join(disk_reads([(1000, small), (1000000, big)]))
+    assert "at N = 1000000" in text
+    assert "| diverse: search for a random word | ours, PostgreSQL, cache off | 14.40 ms, 900 MiB, 5.10 ms, 3 MiB |" in text
+    uncounted = {**big, "queries": {"diverse_search": {"ours_postgres_nocache": _side([_round(200, 0.5)])}}}
+    assert disk_reads([(1000000, uncounted)]) == []  # runs before stop 31 did not count
