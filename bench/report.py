@@ -83,7 +83,7 @@ def disk_reads(runs):
     for name in DIVERSE:
         for side in ALL_OURS:
             rounds = run["queries"].get(name, {}).get(side, {}).get("rounds", [])
-            if not rounds or any("disk_read_kib" not in r for r in rounds):
+            if not rounds or any(r.get("disk_read_kib") is None for r in rounds):
                 continue
             shown = ", ".join(f"{ms(r.get('p50_us'))} ms, {r['disk_read_kib'] / 1024:.0f} MiB" for r in rounds)
             rows.append(f"   | {QUERY_NAMES[name]} | {SIDES[side]} | {shown} |")

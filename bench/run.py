@@ -713,6 +713,7 @@ def merge_rounds(outs):
             "requests": o["requests"],
             "duration_us": o["duration_us"],
             "busiest_share": o.get("busiest_share"),
+            "disk_read_kib": o.get("disk_read_kib"),
         }
         for o in outs
     ]

@@ -92,3 +92,22 @@ def test_each_diverse_round_at_the_largest_n_is_shown_with_what_the_machine_read
     assert "| diverse: search for a random word | ours, PostgreSQL, cache off | 14.40 ms, 900 MiB, 5.10 ms, 3 MiB |" in text
     uncounted = {**big, "queries": {"diverse_search": {"ours_postgres_nocache": _side([_round(200, 0.5)])}}}
     assert disk_reads([(1000000, uncounted)]) == []  # runs before stop 31 did not count
+
+
+def test_merging_a_sides_rounds_keeps_what_each_round_read_from_disk():
+    from bench.run import merge_rounds
+
+    def out(p50_us, disk_kib):
+        latency = {"p50": p50_us, "p90": p50_us, "p99": p50_us, "max": p50_us}
+        return {
+            **_round(300, 0.5, p50_us=p50_us),
+            "errors_total": 0,
+            "peak_rss_kib": 1,
+            "others_cpu": 0,
+            "machine_cpu": 0,
+            "latency_us": latency,
+            "disk_read_kib": disk_kib,
+        }
+
+    merged = merge_rounds([out(14400, 900 * 1024), out(5100, 3 * 1024)])
+    assert [r["disk_read_kib"] for r in merged["rounds"]] == [900 * 1024, 3 * 1024]
