@@ -271,8 +271,8 @@ http {{
         databases together are larger than the memory, and reading the downloads in pushed out
         the pages the queries do read. Returns the seconds it took."""
         started = time.perf_counter()
-        for offset, length in sqlite_ranges_read(sqlite_path):
-            with open(sqlite_path, "rb") as f:
+        with open(sqlite_path, "rb") as f:
+            for offset, length in sqlite_ranges_read(sqlite_path):
                 f.seek(offset)
                 while length > 0:
                     got = len(f.read(min(length, 1 << 24)))

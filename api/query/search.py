@@ -64,7 +64,7 @@ RANK_BUDGET = 20_000
 # ranking per request costs about as little.
 KEEP_FROM = 2_000
 KEPT_HITS = 1_000
-KEPT_QUERY_LENGTH = 255  # characters a kept query may have (the table's column)
+KEPT_QUERY_LENGTH = m.SearchGramRank.gram.max_length  # characters a kept query may have: its column's
 
 
 def score(weight, folded_text, folded_query):
