@@ -77,7 +77,8 @@ def answer_sizes(runs):
 def disk_reads(runs):
     """At the largest N: each round of each diverse query on ours, its p50 beside what the
     machine read from disk during it (bench/run.py `measure`; runs before stop 31 did not count
-    it), so that a round slowed by data not yet in memory shows as one."""
+    it), so that a round slowed by data not yet in memory shows as one; and, where the round
+    was primed (bench/run.py `prime`, from stop 32), what the priming read."""
     n, run = runs[-1]
     rows = []
     for name in DIVERSE:
@@ -85,19 +86,33 @@ def disk_reads(runs):
             rounds = run["queries"].get(name, {}).get(side, {}).get("rounds", [])
             if not rounds or any(r.get("disk_read_kib") is None for r in rounds):
                 continue
-            shown = ", ".join(f"{ms(r.get('p50_us'))} ms, {r['disk_read_kib'] / 1024:.0f} MiB" for r in rounds)
+            shown = ", ".join(_round_read(r) for r in rounds)
             rows.append(f"   | {QUERY_NAMES[name]} | {SIDES[side]} | {shown} |")
     if not rows:
         return []
+    primed = run.get("prime_s")
+    how = (
+        f" Each round was primed, untimed, by {primed} s of its own sequence through a server on the same"
+        " data that keeps no responses; what the priming read is in brackets."
+        if primed
+        else ""
+    )
     return [
         f"   What the diverse rounds read from disk at N = {n}: the whole machine's reads during each round"
-        " (/proc/vmstat pgpgin), ours and the database server's alike, in the order run.",
+        f" (/proc/vmstat pgpgin), ours and the database server's alike, in the order run.{how}",
         "",
         "   | query | side | rounds: p50, read from disk |",
         "   |---|---|---|",
         *rows,
         "",
     ]
+
+
+def _round_read(r):
+    shown = f"{ms(r.get('p50_us'))} ms, {r['disk_read_kib'] / 1024:.0f} MiB"
+    if r.get("primed_disk_read_kib") is not None:
+        shown += f" (primed: {r['primed_disk_read_kib'] / 1024:.0f} MiB)"
+    return shown
 
 
 # The repeated URLs on which the rate limit's cost is judged; the diverse queries are shown for information.

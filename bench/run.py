@@ -90,6 +90,14 @@ LIMIT_JUDGED = ("record", "first_page")
 # After each measurement the machine must fall quiet (CPU busy under 10% of its 2 cores over a
 # quarter second) before the next starts, for at most a minute: see settle().
 SETTLE_BUSY, SETTLE_MAX_S = 0.10, 60
+# Before each diverse round, untimed: PRIME_S seconds of the same sequence from its top, through
+# a server on the same data that keeps no responses (our cache-off twin; Datasette itself), so
+# that the round reads its data from memory, as a server under steady load does. These machines
+# page out memory left idle for a minute (DAMON, bench/README.md), and a side's data sat idle
+# while the other sides ran: stop 31's first rounds at 10^6 read up to 266 MiB from disk. The
+# cached side's own cache stays cold. --no-prime measures without it.
+PRIME_S = 2
+PRIMED_THROUGH = {"ours_sqlite": "ours_sqlite_nocache", RATE_LIMITED: "ours_sqlite_nocache", "ours_postgres": "ours_postgres_nocache"}
 SEARCH_KO, SEARCH_EN = "김장", "tourism"
 FILTER_UNIT, FILTER_FROM, FILTER_TO = "KRW", "2020-01-01", "2020-12-31"
 CSV_UNIT = "person"
@@ -310,6 +318,7 @@ http {{
             "duration_s": self.args.duration,
             "queries": {},
             "rounds": self.args.rounds,
+            "prime_s": None if self.args.smoke or self.args.no_prime else PRIME_S,
             "tool": "wrk" if self.have_wrk else "python",
         }
         servers = {"ours_sqlite": self.ours("ours_sqlite", f"sqlite:///{sqlite_path}", n)}
@@ -376,7 +385,9 @@ http {{
                         if name.startswith("diverse_"):
                             if (side, name) in path_files:
                                 path_file, first = path_files[(side, name)]
-                                rounds.setdefault(side, []).append(self.measure(name, side, server, servers, [first], path_file))
+                                primed = None if self.args.smoke or self.args.no_prime else self.prime(name, side, servers, path_files)
+                                out = self.measure(name, side, server, servers, [first], path_file)
+                                rounds.setdefault(side, []).append({**out, **(primed or {})})
                             continue
                         if name == "mix":
                             if side == RATE_LIMITED:
@@ -539,6 +550,21 @@ http {{
             sizes[kind] = {"records": statistics.mean(records), "bytes": statistics.mean(sent), "urls": len(paths)}
         return sizes
 
+    def prime(self, name, side, servers, path_files):
+        """PRIME_S seconds of `side`'s sequence for `name`, untimed, through prime_target(); then
+        the machine settles. Returns what it did, kept beside the round it preceded."""
+        target = prime_target(side, name, servers, path_files)
+        path_file, first = path_files[(target, name)]
+        read_before = disk_read_kib()
+        conns = self.args.connections
+        if self.have_wrk:
+            out = wrk(servers[target].port, [first], conns, PRIME_S, 30, self.scripts, path_file)
+        else:
+            out = python_round(servers[target].port, path_file.read_text().split("\n")[:-1], PRIME_S)
+        primed = {"primed_by": target, "primed_requests": out["requests"], "primed_disk_read_kib": disk_read_kib() - read_before}
+        settle()
+        return primed
+
     def measure(self, name, side, server, servers, side_paths, path_file=None):
         csv = name == "csv"
         conns = min(self.args.connections, 2) if csv else self.args.connections
@@ -687,6 +713,14 @@ def settle(quiet=SETTLE_BUSY, longest=SETTLE_MAX_S, step=0.25):
     return time.monotonic() - started
 
 
+def prime_target(side, name, servers, path_files):
+    """Which server primes `side`'s round of `name`: its cache-off twin (PRIMED_THROUGH) when
+    it runs with the same sequence, so that the side's own response cache stays cold; else
+    the side itself."""
+    twin = PRIMED_THROUGH.get(side)
+    return twin if twin in servers and (twin, name) in path_files else side
+
+
 def merge_rounds(outs):
     """One side's rounds as one: requests over total time, the mean p50, the worst p99."""
     if len(outs) == 1:
@@ -714,6 +748,7 @@ def merge_rounds(outs):
             "duration_us": o["duration_us"],
             "busiest_share": o.get("busiest_share"),
             "disk_read_kib": o.get("disk_read_kib"),
+            "primed_disk_read_kib": o.get("primed_disk_read_kib"),
         }
         for o in outs
     ]
@@ -746,6 +781,7 @@ def main(argv=None):
     parser.add_argument("--no-datasette", action="store_true")
     parser.add_argument("--no-nginx", action="store_true")
     parser.add_argument("--no-csv-all", action="store_true", help="skip the CSV of every figure")
+    parser.add_argument("--no-prime", action="store_true", help="measure diverse rounds without priming them (PRIME_S)")
     parser.add_argument("--fresh", action="store_true", help="start the results file anew instead of merging")
     parser.add_argument("--smoke", action="store_true", help="CI: small N, one load round, no Datasette")
     args = parser.parse_args(argv)

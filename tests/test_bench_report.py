@@ -111,3 +111,40 @@ def test_merging_a_sides_rounds_keeps_what_each_round_read_from_disk():
 
     merged = merge_rounds([out(14400, 900 * 1024), out(5100, 3 * 1024)])
     assert [r["disk_read_kib"] for r in merged["rounds"]] == [900 * 1024, 3 * 1024]
+
+
+def test_a_primed_round_shows_what_its_priming_read_beside_what_the_round_read():
+    primed = {**_round(360, 0.5, p50_us=5100), "disk_read_kib": 2 * 1024, "primed_disk_read_kib": 700 * 1024}
+    big = {"figures": 1000000, "prime_s": 2, "queries": {"diverse_search": {"ours_postgres": _side([primed])}}}
+    text = "\n".join(disk_reads([(1000000, big)]))
+    assert "| diverse: search for a random word | ours, PostgreSQL | 5.10 ms, 2 MiB (primed: 700 MiB) |" in text
+    assert "primed, untimed, by 2 s of its own sequence" in text
+    unprimed = {**big, "prime_s": None, "queries": {"diverse_search": {"ours_postgres": _side([{**primed, "primed_disk_read_kib": None}])}}}
+    text = "\n".join(disk_reads([(1000000, unprimed)]))
+    assert "| ours, PostgreSQL | 5.10 ms, 2 MiB |" in text and "primed" not in text
+
+
+def test_a_cached_side_is_primed_through_its_cache_off_twin_so_its_own_cache_stays_cold():
+    from bench.run import RATE_LIMITED, prime_target
+
+    servers = dict.fromkeys(["ours_sqlite", "ours_sqlite_nocache", RATE_LIMITED, "ours_postgres", "ours_postgres_nocache", "datasette"])
+    files = {(side, "diverse_mix"): None for side in servers}
+    assert prime_target("ours_sqlite", "diverse_mix", servers, files) == "ours_sqlite_nocache"
+    assert prime_target(RATE_LIMITED, "diverse_mix", servers, files) == "ours_sqlite_nocache"
+    assert prime_target("ours_postgres", "diverse_mix", servers, files) == "ours_postgres_nocache"
+    assert prime_target("ours_sqlite_nocache", "diverse_mix", servers, files) == "ours_sqlite_nocache"
+    assert prime_target("datasette", "diverse_mix", servers, files) == "datasette"
+    # no twin in this run (the smoke run has none): the side primes itself
+    assert prime_target("ours_postgres", "diverse_mix", {"ours_postgres": None}, {("ours_postgres", "diverse_mix"): None}) == "ours_postgres"
+
+
+def test_merging_a_sides_rounds_keeps_what_each_rounds_priming_read():
+    from bench.run import merge_rounds
+
+    def out(disk_kib, primed_kib):
+        latency = {"p50": 500, "p90": 500, "p99": 500, "max": 500}
+        base = {**_round(300, 0.5), "errors_total": 0, "peak_rss_kib": 1, "others_cpu": 0, "machine_cpu": 0, "latency_us": latency}
+        return {**base, "disk_read_kib": disk_kib, "primed_disk_read_kib": primed_kib}
+
+    merged = merge_rounds([out(1024, 90 * 1024), out(0, 0)])
+    assert [r["primed_disk_read_kib"] for r in merged["rounds"]] == [90 * 1024, 0]
