@@ -108,6 +108,45 @@ def disk_read_kib():
     return 0
 
 
+DAMON = pathlib.Path("/sys/kernel/mm/damon/admin/kdamonds")
+
+
+def damon_pageout():
+    """The kernel's DAMON schemes that page out idle memory, as this machine runs them (None
+    if none runs): [{"min_idle_s", "quota_mib_per_s", "paged_out_mib"}], paged_out_mib being the
+    scheme's total since it started. The totals are refreshed by writing to the kdamond's
+    state file, which needs root; without it they are None."""
+    schemes = []
+    for kdamond in sorted(DAMON.glob("[0-9]*")):
+        try:
+            if (kdamond / "state").read_text().strip() != "on":
+                continue
+            try:
+                (kdamond / "state").write_text("update_schemes_stats")
+                fresh = True
+            except OSError:
+                fresh = False
+            for context in sorted(kdamond.glob("contexts/[0-9]*")):
+                aggr_us = int((context / "monitoring_attrs/intervals/aggr_us").read_text())
+                for scheme in sorted(context.glob("schemes/[0-9]*")):
+                    if (scheme / "action").read_text().strip() != "pageout":
+                        continue
+                    min_age = int((scheme / "access_pattern/age/min").read_text())
+                    quota = int((scheme / "quotas/bytes").read_text())
+                    reset_ms = int((scheme / "quotas/reset_interval_ms").read_text()) or 1000
+                    applied = int((scheme / "stats/sz_applied").read_text()) if fresh else None
+                    schemes.append(
+                        {
+                            "min_idle_s": min_age * aggr_us / 1e6,
+                            "quota_mib_per_s": quota / 2**20 * 1000 / reset_ms if quota else None,
+                            "paged_out_mib": None if applied is None else applied / 2**20,
+                        }
+                    )
+        except (OSError, ValueError):
+            continue
+    return schemes or None
+
+
 def pss_kib(pid):
     """Proportional set size: a page shared by n processes counts 1/n in each, so the sum over
     a server's processes is what it costs the machine (forked workers share most pages)."""
@@ -387,4 +426,5 @@ def machine(pg_url):
         "kernel": platform.release(),
         "versions": versions,
         "loadavg_at_start": pathlib.Path("/proc/loadavg").read_text().split()[:3],
+        "damon_pageout_at_start": damon_pageout(),
     }

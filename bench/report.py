@@ -177,6 +177,7 @@ def machine_section(results):
         "- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
         f"- Load average (1, 5, 15 min) at the start: {' '.join(mc['loadavg_at_start'])}; at the end: {' '.join(mc.get('loadavg_at_end', ['?']))}",
     ]
+    lines += damon_lines(mc)
     others = [
         out.get("others_cpu", 0)
         for _, run in runs_by_n(results)
@@ -190,6 +191,24 @@ def machine_section(results):
             f"machine's CPU on average during the measurements (median {statistics.median(others):.0%}, max {max(others):.0%}); "
             "that is why every comparison below is a ratio between sides measured in the same run, interleaved."
         )
+    return lines
+
+
+def damon_lines(mc):
+    """What the kernel's DAMON pageout did to the machine's memory during the run (bench/README.md,
+    "Priming"); runs before stop 32 did not record it."""
+    start, end = mc.get("damon_pageout_at_start"), mc.get("damon_pageout_at_end")
+    if not start:
+        return [] if "damon_pageout_at_start" not in mc else ["- Memory: no DAMON pageout scheme ran."]
+    lines = []
+    for k, scheme in enumerate(start):
+        said = f"- Memory: DAMON pages out memory not touched for {scheme['min_idle_s']:.0f} s"
+        if scheme["quota_mib_per_s"]:
+            said += f", up to {scheme['quota_mib_per_s']:.0f} MiB a second"
+        after = end[k] if end and k < len(end) else None
+        if after and scheme["paged_out_mib"] is not None and after["paged_out_mib"] is not None:
+            said += f"; it paged out {(after['paged_out_mib'] - scheme['paged_out_mib']) / 1024:.1f} GiB during the run"
+        lines.append(said + ".")
     return lines
 
 

@@ -47,6 +47,7 @@ from bench.harness import (  # noqa: E402
     Server,
     _CountLines,
     busiest_share,
+    damon_pageout,
     disk_read_kib,
     free_port,
     get,
@@ -812,6 +813,7 @@ def main(argv=None):
         pathlib.Path(args.out).write_text(reporting.render(results), encoding="utf-8")
         log(f"wrote {results_path} and {args.out}")
     results["machine"]["loadavg_at_end"] = pathlib.Path("/proc/loadavg").read_text().split()[:3]
+    results["machine"]["damon_pageout_at_end"] = damon_pageout()
     results_path.write_text(json.dumps(results, indent=1, ensure_ascii=False))
     pathlib.Path(args.out).write_text(reporting.render(results), encoding="utf-8")
 

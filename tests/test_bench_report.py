@@ -148,3 +148,46 @@ def test_merging_a_sides_rounds_keeps_what_each_rounds_priming_read():
 
     merged = merge_rounds([out(1024, 90 * 1024), out(0, 0)])
     assert [r["primed_disk_read_kib"] for r in merged["rounds"]] == [90 * 1024, 0]
+
+
+def fake_kdamond(root, state="on", action="pageout", applied=0):
+    scheme = root / "0" / "contexts" / "0" / "schemes" / "0"
+    for path, text in {
+        root / "0" / "state": state,
+        root / "0" / "contexts" / "0" / "monitoring_attrs" / "intervals" / "aggr_us": "5000000",
+        scheme / "action": action,
+        scheme / "access_pattern" / "age" / "min": "12",
+        scheme / "quotas" / "bytes": str(128 * 2**20),
+        scheme / "quotas" / "reset_interval_ms": "1000",
+        scheme / "stats" / "sz_applied": str(applied),
+    }.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n")
+
+
+def test_the_machines_damon_pageout_is_read_with_its_total_and_shown_for_the_run(tmp_path, monkeypatch):
+    from bench import harness
+    from bench.report import damon_lines
+
+    monkeypatch.setattr(harness, "DAMON", tmp_path)
+    fake_kdamond(tmp_path, applied=3 * 2**30)
+    start = harness.damon_pageout()
+    assert start == [{"min_idle_s": 60.0, "quota_mib_per_s": 128.0, "paged_out_mib": 3 * 1024}]
+    assert (tmp_path / "0" / "state").read_text() == "update_schemes_stats"  # the totals were asked for
+    fake_kdamond(tmp_path, applied=8 * 2**30)
+    end = harness.damon_pageout()
+    said = damon_lines({"damon_pageout_at_start": start, "damon_pageout_at_end": end})
+    assert said == ["- Memory: DAMON pages out memory not touched for 60 s, up to 128 MiB a second; it paged out 5.0 GiB during the run."]
+    assert damon_lines({"damon_pageout_at_start": None}) == ["- Memory: no DAMON pageout scheme ran."]
+    assert damon_lines({}) == []  # runs before stop 32
+
+
+def test_a_damon_that_is_off_or_does_not_page_out_is_not_counted(tmp_path, monkeypatch):
+    from bench import harness
+
+    monkeypatch.setattr(harness, "DAMON", tmp_path)
+    assert harness.damon_pageout() is None  # no kdamond at all
+    fake_kdamond(tmp_path, state="off")
+    assert harness.damon_pageout() is None
+    fake_kdamond(tmp_path, action="stat")
+    assert harness.damon_pageout() is None
