@@ -386,7 +386,7 @@ http {{
                         if name.startswith("diverse_"):
                             if (side, name) in path_files:
                                 path_file, first = path_files[(side, name)]
-                                primed = None if self.args.smoke or self.args.no_prime else self.prime(name, side, servers, path_files)
+                                primed = self.prime(name, side, servers, path_files) if result["prime_s"] else None
                                 out = self.measure(name, side, server, servers, [first], path_file)
                                 rounds.setdefault(side, []).append({**out, **(primed or {})})
                             continue
@@ -557,14 +557,18 @@ http {{
         target = prime_target(side, name, servers, path_files)
         path_file, first = path_files[(target, name)]
         read_before = disk_read_kib()
-        conns = self.args.connections
-        if self.have_wrk:
-            out = wrk(servers[target].port, [first], conns, PRIME_S, 30, self.scripts, path_file)
-        else:
-            out = python_round(servers[target].port, path_file.read_text().split("\n")[:-1], PRIME_S)
+        out = self.load(servers[target].port, [first], self.args.connections, PRIME_S, 30, path_file)
         primed = {"primed_by": target, "primed_requests": out["requests"], "primed_disk_read_kib": disk_read_kib() - read_before}
         settle()
         return primed
+
+    def load(self, port, side_paths, conns, duration, timeout, path_file=None):
+        """One round of requests (wrk's, or without wrk one after another for at most 2 s):
+        side_paths, or the paths of `path_file` in its order. Returns wrk's summary."""
+        if self.have_wrk:
+            return wrk(port, side_paths, conns, duration, timeout, self.scripts, path_file)
+        paths = path_file.read_text().split("\n")[:-1] if path_file else side_paths
+        return python_round(port, paths, min(duration, 2))
 
     def measure(self, name, side, server, servers, side_paths, path_file=None):
         csv = name == "csv"
@@ -581,12 +585,7 @@ http {{
         read_before = disk_read_kib()
         sampler.start()
         try:
-            if self.have_wrk:
-                out = wrk(server.port, side_paths, conns, duration, timeout, self.scripts, path_file)
-            elif path_file:
-                out = python_round(server.port, path_file.read_text().split("\n")[:-1], min(duration, 2))
-            else:
-                out = python_round(server.port, side_paths, min(duration, 2))
+            out = self.load(server.port, side_paths, conns, duration, timeout, path_file)
         finally:
             peak = sampler.stop()
         out.update(self._cpu_delta(before, self._cpu_snapshot(servers)))

@@ -94,22 +94,17 @@ def test_each_diverse_round_at_the_largest_n_is_shown_with_what_the_machine_read
     assert disk_reads([(1000000, uncounted)]) == []  # runs before stop 31 did not count
 
 
+def _measured(p50_us=500, **counted):
+    """A round as bench/run.py `measure` returns it, with what it `counted` (disk reads, ...)."""
+    latency = {"p50": p50_us, "p90": p50_us, "p99": p50_us, "max": p50_us}
+    base = {**_round(300, 0.5, p50_us=p50_us), "errors_total": 0, "peak_rss_kib": 1, "others_cpu": 0, "machine_cpu": 0, "latency_us": latency}
+    return {**base, **counted}
+
+
 def test_merging_a_sides_rounds_keeps_what_each_round_read_from_disk():
     from bench.run import merge_rounds
 
-    def out(p50_us, disk_kib):
-        latency = {"p50": p50_us, "p90": p50_us, "p99": p50_us, "max": p50_us}
-        return {
-            **_round(300, 0.5, p50_us=p50_us),
-            "errors_total": 0,
-            "peak_rss_kib": 1,
-            "others_cpu": 0,
-            "machine_cpu": 0,
-            "latency_us": latency,
-            "disk_read_kib": disk_kib,
-        }
-
-    merged = merge_rounds([out(14400, 900 * 1024), out(5100, 3 * 1024)])
+    merged = merge_rounds([_measured(14400, disk_read_kib=900 * 1024), _measured(5100, disk_read_kib=3 * 1024)])
     assert [r["disk_read_kib"] for r in merged["rounds"]] == [900 * 1024, 3 * 1024]
 
 
@@ -141,12 +136,7 @@ def test_a_cached_side_is_primed_through_its_cache_off_twin_so_its_own_cache_sta
 def test_merging_a_sides_rounds_keeps_what_each_rounds_priming_read():
     from bench.run import merge_rounds
 
-    def out(disk_kib, primed_kib):
-        latency = {"p50": 500, "p90": 500, "p99": 500, "max": 500}
-        base = {**_round(300, 0.5), "errors_total": 0, "peak_rss_kib": 1, "others_cpu": 0, "machine_cpu": 0, "latency_us": latency}
-        return {**base, "disk_read_kib": disk_kib, "primed_disk_read_kib": primed_kib}
-
-    merged = merge_rounds([out(1024, 90 * 1024), out(0, 0)])
+    merged = merge_rounds([_measured(disk_read_kib=1024, primed_disk_read_kib=90 * 1024), _measured(disk_read_kib=0, primed_disk_read_kib=0)])
     assert [r["primed_disk_read_kib"] for r in merged["rounds"]] == [90 * 1024, 0]
 
 
