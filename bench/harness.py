@@ -350,6 +350,50 @@ def python_round(port, paths, seconds):
     }
 
 
+def once_each(port, paths, connections, cap_s):
+    """Each of `paths` requested once, in order, over `connections` kept-alive connections, until
+    all are done or `cap_s` seconds have passed. Returns {"requests", "of", "seconds", "errors"}."""
+    queue = iter(paths)
+    lock = threading.Lock()
+    done = {"requests": 0, "errors": 0}
+    deadline = time.monotonic() + cap_s
+
+    def worker():
+        conn = None
+        while time.monotonic() < deadline:
+            with lock:
+                path = next(queue, None)
+            if path is None:
+                break
+            try:
+                conn = conn or http.client.HTTPConnection(HOST, port, timeout=max(1.0, deadline - time.monotonic()))
+                conn.request("GET", path)
+                response = conn.getresponse()
+                response.read()
+                failed = response.status != 200
+                if response.will_close:
+                    conn.close()
+                    conn = None
+            except (OSError, http.client.HTTPException):
+                failed = True
+                if conn:
+                    conn.close()
+                conn = None
+            with lock:
+                done["requests"] += 1
+                done["errors"] += failed
+        if conn:
+            conn.close()
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {**done, "of": len(paths), "seconds": time.monotonic() - started}
+
+
 def unloaded_ms(port, path, budget=5.0, most=5):
     """Median latency of requests one at a time (no queueing): the service time."""
     times = []

@@ -91,12 +91,19 @@ def disk_reads(runs):
     if not rows:
         return []
     primed = run.get("prime_s")
-    how = (
-        f" Each round was primed, untimed, by {primed} s of its own sequence through a server on the same"
-        " data that keeps no responses; what the priming read is in brackets."
-        if primed
-        else ""
-    )
+    if not primed:
+        how = ""
+    elif run.get("prime_mode") == "distinct":
+        how = (
+            " Each round was primed, untimed, by every distinct URL of its own sequence once (at most"
+            f" {primed} s) through a server on the same data that keeps no responses; what the priming"
+            " sent and read is in brackets."
+        )
+    else:
+        how = (
+            f" Each round was primed, untimed, by {primed} s of its own sequence through a server on the same"
+            " data that keeps no responses; what the priming read is in brackets."
+        )
     return [
         f"   What the diverse rounds read from disk at N = {n}: the whole machine's reads during each round"
         f" (/proc/vmstat pgpgin), ours and the database server's alike, in the order run.{how}",
@@ -110,7 +117,9 @@ def disk_reads(runs):
 
 def _round_read(r):
     shown = f"{ms(r.get('p50_us'))} ms, {r['disk_read_kib'] / 1024:.0f} MiB"
-    if r.get("primed_disk_read_kib") is not None:
+    if r.get("primed_of"):
+        shown += f" (primed: {r['primed_requests']} of {r['primed_of']} URLs in {r['primed_s']} s, {r['primed_disk_read_kib'] / 1024:.0f} MiB)"
+    elif r.get("primed_disk_read_kib") is not None:
         shown += f" (primed: {r['primed_disk_read_kib'] / 1024:.0f} MiB)"
     return shown
 

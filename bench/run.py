@@ -55,6 +55,7 @@ from bench.harness import (  # noqa: E402
     log,
     machine,
     machine_busy_ticks,
+    once_each,
     path_of,
     python_round,
     unloaded_ms,
@@ -91,13 +92,16 @@ LIMIT_JUDGED = ("record", "first_page")
 # After each measurement the machine must fall quiet (CPU busy under 10% of its 2 cores over a
 # quarter second) before the next starts, for at most a minute: see settle().
 SETTLE_BUSY, SETTLE_MAX_S = 0.10, 60
-# Before each diverse round, untimed: PRIME_S seconds of the same sequence from its top, through
-# a server on the same data that keeps no responses (our cache-off twin; Datasette itself), so
-# that the round reads its data from memory, as a server under steady load does. These machines
-# page out memory left idle for a minute (DAMON, bench/README.md), and a side's data sat idle
-# while the other sides ran: stop 31's first rounds at 10^6 read up to 266 MiB from disk. The
-# cached side's own cache stays cold. --no-prime measures without it.
-PRIME_S = 2
+# Before each diverse round, untimed: every distinct URL of the same sequence once, in the order
+# it first appears (for at most PRIME_S seconds), through a server on the same data that keeps no
+# responses (our cache-off twin; Datasette itself), so that the round reads its data from memory,
+# as a server under steady load does. These machines page out memory left idle for a minute
+# (DAMON, bench/README.md), and a side's data sat idle while the other sides ran: stop 31's first
+# rounds at 10^6 read up to 266 MiB from disk. Stop 32 primed for 2 s of the sequence, which a
+# cached side outran in its round (a random word on PostgreSQL still read 431 MiB); every URL the
+# round can send is primed now. The cached side's own cache stays cold. --no-prime measures without it.
+PRIME_S = 45
+PRIMED_KEPT = ("primed_by", "primed_requests", "primed_of", "primed_s", "primed_errors", "primed_disk_read_kib")
 PRIMED_THROUGH = {"ours_sqlite": "ours_sqlite_nocache", RATE_LIMITED: "ours_sqlite_nocache", "ours_postgres": "ours_postgres_nocache"}
 SEARCH_KO, SEARCH_EN = "김장", "tourism"
 FILTER_UNIT, FILTER_FROM, FILTER_TO = "KRW", "2020-01-01", "2020-12-31"
@@ -320,6 +324,7 @@ http {{
             "queries": {},
             "rounds": self.args.rounds,
             "prime_s": None if self.args.smoke or self.args.no_prime else PRIME_S,
+            "prime_mode": "distinct",  # each distinct URL once, at most prime_s seconds (stop 32: prime_s seconds of the sequence)
             "tool": "wrk" if self.have_wrk else "python",
         }
         servers = {"ours_sqlite": self.ours("ours_sqlite", f"sqlite:///{sqlite_path}", n)}
@@ -552,13 +557,21 @@ http {{
         return sizes
 
     def prime(self, name, side, servers, path_files):
-        """PRIME_S seconds of `side`'s sequence for `name`, untimed, through prime_target(); then
-        the machine settles. Returns what it did, kept beside the round it preceded."""
+        """Each distinct URL of `side`'s sequence for `name` once, untimed, through prime_target(),
+        for at most PRIME_S seconds; then the machine settles. Returns what it did, kept beside
+        the round it preceded."""
         target = prime_target(side, name, servers, path_files)
-        path_file, first = path_files[(target, name)]
+        path_file, _ = path_files[(target, name)]
         read_before = disk_read_kib()
-        out = self.load(servers[target].port, [first], self.args.connections, PRIME_S, 30, path_file)
-        primed = {"primed_by": target, "primed_requests": out["requests"], "primed_disk_read_kib": disk_read_kib() - read_before}
+        out = once_each(servers[target].port, distinct_paths(path_file), self.args.connections, PRIME_S)
+        primed = {
+            "primed_by": target,
+            "primed_requests": out["requests"],
+            "primed_of": out["of"],
+            "primed_s": round(out["seconds"], 1),
+            "primed_errors": out["errors"],
+            "primed_disk_read_kib": disk_read_kib() - read_before,
+        }
         settle()
         return primed
 
@@ -713,6 +726,11 @@ def settle(quiet=SETTLE_BUSY, longest=SETTLE_MAX_S, step=0.25):
     return time.monotonic() - started
 
 
+def distinct_paths(path_file):
+    """The distinct paths of a sequence's file, in the order each first appears."""
+    return list(dict.fromkeys(path_file.read_text().split("\n")[:-1]))
+
+
 def prime_target(side, name, servers, path_files):
     """Which server primes `side`'s round of `name`: its cache-off twin (PRIMED_THROUGH) when
     it runs with the same sequence, so that the side's own response cache stays cold; else
@@ -748,7 +766,7 @@ def merge_rounds(outs):
             "duration_us": o["duration_us"],
             "busiest_share": o.get("busiest_share"),
             "disk_read_kib": o.get("disk_read_kib"),
-            "primed_disk_read_kib": o.get("primed_disk_read_kib"),
+            **{k: o.get(k) for k in PRIMED_KEPT},
         }
         for o in outs
     ]
@@ -781,7 +799,7 @@ def main(argv=None):
     parser.add_argument("--no-datasette", action="store_true")
     parser.add_argument("--no-nginx", action="store_true")
     parser.add_argument("--no-csv-all", action="store_true", help="skip the CSV of every figure")
-    parser.add_argument("--no-prime", action="store_true", help="measure diverse rounds without priming them (PRIME_S)")
+    parser.add_argument("--no-prime", action="store_true", help="measure diverse rounds without priming them (see PRIME_S)")
     parser.add_argument("--fresh", action="store_true", help="start the results file anew instead of merging")
     parser.add_argument("--smoke", action="store_true", help="CI: small N, one load round, no Datasette")
     args = parser.parse_args(argv)

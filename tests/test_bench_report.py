@@ -2,6 +2,9 @@
 one of the server's workers did all the work measures where wrk's connections landed, not the
 limiter, and is set aside on either side; the numbers of every round stay in the table."""
 
+import http.server
+import threading
+
 from bench.harness import busiest_share
 from bench.report import answer_sizes, disk_reads, rounds_p50, spread_rps, targets
 
@@ -133,11 +136,71 @@ def test_a_cached_side_is_primed_through_its_cache_off_twin_so_its_own_cache_sta
     assert prime_target("ours_postgres", "diverse_mix", {"ours_postgres": None}, {("ours_postgres", "diverse_mix"): None}) == "ours_postgres"
 
 
+def test_a_round_primed_by_every_distinct_url_shows_how_many_it_sent_and_in_how_long():
+    r = {
+        **_round(360, 0.5, p50_us=900),
+        "disk_read_kib": 0,
+        "primed_requests": 1180,
+        "primed_of": 1200,
+        "primed_s": 45.0,
+        "primed_disk_read_kib": 12 * 1024,
+    }
+    run = {"figures": 1000000, "prime_s": 45, "prime_mode": "distinct", "queries": {"diverse_search": {"ours_sqlite": _side([r])}}}
+    text = "\n".join(disk_reads([(1000000, run)]))
+    assert "| ours, SQLite | 0.90 ms, 0 MiB (primed: 1180 of 1200 URLs in 45.0 s, 12 MiB) |" in text
+    assert "every distinct URL of its own sequence once (at most 45 s)" in text
+
+
+def test_priming_requests_each_distinct_url_once_in_first_appearance_order(tmp_path):
+    from bench.harness import once_each
+    from bench.run import distinct_paths
+
+    path_file = tmp_path / "side.paths"
+    path_file.write_text("/b\n/a\n/b\n/c\n/a\n")
+    assert distinct_paths(path_file) == ["/b", "/a", "/c"]
+
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            seen.append(self.path)
+            status = 404 if self.path == "/missing" else 200
+            self.send_response(status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        out = once_each(server.server_address[1], ["/b", "/a", "/c", "/missing"], 2, 30)
+        assert sorted(seen) == ["/a", "/b", "/c", "/missing"]
+        assert (out["requests"], out["of"], out["errors"]) == (4, 4, 1)
+        cut = once_each(server.server_address[1], ["/x"] * 50, 1, 0)  # no time at all: nothing is sent
+        assert (cut["requests"], cut["of"]) == (0, 50)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_merging_a_sides_rounds_keeps_what_each_rounds_priming_read():
     from bench.run import merge_rounds
 
     merged = merge_rounds([_measured(disk_read_kib=1024, primed_disk_read_kib=90 * 1024), _measured(disk_read_kib=0, primed_disk_read_kib=0)])
     assert [r["primed_disk_read_kib"] for r in merged["rounds"]] == [90 * 1024, 0]
+    primed = _measured(primed_by="ours_sqlite_nocache", primed_requests=1200, primed_of=1200, primed_s=3.1)
+    merged = merge_rounds([primed, primed])
+    assert {k: merged["rounds"][0][k] for k in ("primed_by", "primed_requests", "primed_of", "primed_s")} == {
+        "primed_by": "ours_sqlite_nocache",
+        "primed_requests": 1200,
+        "primed_of": 1200,
+        "primed_s": 3.1,
+    }
 
 
 def fake_kdamond(root, state="on", action="pageout", applied=0):
