@@ -100,7 +100,7 @@ SETTLE_BUSY, SETTLE_MAX_S = 0.10, 60
 # rounds at 10^6 read up to 266 MiB from disk. Stop 32 primed for 2 s of the sequence, which a
 # cached side outran in its round (a random word on PostgreSQL still read 431 MiB); every URL the
 # round can send is primed now. The cached side's own cache stays cold. --no-prime measures without it.
-PRIME_S = 45
+PRIME_S = 30
 PRIMED_KEPT = ("primed_by", "primed_requests", "primed_of", "primed_s", "primed_errors", "primed_disk_read_kib")
 PRIMED_THROUGH = {"ours_sqlite": "ours_sqlite_nocache", RATE_LIMITED: "ours_sqlite_nocache", "ours_postgres": "ours_postgres_nocache"}
 SEARCH_KO, SEARCH_EN = "김장", "tourism"
