@@ -89,6 +89,8 @@ bench-tools:  ## install wrk and nginx (apt-get) for `make bench`
 bench: install $(BENCH_VENV)/bin/datasette bench-tools  ## the load benchmark against Datasette and nginx (bench/README.md)
 	$(BIN)/pip install -q -e ".[test,gunicorn]"
 	$(PY) -m bench.run --figures $(BENCH_FIGURES) --postgres $(BENCH_POSTGRES) --fresh --results bench/results.json
+	$(PY) -m bench.answer_size --figures $(BENCH_FIGURES) --postgres $(BENCH_POSTGRES) --out bench/answer_size.json
+	$(PY) -m bench.report --results bench/results.json --out bench/RESULTS.md
 
 bench-smoke: install  ## the same harness at small N, in seconds
 	timeout 300 $(PY) -m bench.run --smoke --fresh --data-dir $(SMOKE_DIR) --out $(SMOKE_DIR)/RESULTS.md

@@ -115,6 +115,28 @@ def disk_reads(runs):
     ]
 
 
+def equal_size(rows):
+    """bench/answer_size.py's rows (None before stop 33): each diverse query whose answer grows with
+    N, timed in-process as sent and at the smallest N's answer size, against the smallest N."""
+    if not rows:
+        return []
+    lines = [
+        "   The same queries in-process (bench/answer_size.py: Flask's test client, cache off, one thread,"
+        " no wrk), as sent and with `limit` set to what an answer holds at the smallest N, so that the"
+        " answers compared hold as many records; p50 the best of three passes' medians.",
+        "",
+        "   | database | query | N | limit | records an answer holds | p50 ms | against the smallest N |",
+        "   |---|---|---:|---|---:|---:|---:|",
+    ]
+    smallest = {}
+    for row in rows:
+        first = smallest.setdefault((row["database"], row["kind"]), row)
+        limit = "as sent (50)" if row["limit"] is None else str(row["limit"])
+        cells = [row["database"], QUERY_NAMES[f"diverse_{row['kind']}"], str(row["n"]), limit, f"{row['records']:.1f}", ms(row["p50_ms"] * 1000)]
+        lines.append(f"   | {' | '.join(cells)} | {fmt_ratio(row['p50_ms'] / first['p50_ms'])} |")
+    return [*lines, ""]
+
+
 def _round_read(r):
     shown = f"{ms(r.get('p50_us'))} ms, {r['disk_read_kib'] / 1024:.0f} MiB"
     if r.get("primed_of"):
@@ -409,6 +431,7 @@ def targets(results):
             *rows,
             "",
             *answer_sizes(runs),
+            *equal_size(results.get("answer_size")),
             *disk_reads(runs),
         ]
 
@@ -535,8 +558,11 @@ def main(argv=None):
     parser.add_argument("--results", default="bench/results.json")
     parser.add_argument("--note", default=None, help="Markdown file with the closing note")
     parser.add_argument("--out", default="bench/RESULTS.md")
+    parser.add_argument("--answer-size", default="bench/answer_size.json", help="bench/answer_size.py's rows, if the file exists")
     args = parser.parse_args(argv)
     results = json.loads(pathlib.Path(args.results).read_text(encoding="utf-8"))
+    if pathlib.Path(args.answer_size).exists():
+        results["answer_size"] = json.loads(pathlib.Path(args.answer_size).read_text(encoding="utf-8"))["rows"]
     if args.note:
         results["closing_note"] = pathlib.Path(args.note).read_text(encoding="utf-8")
     pathlib.Path(args.out).write_text(render(results), encoding="utf-8")
