@@ -7,8 +7,10 @@ and a random word the answer itself grows with N (some 4 records at 10^3, a page
 bench/RESULTS.md), so the ratio measures the answer as well as the table. This tool separates the
 two. In-process (Flask's test client, the response cache off, one thread, no wrk), for the first
 URLS distinct URLs of each kind's diverse sequence at each N, it times each URL as the bench sends
-it; and at every larger N, the same URLs again with `limit` set to the mean records an answer
-holds at the smallest N, so that both answers hold as many records. Each p50 is the best of
+it. At the smallest N it also times only the URLs whose answer holds a record (at 10^3 most
+random words find nothing, and an empty answer costs least); at every larger N, the same URLs
+again with `limit` set to the mean records of those answers, so that the answers compared hold
+as many records. Each p50 is the best of
 REPEATS passes' medians, after one pass that warms the data. No target is judged here: the
 targets are wrk's, in bench/run.py; `make bench` runs this after it, and bench/report.py shows
 its rows under target 3 (bench/answer_size.json).
@@ -43,14 +45,19 @@ def with_limit(path, limit):
     return f"{path}{'&' if '?' in path else '?'}limit={limit}"
 
 
-def timed(client, paths, repeats=REPEATS):
-    """(best median ms over `repeats` passes, mean records an answer holds) of `paths`, after a pass that warms."""
-    records = []
+def answers(client, paths):
+    """{path: records its answer holds}: one pass, which also warms the data."""
+    held = {}
     for path in paths:
         response = client.get(path)
         if response.status_code != 200:
             raise RuntimeError(f"{path}: HTTP {response.status_code} {response.data[:300]!r}")
-        records.append(len(response.get_json()["data"]))
+        held[path] = len(response.get_json()["data"])
+    return held
+
+
+def timed(client, paths, repeats=REPEATS):
+    """The best median ms over `repeats` passes of `paths`."""
     best = math.inf
     for _ in range(repeats):
         times = []
@@ -59,7 +66,22 @@ def timed(client, paths, repeats=REPEATS):
             client.get(path)
             times.append((time.perf_counter() - started) * 1000)
         best = min(best, statistics.median(times))
-    return best, statistics.mean(records)
+    return best
+
+
+def row(database, kind, n, subset, limit, held, p50):
+    counts = list(held.values())
+    empty = sum(1 for c in counts if c == 0) / len(counts)
+    return {
+        "database": database,
+        "kind": kind,
+        "n": n,
+        "subset": subset,
+        "limit": limit,
+        "records": statistics.mean(counts),
+        "empty": empty,
+        "p50_ms": p50,
+    }
 
 
 def client_for(url):
@@ -69,22 +91,29 @@ def client_for(url):
 
 
 def measure(databases, figures, kinds=KINDS, count=URLS, repeats=REPEATS):
-    """[{database, kind, n, limit, records, p50_ms}], where `databases` is {name: url_of(n)}.
-    The smallest N sets each kind's equal-size limit."""
+    """[{database, kind, n, subset, limit, records, empty, p50_ms}], where `databases` is
+    {name: url_of(n)}. At the smallest N: every URL ("all"), and those whose answer holds a
+    record ("answered": at 10^3 most random words find nothing, and an empty answer costs
+    least); their mean records set the `limit` of each larger N's "equal" row."""
     rows = []
     for name, url_of in databases.items():
         clients = {n: client_for(url_of(n)) for n in figures}
         for kind in kinds:
-            base = None
+            limit = None
             for n in figures:
-                paths = distinct_paths(n, kind, count)
-                p50, records = timed(clients[n], paths, repeats)
-                rows.append({"database": name, "kind": kind, "n": n, "limit": None, "records": records, "p50_ms": p50})
-                if base is None:
-                    base = max(1, round(records))
+                client, paths = clients[n], distinct_paths(n, kind, count)
+                held = answers(client, paths)
+                rows.append(row(name, kind, n, "all", None, held, timed(client, paths, repeats)))
+                if limit is None:
+                    answered = [path for path in paths if held[path]]
+                    if not answered:
+                        raise RuntimeError(f"{name}, N = {n}: no {kind} answer holds a record")
+                    kept = {path: held[path] for path in answered}
+                    rows.append(row(name, kind, n, "answered", None, kept, timed(client, answered, repeats)))
+                    limit = max(1, round(statistics.mean(kept.values())))
                     continue
-                p50, records = timed(clients[n], [with_limit(p, base) for p in paths], repeats)
-                rows.append({"database": name, "kind": kind, "n": n, "limit": base, "records": records, "p50_ms": p50})
+                limited = [with_limit(path, limit) for path in paths]
+                rows.append(row(name, kind, n, "equal", limit, answers(client, limited), timed(client, limited, repeats)))
     return rows
 
 

@@ -16,13 +16,14 @@ def test_each_kind_is_timed_as_sent_and_at_the_smallest_ns_answer_size(tmp_path)
         generate(f"sqlite:///{tmp_path / f'n{n}.db'}", n, log=lambda *a: None)
     rows = answer_size.measure({"SQLite": lambda n: f"sqlite:///{tmp_path / f'n{n}.db'}"}, figures, count=20, repeats=1)
     for kind in answer_size.KINDS:
-        small, large, equal = [r for r in rows if r["kind"] == kind]
-        assert (small["n"], small["limit"], large["n"], large["limit"]) == (300, None, 1200, None)
-        assert equal["n"] == 1200 and equal["limit"] == max(1, round(small["records"]))
-        assert equal["records"] <= equal["limit"]  # the equal-size answer holds at most the smallest N's
-        assert all(r["p50_ms"] > 0 for r in (small, large, equal))
+        small, answered, large, equal = [r for r in rows if r["kind"] == kind]
+        assert [(r["n"], r["subset"]) for r in (small, answered, large, equal)] == [(300, "all"), (300, "answered"), (1200, "all"), (1200, "equal")]
+        assert answered["empty"] == 0 and answered["records"] >= small["records"]
+        assert equal["limit"] == max(1, round(answered["records"])) and equal["records"] <= equal["limit"]
+        assert small["limit"] is None and large["limit"] is None
+        assert all(r["p50_ms"] > 0 for r in (small, answered, large, equal))
     text = "\n".join(equal_size(rows))
-    assert "| SQLite | diverse: figures of a random unit and month | 300 | as sent (50) |" in text and "| 1.00× |" in text
+    assert "| SQLite | diverse: figures of a random unit and month | 300 | every URL, as sent |" in text and "| 1.00× |" in text
 
 
 def test_a_limit_is_added_to_a_query_string_or_starts_one():
@@ -30,13 +31,18 @@ def test_a_limit_is_added_to_a_query_string_or_starts_one():
     assert answer_size.with_limit("/v1/figures", 4) == "/v1/figures?limit=4"
 
 
-def test_the_report_shows_the_rows_under_the_latency_target_and_leaves_them_out_when_absent():
+def test_the_report_sets_an_equal_size_row_against_the_answered_urls_and_shows_nothing_without_rows():
+    def r(n, subset, limit, records, empty, p50):
+        return {"database": "SQLite", "kind": "search", "n": n, "subset": subset, "limit": limit, "records": records, "empty": empty, "p50_ms": p50}
+
     rows = [
-        {"database": "SQLite", "kind": "search", "n": 1000, "limit": None, "records": 3.5, "p50_ms": 1.0},
-        {"database": "SQLite", "kind": "search", "n": 1000000, "limit": None, "records": 50.0, "p50_ms": 2.66},
-        {"database": "SQLite", "kind": "search", "n": 1000000, "limit": 4, "records": 4.0, "p50_ms": 1.62},
+        r(1000, "all", None, 3.5, 0.72, 1.0),
+        r(1000, "answered", None, 12.5, 0, 1.5),
+        r(1000000, "all", None, 50, 0, 2.66),
+        r(1000000, "equal", 12, 12, 0, 1.8),
     ]
     lines = equal_size(rows)
-    assert "   | SQLite | diverse: search for a random word | 1000000 | 4 | 4.0 | 1.62 | 1.62× |" in lines
-    assert "   | SQLite | diverse: search for a random word | 1000000 | as sent (50) | 50.0 | 2.66 | 2.66× |" in lines
+    assert "   | SQLite | diverse: search for a random word | 1000 | every URL, as sent | 3.5 | 72% | 1.00 | 1.00× |" in lines
+    assert "   | SQLite | diverse: search for a random word | 1000000 | every URL, as sent | 50.0 | 0% | 2.66 | 2.66× |" in lines
+    assert "   | SQLite | diverse: search for a random word | 1000000 | every URL, `limit=12` | 12.0 | 0% | 1.80 | 1.20× |" in lines
     assert equal_size(None) == [] and equal_size([]) == []
