@@ -36,9 +36,9 @@ URLS = 600
 REPEATS = 3
 
 
-def distinct_paths(n, kind, count=URLS):
-    drawn, _ = diverse.sequences(n)
-    return list(dict.fromkeys(diverse.paths_for("ours_sqlite", "", drawn[kind])))[:count]
+def distinct_paths(drawn, count=URLS):
+    """The first `count` distinct paths of one kind's drawn sequence (diverse.sequences)."""
+    return list(dict.fromkeys(diverse.paths_for("ours_sqlite", "", drawn)))[:count]
 
 
 def with_limit(path, limit):
@@ -96,12 +96,13 @@ def measure(databases, figures, kinds=KINDS, count=URLS, repeats=REPEATS):
     record ("answered": at 10^3 most random words find nothing, and an empty answer costs
     least); their mean records set the `limit` of each larger N's "equal" row."""
     rows = []
+    drawn = {n: diverse.sequences(n)[0] for n in figures}  # drawn once per N, for every database and kind
     for name, url_of in databases.items():
         clients = {n: client_for(url_of(n)) for n in figures}
         for kind in kinds:
             limit = None
             for n in figures:
-                client, paths = clients[n], distinct_paths(n, kind, count)
+                client, paths = clients[n], distinct_paths(drawn[n][kind], count)
                 held = answers(client, paths)
                 rows.append(row(name, kind, n, "all", None, held, timed(client, paths, repeats)))
                 if limit is None:

@@ -93,17 +93,12 @@ def disk_reads(runs):
     primed = run.get("prime_s")
     if not primed:
         how = ""
-    elif run.get("prime_mode") == "distinct":
-        how = (
-            " Each round was primed, untimed, by every distinct URL of its own sequence once (at most"
-            f" {primed} s) through a server on the same data that keeps no responses; what the priming"
-            " sent and read is in brackets."
-        )
     else:
-        how = (
-            f" Each round was primed, untimed, by {primed} s of its own sequence through a server on the same"
-            " data that keeps no responses; what the priming read is in brackets."
-        )
+        distinct = run.get("prime_mode") == "distinct"
+        by = f"every distinct URL of its own sequence once (at most {primed} s)" if distinct else f"{primed} s of its own sequence"
+        what = "sent and read" if distinct else "read"
+        how = f" Each round was primed, untimed, by {by} through a server on the same data that keeps no responses;"
+        how += f" what the priming {what} is in brackets."
     return [
         f"   What the diverse rounds read from disk at N = {n}: the whole machine's reads during each round"
         f" (/proc/vmstat pgpgin), ours and the database server's alike, in the order run.{how}",
