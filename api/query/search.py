@@ -75,7 +75,7 @@ def score(weight, folded_text, folded_query):
         bonus = 3
     elif folded_text.startswith(folded_query):
         bonus = 2
-    elif re.search(r"(?<!\w)" + re.escape(folded_query), folded_text):
+    elif index.starts_a_word(folded_query)(folded_text):
         bonus = 1
     else:
         bonus = 0

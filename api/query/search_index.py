@@ -16,6 +16,7 @@ score: (record type, record id). The type is in the top bits, so a type filter i
 """
 
 import collections
+import functools
 import re
 
 import numpy
@@ -58,7 +59,14 @@ def bonus(kind, word, folded):
         return 2
     if folded not in word:
         return None
-    return 1 if re.search(r"(?<!\w)" + re.escape(folded), word) else 0
+    return 1 if starts_a_word(folded)(word) else 0
+
+
+@functools.lru_cache(maxsize=1024)
+def starts_a_word(folded):
+    """A compiled search for `folded` where a word starts (no word character before it): a
+    page of hits asks it of some hundred texts, and compiling it once saves most of each ask."""
+    return re.compile(r"(?<!\w)" + re.escape(folded)).search
 
 
 def grams(text):
