@@ -6,7 +6,7 @@ import http.server
 import threading
 
 from bench.harness import busiest_share
-from bench.report import answer_sizes, disk_reads, rounds_p50, spread_rps, targets
+from bench.report import answer_sizes, disk_reads, rounds_p50, spread_p50, spread_rps, targets
 
 
 def _round(rps, share, seconds=5, p50_us=500):
@@ -66,6 +66,38 @@ def test_the_one_record_target_shows_each_rounds_p50_with_how_its_work_was_split
     run = {"figures": 1000000, "queries": {"diverse_record": {"ours_postgres_nocache": side}}}
     text = "\n".join(targets({"runs": {"1000000": run}}))
     assert "| 1000000 | diverse: one figure, random id | ours, PostgreSQL, cache off | 4.06 | 5.38 (1.00), 2.74 (0.51) | misses |" in text
+
+
+def _flat_results(small_rounds, big_rounds):
+    def side(rounds):
+        return {**_side(rounds), "latency_us": {"p50": sum(r["p50_us"] for r in rounds) / len(rounds)}}
+
+    sized = ((1000, small_rounds), (1000000, big_rounds))
+    return {"runs": {str(n): {"figures": n, "queries": {"diverse_record": {"ours_postgres_nocache": side(rounds)}}} for n, rounds in sized}}
+
+
+def test_one_spread_round_is_enough_for_a_spread_p50():
+    assert spread_p50(_side([_round(700, 1.0, p50_us=5000), _round(1300, 0.5, p50_us=2000)])) == (2000, 1)
+    assert spread_p50(_side([_round(700, 0.99, p50_us=5000)])) is None
+    assert spread_p50(_side([_round(700, None, p50_us=5000)])) is None  # a run that did not record the split
+
+
+def test_the_flat_latency_target_sets_aside_a_round_one_worker_served_alone():
+    small = [_round(2000, 0.5, p50_us=1800), _round(2000, 0.52, p50_us=1800)]
+    big = [_round(1300, 0.53, p50_us=2300), _round(700, 1.0, p50_us=5300)]  # every round: 3.8 / 1.8 = 2.11×
+    text = "\n".join(targets(_flat_results(small, big)))
+    assert "cache off included: **holds** (on every round: **misses**)." in text
+    assert "| 1.80 / 3.80 | 2.11× | 1.80 / 2.30 (2 of 2 / 1 of 2 rounds), 1.28× | holds |" in text
+
+
+def test_the_flat_latency_target_judges_every_round_when_an_end_has_no_spread_one():
+    small = [_round(2000, 0.5, p50_us=1800), _round(2000, 0.52, p50_us=1800)]
+    big = [_round(700, 0.97, p50_us=5300), _round(700, 1.0, p50_us=5300)]
+    text = "\n".join(targets(_flat_results(small, big)))
+    assert "cache off included: **misses** (on every round: **misses**)." in text
+    assert "| 1.80 / 5.30 | 2.94× | – | misses |" in text
+    slow = [_round(900, 0.5, p50_us=5300), _round(900, 0.5, p50_us=5300)]  # spread, and slow all the same
+    assert "| 1.80 / 5.30 | 2.94× | 1.80 / 5.30 (2 of 2 / 2 of 2 rounds), 2.94× | misses |" in "\n".join(targets(_flat_results(small, slow)))
 
 
 def _sized_run(n, records, p50_us):
