@@ -337,6 +337,16 @@ def server_table(results):
     return lines + [""]
 
 
+def check_cell(c):
+    """One side's answer to one checked query: a fixed query's rows, bytes and first fetch; a
+    diverse query's rows for each URL of its sample and their mean size (not timed)."""
+    if c is None:
+        return "–"
+    if isinstance(c["rows_selected"], list):
+        return f"{', '.join(map(str, c['rows_selected']))} rows in {len(c['rows_selected'])} sampled URLs, {c['bytes']} B on average"
+    return f"{c['rows_selected']} rows, {c['bytes']} B, {c['first_ms']} ms"
+
+
 def check_rows(run):
     checks = run.get("checks") or {}
     lines = [
@@ -351,7 +361,7 @@ def check_rows(run):
         cells = []
         for side in present:
             c = sides.get(side)
-            cells.append("–" if c is None else f"{c['rows_selected']} rows, {c['bytes']} B, {c['first_ms']} ms")
+            cells.append(check_cell(c))
         lines.append(f"| {QUERY_NAMES.get(name, name)} | " + " | ".join(cells) + " |")
     return lines
 

@@ -276,3 +276,18 @@ def test_a_damon_that_is_off_or_does_not_page_out_is_not_counted(tmp_path, monke
     assert harness.damon_pageout() is None
     fake_kdamond(tmp_path, action="stat")
     assert harness.damon_pageout() is None
+
+
+def test_a_diverse_querys_check_shows_each_sampled_urls_rows_and_no_time_it_did_not_take():
+    from bench.report import check_rows
+
+    run = {
+        "checks": {
+            "one_record": {"ours_sqlite": {"rows_selected": 1, "bytes": 974, "first_ms": 3.1}},
+            "diverse_random_id": {"ours_sqlite": {"rows_selected": [1, 1, 0], "bytes": 955, "first_ms": None}},
+        }
+    }
+    fixed, diverse_row = check_rows(run)[-2:]
+    assert fixed.endswith("| 1 rows, 974 B, 3.1 ms |")
+    assert diverse_row.endswith("| 1, 1, 0 rows in 3 sampled URLs, 955 B on average |")
+    assert "None" not in diverse_row
