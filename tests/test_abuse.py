@@ -63,13 +63,18 @@ def test_a_client_over_the_rate_limit_gets_429_problem_json_with_retry_after(lim
 
 
 def test_a_rate_limit_store_that_fails_serves_unlimited_rather_than_500(limited, monkeypatch):
+    from limits.storage import MemoryStorage
+
+    from api.web import rate_limit
+
     limiter = limited._client.application.extensions["civicfacts_limiter"]
+    store = MemoryStorage()
 
     def storage_down(*args, **kwargs):
         raise ConnectionError("the shared rate limit store is down")
 
-    monkeypatch.setattr(limiter.storage, "incr", storage_down)
-    monkeypatch.setattr(limiter.storage, "get_expiry", storage_down)
+    monkeypatch.setattr(store, "incr", storage_down)
+    monkeypatch.setattr(limiter, "windows", rate_limit.StoreWindows(limiter.item, store))
     for _ in range(5):
         assert limited.get("/v1/units", **from_ip("192.0.2.1")).status_code == 200
 
@@ -81,28 +86,63 @@ def test_the_rate_limit_counts_each_client_ip_apart(limited):
     assert limited.get("/v1", **from_ip("192.0.2.2")).status_code == 200
 
 
-def test_the_in_memory_store_starts_no_thread_and_still_sweeps_expired_windows():
-    """limits' MemoryStorage started a timer thread for every 10 ms of traffic; ours sweeps
-    inline, at most once a second. The override relies on limits' private names: if an
-    upgrade renames them, the thread count or the sweep below fails."""
+def test_windows_in_this_process_count_as_limits_fixed_window_does_in_its_store(monkeypatch):
+    """The in-process windows replace limits' storage for memory://; a shared store still goes
+    through limits. Both must give the same count and reset for the same requests."""
+    from limits import parse
+    from limits.storage import MemoryStorage
+
+    from api.web import rate_limit
+
+    clock = [1_000_000.0]
+    monkeypatch.setattr(rate_limit.time, "time", lambda: clock[0])
+    monkeypatch.setattr("limits.storage.memory.time.time", lambda: clock[0])
+    item = parse("3/minute")
+    ours, theirs = rate_limit.windows_for("memory://", item), rate_limit.StoreWindows(item, MemoryStorage())
+    assert isinstance(ours, rate_limit.ProcessWindows)
+    counts = []
+    for step, client in [(0, "a"), (1, "a"), (0, "b"), (30, "a"), (29, "a"), (0.5, "a"), (0, "a"), (61, "b")]:
+        clock[0] += step
+        hit = ours.hit(client)
+        assert hit == theirs.hit(client), (step, client)
+        counts.append(hit)
+    start = 1_000_000.0
+    # a's window ends 60 s after its first request; at that instant the next one opens
+    a_first, b_first, a_second, b_second = start + 60, start + 61, start + 120, start + 181.5
+    assert counts == [(1, a_first), (2, a_first), (1, b_first), (3, a_first), (1, a_second), (2, a_second), (3, a_second), (1, b_second)]
+
+
+def test_windows_in_this_process_start_no_thread_and_sweep_expired_ones_once_a_second():
     import threading
     import time
 
     from api.web import rate_limit
 
-    store = rate_limit.storage_for("memory://")
-    assert isinstance(store, rate_limit.SweptMemoryStorage)
+    windows = rate_limit.ProcessWindows(0.05)
     before = threading.active_count()
     for n in range(200):
-        store.incr(f"client-{n}", 0.05)
-    assert threading.active_count() <= before  # no timer thread per window
-    assert len(store.storage) == 200
+        windows.hit(f"client-{n}")
+    assert threading.active_count() <= before
     time.sleep(0.06)  # every window has expired; nothing has read them since
-    store.incr("client-new", 60)
-    assert len(store.storage) == 201  # the sweep is not due yet: once a second at most
-    store.next_sweep = time.monotonic()
-    store.incr("client-new", 60)  # the request that finds the sweep due sweeps
-    assert dict(store.storage) == {"client-new": 2}
+    windows.hit("client-new")
+    assert len(windows.windows) == 201  # the sweep is not due yet: once a second at most
+    windows.next_sweep = time.monotonic()
+    windows.hit("client-newer")  # the request that opens a window when the sweep is due sweeps
+    assert sorted(windows.windows) == ["client-new", "client-newer"]
+
+
+def test_windows_in_this_process_lose_no_request_to_threads_counting_at_once():
+    import threading
+
+    from api.web import rate_limit
+
+    windows = rate_limit.ProcessWindows(60)
+    threads = [threading.Thread(target=lambda: [windows.hit("one") for _ in range(2000)]) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert windows.hit("one")[0] == 8 * 2000 + 1
 
 
 def test_routing_is_remembered_for_a_bounded_number_of_short_paths(limited):
