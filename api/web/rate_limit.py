@@ -58,9 +58,10 @@ class ProcessWindows:
             return window[1], window[0]
 
     def sweep_if_due(self, now):
-        if time.monotonic() < self.next_sweep:
+        clock = time.monotonic()
+        if clock < self.next_sweep:
             return
-        self.next_sweep = time.monotonic() + self.SWEEP_SECONDS
+        self.next_sweep = clock + self.SWEEP_SECONDS
         for client in [c for c, (end, _) in self.windows.items() if end <= now]:
             del self.windows[client]
 
